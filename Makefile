@@ -1,0 +1,42 @@
+# hilbench: `make demo` and `make test` set up everything they need, then run.
+# Set-up is idempotent: a second run installs nothing.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+APT_PACKAGES := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup system-deps demo test bench clean
+
+setup: system-deps $(STAMP)
+
+# Debian packages for the firmware side; --no-install-recommends keeps ~1.5 GB out.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/hilbench inspect hilbench/data/kws_ds_cnn_int8.tflite
+	$(VENV)/bin/hilbench reference hilbench/data/kws_ds_cnn_int8.tflite --demo
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/bench_reference.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,36 @@
+"""The one exception tree of hilbench.
+
+Every failure a user can cause (bad file, bad option, unsupported model) is raised as a
+HilbenchError subclass; the CLI turns it into one line and exit status 2. Anything else
+escaping is a bug in hilbench.
+"""
+
+from __future__ import annotations
+
+
+class HilbenchError(Exception):
+    """Base of every error hilbench reports to a user."""
+
+    exit_code = 2
+
+
+class ModelError(HilbenchError):
+    """The model file cannot be read or is not a model hilbench can run."""
+
+
+class UnsupportedOperatorError(ModelError):
+    """An operator hilbench has no kernel for; names the op and its index."""
+
+    def __init__(self, op_name: str, op_index: int, detail: str = "") -> None:
+        self.op_name = op_name
+        self.op_index = op_index
+        extra = f": {detail}" if detail else ""
+        super().__init__(f"unsupported operator {op_name} at op index {op_index}{extra}")
+
+
+class InputError(HilbenchError):
+    """Test vectors that do not match the model (shape, dtype, file format)."""
+
+
+class ConfigError(HilbenchError):
+    """Bad command-line options or configuration files."""

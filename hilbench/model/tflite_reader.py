@@ -1,0 +1,220 @@
+"""Load a .tflite flatbuffer into a hilbench Graph.
+
+Only the first subgraph is read (MCU models have one). Options of the operators hilbench
+knows are decoded into plain dicts; other operators load with empty options so that
+`inspect` can still show them, and the reference refuses them by name and index.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import tflite
+
+from hilbench.errors import ModelError
+from hilbench.model.graph import Graph, Operator, Quantization, Tensor
+from hilbench.model.tflite_schema import (
+    ACTIVATIONS,
+    BUILTIN_NAMES,
+    FILE_IDENTIFIER,
+    PADDINGS,
+    TENSOR_DTYPES,
+    TENSOR_TYPE_NAMES,
+)
+
+
+def load_tflite(path: str | Path) -> Graph:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from None
+    return parse_tflite(data, name=str(path))
+
+
+def parse_tflite(data: bytes, name: str = "<bytes>") -> Graph:
+    if len(data) < 8 or data[4:8] != FILE_IDENTIFIER:
+        raise ModelError(f"{name} is not a TFLite flatbuffer (no 'TFL3' identifier)")
+    try:
+        return _Reader(data).graph()
+    except ModelError as exc:
+        raise ModelError(f"{name}: {exc}") from None
+    except Exception as exc:  # corrupt offsets surface as arbitrary decode errors
+        raise ModelError(f"{name} is a malformed TFLite flatbuffer "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _options_table(op: Any, cls: type) -> Any:
+    table = op.BuiltinOptions()
+    if table is None:
+        return None
+    options = cls()
+    options.Init(table.Bytes, table.Pos)
+    return options
+
+
+def _conv_options(o: Any) -> dict[str, Any]:
+    return {
+        "padding": PADDINGS.get(o.Padding(), str(o.Padding())),
+        "stride_h": o.StrideH(), "stride_w": o.StrideW(),
+        "dilation_h": o.DilationHFactor(), "dilation_w": o.DilationWFactor(),
+        "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
+    }
+
+
+def _depthwise_options(o: Any) -> dict[str, Any]:
+    return {**_conv_options(o), "depth_multiplier": o.DepthMultiplier()}
+
+
+def _pool_options(o: Any) -> dict[str, Any]:
+    return {
+        "padding": PADDINGS.get(o.Padding(), str(o.Padding())),
+        "stride_h": o.StrideH(), "stride_w": o.StrideW(),
+        "filter_h": o.FilterHeight(), "filter_w": o.FilterWidth(),
+        "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
+    }
+
+
+def _activation_only(o: Any) -> dict[str, Any]:
+    return {"activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}
+
+
+def _fc_options(o: Any) -> dict[str, Any]:
+    return {
+        "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
+        "weights_format": o.WeightsFormat(),
+        "keep_num_dims": bool(o.KeepNumDims()),
+    }
+
+
+def _concat_options(o: Any) -> dict[str, Any]:
+    return {"axis": o.Axis(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}
+
+
+_OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
+    # opcode: (options class, decoder, defaults when the options table is absent)
+    "CONV_2D": (tflite.Conv2DOptions, _conv_options, {}),
+    "DEPTHWISE_CONV_2D": (tflite.DepthwiseConv2DOptions, _depthwise_options, {}),
+    "FULLY_CONNECTED": (tflite.FullyConnectedOptions, _fc_options,
+                        {"activation": "NONE", "weights_format": 0, "keep_num_dims": False}),
+    "AVERAGE_POOL_2D": (tflite.Pool2DOptions, _pool_options, {}),
+    "MAX_POOL_2D": (tflite.Pool2DOptions, _pool_options, {}),
+    "ADD": (tflite.AddOptions, _activation_only, {"activation": "NONE"}),
+    "MUL": (tflite.MulOptions, _activation_only, {"activation": "NONE"}),
+    "SOFTMAX": (tflite.SoftmaxOptions, lambda o: {"beta": float(o.Beta())}, {"beta": 1.0}),
+    "CONCATENATION": (tflite.ConcatenationOptions, _concat_options,
+                      {"axis": 0, "activation": "NONE"}),
+    "MEAN": (tflite.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())},
+             {"keep_dims": False}),
+}
+
+
+class _Reader:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.model = tflite.Model.GetRootAsModel(data, 0)
+
+    def graph(self) -> Graph:
+        model = self.model
+        if model.SubgraphsLength() < 1:
+            raise ModelError("model has no subgraph")
+        sg = model.Subgraphs(0)
+        tensors = [self._tensor(sg.Tensors(i), i) for i in range(sg.TensorsLength())]
+        opcodes = [self._opcode_name(model.OperatorCodes(i))
+                   for i in range(model.OperatorCodesLength())]
+        operators = []
+        for i in range(sg.OperatorsLength()):
+            op = sg.Operators(i)
+            code_index = op.OpcodeIndex()
+            if not 0 <= code_index < len(opcodes):
+                raise ModelError(f"op {i} refers to operator code {code_index}, "
+                                 f"model has {len(opcodes)}")
+            name = opcodes[code_index]
+            inputs = [int(x) for x in _ints(op.InputsAsNumpy())]
+            outputs = [int(x) for x in _ints(op.OutputsAsNumpy())]
+            for t in inputs + outputs:
+                if not -1 <= t < len(tensors):
+                    raise ModelError(f"op {i} ({name}) refers to tensor {t}, "
+                                     f"model has {len(tensors)}")
+            operators.append(Operator(i, name, inputs, outputs, self._options(op, name)))
+        graph_inputs = [int(x) for x in _ints(sg.InputsAsNumpy())]
+        graph_outputs = [int(x) for x in _ints(sg.OutputsAsNumpy())]
+        for t in graph_inputs + graph_outputs:
+            if not 0 <= t < len(tensors):
+                raise ModelError(f"graph input/output refers to tensor {t}, "
+                                 f"model has {len(tensors)}")
+        description = (model.Description() or b"").decode("utf-8", "replace")
+        return Graph(tensors, operators, graph_inputs, graph_outputs, description)
+
+    @staticmethod
+    def _opcode_name(code: Any) -> str:
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == tflite.BuiltinOperator.CUSTOM:
+            custom = (code.CustomCode() or b"?").decode("utf-8", "replace")
+            return f"CUSTOM:{custom}"
+        return BUILTIN_NAMES.get(builtin, f"BUILTIN_{builtin}")
+
+    @staticmethod
+    def _options(op: Any, name: str) -> dict[str, Any]:
+        decoder = _OPTION_DECODERS.get(name)
+        if decoder is None:
+            return {}
+        cls, decode, defaults = decoder
+        table = _options_table(op, cls)
+        return dict(defaults) if table is None else decode(table)
+
+    def _tensor(self, t: Any, index: int) -> Tensor:
+        name = (t.Name() or b"").decode("utf-8", "replace")
+        type_code = t.Type()
+        if type_code not in TENSOR_DTYPES:
+            type_name = TENSOR_TYPE_NAMES.get(type_code, str(type_code))
+            raise ModelError(f"tensor {index} ({name!r}) has unsupported type {type_name}")
+        dtype = TENSOR_DTYPES[type_code]
+        shape = tuple(int(d) for d in _ints(t.ShapeAsNumpy()))
+        if any(d < 0 for d in shape):
+            raise ModelError(f"tensor {index} ({name!r}) has a dynamic or negative shape {shape}")
+        return Tensor(index, name, shape, dtype, self._quantization(t), self._data(t, dtype, shape, name))
+
+    @staticmethod
+    def _quantization(t: Any) -> Quantization | None:
+        q = t.Quantization()
+        if q is None or q.ScaleLength() == 0:
+            return None
+        scale = np.asarray(q.ScaleAsNumpy(), dtype=np.float32).reshape(-1)
+        zero_point = np.asarray(_ints(q.ZeroPointAsNumpy()), dtype=np.int64).reshape(-1)
+        if zero_point.size == 0:
+            zero_point = np.zeros(scale.size, np.int64)
+        if zero_point.size == 1 and scale.size > 1:
+            zero_point = np.repeat(zero_point, scale.size)
+        if zero_point.size != scale.size:
+            raise ModelError(f"{scale.size} scales but {zero_point.size} zero points")
+        return Quantization(scale, zero_point, int(q.QuantizedDimension()))
+
+    def _data(self, t: Any, dtype: np.dtype, shape: tuple[int, ...], name: str) -> np.ndarray | None:
+        buffer_index = t.Buffer()
+        if buffer_index == 0:
+            return None
+        if buffer_index >= self.model.BuffersLength():
+            raise ModelError(f"tensor {name!r} refers to buffer {buffer_index}, "
+                             f"model has {self.model.BuffersLength()}")
+        buffer = self.model.Buffers(buffer_index)
+        if buffer.Offset() > 1:  # large models keep data after the flatbuffer
+            raw = self.data[buffer.Offset(): buffer.Offset() + buffer.Size()]
+        elif buffer.DataLength() > 0:
+            raw = buffer.DataAsNumpy().tobytes()
+        else:
+            return None
+        expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if len(raw) != expected:
+            raise ModelError(f"tensor {name!r}: buffer holds {len(raw)} bytes, "
+                             f"shape {list(shape)} needs {expected}")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+def _ints(value: Any) -> np.ndarray:
+    """flatbuffers returns the int 0 for an absent vector."""
+    if isinstance(value, int):
+        return np.zeros(0, np.int64)
+    return np.asarray(value)

@@ -1,0 +1,224 @@
+"""CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: int8 x int8 -> int32 accumulate -> int8.
+
+Accumulation runs in float64, which is exact here (|acc| < 2**53 for any MCU-sized layer)
+and lets NumPy use BLAS, which is what makes the batched reference fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hilbench.errors import ModelError, UnsupportedOperatorError
+from hilbench.model.graph import Graph, Operator
+from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
+from hilbench.reference.prepare_common import (
+    activation_range,
+    constant,
+    option,
+    out_size,
+    padding_before,
+    require_int8,
+    require_per_tensor,
+)
+
+
+@dataclass
+class ConvParams:
+    """Everything a conv kernel needs, with the requantization precomputed per channel."""
+
+    filter: np.ndarray  # CONV: (Cout, KH, KW, Cin); DEPTHWISE: (1, KH, KW, Cout)
+    bias: np.ndarray | None  # int32 (Cout,)
+    input_offset: int  # -input zero point
+    output_offset: int
+    multiplier: np.ndarray  # int64 (Cout,)
+    shift: np.ndarray  # int64 (Cout,)
+    act_min: int
+    act_max: int
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    pad: tuple[int, int]  # top, left
+    output_shape: tuple[int, ...]
+    depth_multiplier: int = 1
+
+
+@dataclass
+class FullyConnectedParams:
+    weights: np.ndarray  # (out_depth, accum_depth)
+    bias: np.ndarray | None
+    input_offset: int
+    weights_offset: int
+    output_offset: int
+    multiplier: np.ndarray  # (out_depth,) or (1,)
+    shift: np.ndarray
+    act_min: int
+    act_max: int
+    output_shape: tuple[int, ...]
+
+
+def per_channel_multipliers(input_scale: np.float32, filter_scales: np.ndarray,
+                            output_scale: np.float32, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """TFLM PopulateConvolutionQuantizationParams: double(in) * double(w) / double(out)."""
+    if filter_scales.size not in (1, channels):
+        raise ModelError(f"{filter_scales.size} filter scales for {channels} output channels")
+    scales = np.broadcast_to(filter_scales, (channels,))
+    pairs = [quantize_multiplier(float(input_scale) * float(s) / float(output_scale))
+             for s in scales]
+    return (np.array([m for m, _ in pairs], np.int64), np.array([s for _, s in pairs], np.int64))
+
+
+def _bias(graph: Graph, op: Operator, channels: int) -> np.ndarray | None:
+    if len(op.inputs) < 3 or op.inputs[2] < 0:
+        return None
+    bias = constant(graph, op, 2, "bias")
+    if bias.dtype != np.int32:
+        raise ModelError(f"op {op.index} {op.opcode}: bias must be int32, got {bias.dtype.name}")
+    if bias.size != channels:
+        raise ModelError(f"op {op.index} {op.opcode}: {bias.size} biases for {channels} channels")
+    return bias.reshape(channels)
+
+
+def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool) -> ConvParams:
+    require_int8(graph, op, [op.inputs[0], op.inputs[1]], "input")
+    require_int8(graph, op, op.outputs, "output")
+    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    require_per_tensor(x, op)
+    require_per_tensor(y, op)
+    weights = constant(graph, op, 1, "filter")
+    if len(x.shape) != 4 or weights.ndim != 4 or len(y.shape) != 4:
+        raise UnsupportedOperatorError(op.opcode, op.index, "only 4-D NHWC tensors")
+    _, in_h, in_w, in_c = x.shape
+    _, k_h, k_w, _ = weights.shape
+    out_c = y.shape[3]
+    stride = (option(op, "stride_h"), option(op, "stride_w"))
+    dilation = (option(op, "dilation_h") or 1, option(op, "dilation_w") or 1)
+    padding = option(op, "padding")
+    if padding not in ("SAME", "VALID") or min(stride) < 1 or min(dilation) < 1:
+        raise ModelError(f"op {op.index} {op.opcode}: bad padding/stride/dilation "
+                         f"{padding} {stride} {dilation}")
+    out_h = out_size(padding, in_h, k_h, stride[0], dilation[0])
+    out_w = out_size(padding, in_w, k_w, stride[1], dilation[1])
+    if (out_h, out_w) != tuple(y.shape[1:3]):
+        raise ModelError(f"op {op.index} {op.opcode}: output {y.shape} does not match the "
+                         f"computed spatial size {(out_h, out_w)}")
+    depth_multiplier = 1
+    if depthwise:
+        if weights.shape[3] != out_c or out_c % in_c:
+            raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D: filter {weights.shape} "
+                             f"does not map {in_c} to {out_c} channels")
+        depth_multiplier = out_c // in_c
+    elif weights.shape[0] != out_c or weights.shape[3] != in_c:
+        raise ModelError(f"op {op.index} CONV_2D: filter {weights.shape} does not map "
+                         f"{in_c} to {out_c} channels")
+    multiplier, shift = per_channel_multipliers(x.scale, w.quantization.scale, y.scale, out_c)
+    act_min, act_max = activation_range(option(op, "activation"), y, op)
+    return ConvParams(
+        filter=weights, bias=_bias(graph, op, out_c),
+        input_offset=-x.zero_point, output_offset=y.zero_point,
+        multiplier=multiplier, shift=shift, act_min=act_min, act_max=act_max,
+        stride=stride, dilation=dilation,
+        pad=(padding_before(stride[0], dilation[0], in_h, k_h, out_h),
+             padding_before(stride[1], dilation[1], in_w, k_w, out_w)),
+        output_shape=y.shape, depth_multiplier=depth_multiplier)
+
+
+def prepare_conv2d(graph: Graph, op: Operator) -> ConvParams:
+    return _prepare_conv_like(graph, op, depthwise=False)
+
+
+def prepare_depthwise_conv2d(graph: Graph, op: Operator) -> ConvParams:
+    return _prepare_conv_like(graph, op, depthwise=True)
+
+
+def _padded_input(p: ConvParams, x: np.ndarray, k_h: int, k_w: int) -> np.ndarray:
+    """Input plus offset as float64, zero-padded: a padded tap contributes exactly 0."""
+    batch, in_h, in_w, _ = x.shape
+    out_h, out_w = p.output_shape[1:3]
+    need_h = (out_h - 1) * p.stride[0] + (k_h - 1) * p.dilation[0] + 1
+    need_w = (out_w - 1) * p.stride[1] + (k_w - 1) * p.dilation[1] + 1
+    bottom = max(0, need_h - in_h - p.pad[0])
+    right = max(0, need_w - in_w - p.pad[1])
+    shifted = x.astype(np.float64) + p.input_offset
+    return np.pad(shifted, ((0, 0), (p.pad[0], bottom), (p.pad[1], right), (0, 0)))
+
+
+def _taps(p: ConvParams, padded: np.ndarray, k_h: int, k_w: int):
+    out_h, out_w = p.output_shape[1:3]
+    for ky in range(k_h):
+        for kx in range(k_w):
+            y0, x0 = ky * p.dilation[0], kx * p.dilation[1]
+            yield ky, kx, padded[:, y0: y0 + (out_h - 1) * p.stride[0] + 1: p.stride[0],
+                                 x0: x0 + (out_w - 1) * p.stride[1] + 1: p.stride[1], :]
+
+
+def _requantize(p: ConvParams | FullyConnectedParams, acc: np.ndarray) -> np.ndarray:
+    acc = acc.astype(np.int64)
+    if p.bias is not None:
+        acc = acc + p.bias.astype(np.int64)
+    out = multiply_by_quantized_multiplier(acc, p.multiplier, p.shift) + p.output_offset
+    return np.clip(out, p.act_min, p.act_max).astype(np.int8)
+
+
+def conv2d(p: ConvParams, inputs: list[np.ndarray]) -> np.ndarray:
+    x = inputs[0]
+    batch = x.shape[0]
+    x = x.reshape((-1,) + x.shape[-3:])
+    out_c, k_h, k_w, in_c = p.filter.shape
+    padded = _padded_input(p, x, k_h, k_w)
+    columns = np.stack([tap for _, _, tap in _taps(p, padded, k_h, k_w)], axis=3)
+    columns = columns.reshape(columns.shape[:3] + (k_h * k_w * in_c,))
+    acc = columns @ p.filter.reshape(out_c, -1).astype(np.float64).T
+    return _requantize(p, acc).reshape((batch,) + p.output_shape)
+
+
+def depthwise_conv2d(p: ConvParams, inputs: list[np.ndarray]) -> np.ndarray:
+    x = inputs[0]
+    batch = x.shape[0]
+    x = x.reshape((-1,) + x.shape[-3:])
+    _, k_h, k_w, out_c = p.filter.shape
+    if p.depth_multiplier > 1:  # output channel c reads input channel c // multiplier
+        x = np.repeat(x, p.depth_multiplier, axis=-1)
+    padded = _padded_input(p, x, k_h, k_w)
+    weights = p.filter[0].astype(np.float64)
+    acc = None
+    for ky, kx, tap in _taps(p, padded, k_h, k_w):
+        term = tap * weights[ky, kx]
+        acc = term if acc is None else acc + term
+    return _requantize(p, acc).reshape((batch,) + p.output_shape)
+
+
+def prepare_fully_connected(graph: Graph, op: Operator) -> FullyConnectedParams:
+    require_int8(graph, op, [op.inputs[0], op.inputs[1]], "input")
+    require_int8(graph, op, op.outputs, "output")
+    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+    require_per_tensor(x, op)
+    require_per_tensor(y, op)
+    if option(op, "weights_format") != 0:
+        raise UnsupportedOperatorError(op.opcode, op.index, "shuffled weights format")
+    weights = constant(graph, op, 1, "weights")
+    if weights.ndim != 2:
+        raise ModelError(f"op {op.index} FULLY_CONNECTED: weights must be 2-D, got {weights.shape}")
+    out_depth, accum_depth = weights.shape
+    if x.size % accum_depth:
+        raise ModelError(f"op {op.index} FULLY_CONNECTED: input of {x.size} values does not "
+                         f"split into rows of {accum_depth}")
+    if y.size != (x.size // accum_depth) * out_depth:
+        raise ModelError(f"op {op.index} FULLY_CONNECTED: output {y.shape} does not match")
+    multiplier, shift = per_channel_multipliers(x.scale, w.quantization.scale, y.scale,
+                                                out_depth)
+    act_min, act_max = activation_range(option(op, "activation"), y, op)
+    return FullyConnectedParams(
+        weights=weights, bias=_bias(graph, op, out_depth),
+        input_offset=-x.zero_point, weights_offset=-int(w.quantization.zero_point[0]),
+        output_offset=y.zero_point, multiplier=multiplier, shift=shift,
+        act_min=act_min, act_max=act_max, output_shape=y.shape)
+
+
+def fully_connected(p: FullyConnectedParams, inputs: list[np.ndarray]) -> np.ndarray:
+    x = inputs[0]
+    batch = x.shape[0]
+    rows = x.reshape(-1, p.weights.shape[1]).astype(np.float64) + p.input_offset
+    weights = p.weights.astype(np.float64) + p.weights_offset
+    acc = rows @ weights.T
+    return _requantize(p, acc).reshape((batch,) + p.output_shape)
