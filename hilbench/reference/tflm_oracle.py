@@ -38,7 +38,9 @@ class TflmOracle:
         config = (runtime.InterpreterConfig.kPreserveAllTensors if preserve_all_tensors
                   else runtime.InterpreterConfig.kAllocationRecording)
         self.graph = graph
-        self.interpreter = runtime.Interpreter.from_bytes(data, intrepreter_config=config)
+        # the default arena (10x the model size) is too small for tiny models with big tensors
+        self.interpreter = runtime.Interpreter.from_bytes(
+            data, arena_size=10 * len(data) + (1 << 20), intrepreter_config=config)
 
     def invoke(self, vector: np.ndarray) -> None:
         self.interpreter.set_input(vector, 0)

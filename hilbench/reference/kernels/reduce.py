@@ -1,4 +1,9 @@
-"""MEAN over any set of axes, int8 in and out."""
+"""MEAN over any set of axes, int8 in and out, in integers only.
+
+TFLM folds 1/count into the requantization multiplier: with (m, s) the multiplier of
+input_scale / output_scale and k = min(floor(log2(count)), 32, 31 + s), it uses
+m' = (m << k) // count and s' = s - k, then requantizes sum - count * input_zero_point.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import numpy as np
 
 from hilbench.errors import ModelError
 from hilbench.model.graph import Graph, Operator
-from hilbench.reference.fixedpoint import round_half_away_array
+from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier, quantize_multiplier
 from hilbench.reference.prepare_common import (
     INT8_MAX,
     INT8_MIN,
@@ -21,11 +26,21 @@ from hilbench.reference.prepare_common import (
 
 @dataclass
 class MeanParams:
-    axes: tuple[int, ...]
+    axes: tuple[int, ...]  # tensor axes, non-negative, sorted
+    count: int  # values averaged into each output
     input_zero_point: int
-    scale: np.float32  # float32(input_scale / output_scale), as TFLM computes it
     output_zero_point: int
+    multiplier: int  # includes the 1/count factor
+    shift: int
     output_shape: tuple[int, ...]
+
+
+def mean_multiplier(input_scale: np.float32, output_scale: np.float32,
+                    count: int) -> tuple[int, int]:
+    multiplier, shift = quantize_multiplier(float(input_scale) / float(output_scale))
+    k = min(count.bit_length() - 1, 32, 31 + shift)
+    # C's int64 division truncates; both operands are non-negative here
+    return int((multiplier << k) // count), shift - k
 
 
 def prepare_mean(graph: Graph, op: Operator) -> MeanParams:
@@ -45,19 +60,18 @@ def prepare_mean(graph: Graph, op: Operator) -> MeanParams:
             option(op, "keep_dims") and tuple(kept) != y.shape):
         raise ModelError(f"op {op.index} MEAN: output {y.shape} does not match reducing "
                          f"{x.shape} over {axes}")
-    return MeanParams(tuple(axes), x.zero_point, np.float32(x.scale / y.scale),
-                      y.zero_point, y.shape)
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    if count < 1:
+        raise ModelError(f"op {op.index} MEAN: reduces over an empty axis")
+    multiplier, shift = mean_multiplier(x.scale, y.scale, count)
+    return MeanParams(tuple(axes), count, x.zero_point, y.zero_point, multiplier, shift,
+                      y.shape)
 
 
 def mean(p: MeanParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
-    axes = tuple(a + 1 for a in p.axes)
-    total = x.astype(np.int64).sum(axis=axes)
-    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    # TFLM's reference MEAN finishes in float32; reproduce each float32 rounding step
-    f32 = np.float32
-    bias = f32(-p.input_zero_point) * p.scale
-    float_mean = total.astype(f32) / f32(count)
-    result = round_half_away_array(float_mean * p.scale + bias).astype(f32) + f32(p.output_zero_point)
-    result = np.clip(result, f32(INT8_MIN), f32(INT8_MAX))
-    return result.astype(np.int8).reshape((x.shape[0],) + p.output_shape)
+    total = x.astype(np.int64).sum(axis=tuple(a + 1 for a in p.axes))
+    centered = total - p.input_zero_point * p.count
+    out = multiply_by_quantized_multiplier(centered, p.multiplier, p.shift) + p.output_zero_point
+    out = np.clip(out, INT8_MIN, INT8_MAX).astype(np.int8)
+    return out.reshape((x.shape[0],) + p.output_shape)

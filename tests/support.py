@@ -1,0 +1,68 @@
+"""Shared helpers for the test suite: where the shared models live, test vectors, and the
+bit-exactness check against TFLM's interpreter."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hilbench.model import Graph, parse_tflite
+from hilbench.model.graph import Tensor
+from hilbench.model.tflite_writer import write_tflite
+from hilbench.reference import Reference
+from hilbench.reference.tflm_oracle import TflmOracle
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MODELS = Path(os.environ.get("HILBENCH_SHARED_MODELS",
+                                    REPO.parent / "shared" / "models"))
+
+
+def shared_models() -> list[Path]:
+    return sorted(SHARED_MODELS.glob("*.tflite"))
+
+
+def vectors(tensor: Tensor, count: int, rng: np.random.Generator, kind: str) -> np.ndarray:
+    """Test vectors for one model input: 'uniform' over the whole int8 range, or 'near_zp',
+    small deviations around the zero point (uniform inputs saturate some models)."""
+    shape = (count,) + tensor.shape
+    if tensor.dtype == np.float32:
+        scale = float(tensor.quantization.scale[0]) if tensor.quantization else 0.05
+        spread = 128 * scale if kind == "uniform" else 6 * scale
+        return rng.uniform(-spread, spread, size=shape).astype(np.float32)
+    if kind == "uniform":
+        return rng.integers(-128, 128, size=shape, dtype=np.int8)
+    deviation = rng.integers(-6, 7, size=shape)
+    return np.clip(tensor.zero_point + deviation, -128, 127).astype(np.int8)
+
+
+def compare_with_tflm(graph: Graph, model: bytes, count: int, seed: int = 0) -> dict[str, int]:
+    """Run reference and TFLM on `count` vectors of each kind; return mismatch counts per
+    kind, counting every value of every op's output tensor."""
+    reference = Reference(graph)
+    oracle = TflmOracle(model, graph)
+    rng = np.random.default_rng(seed)
+    mismatches = {}
+    for kind in ("uniform", "near_zp"):
+        x = vectors(graph.input_tensors[0], count, rng, kind)
+        ours = reference.run([x], intermediates=True)
+        theirs = oracle.run(x, intermediates=True)
+        bad = 0
+        first = None
+        for op, a, b in zip(graph.operators, ours.intermediates, theirs.intermediates):
+            wrong = int(np.count_nonzero(a != b))
+            if wrong and first is None:
+                first = f"op {op.index} {op.opcode}: {wrong} values, max |diff| " \
+                        f"{np.abs(a.astype(np.float64) - b).max()}"
+            bad += wrong
+        bad += sum(int(np.count_nonzero(a != b)) for a, b in zip(ours.outputs, theirs.outputs))
+        mismatches[kind] = bad
+        assert bad == 0, f"{kind}: {bad} mismatching values; first divergence at {first}"
+    return mismatches
+
+
+def roundtrip(graph: Graph) -> tuple[Graph, bytes]:
+    """Write a built graph to .tflite and read it back, as a user's file would arrive."""
+    data = write_tflite(graph)
+    return parse_tflite(data), data
