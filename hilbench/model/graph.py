@@ -40,7 +40,7 @@ class Quantization:
         if self.per_channel:
             return (f"per-channel[{self.scale.size}] axis {self.axis} "
                     f"scale {float(self.scale.min()):.3g}..{float(self.scale.max()):.3g}")
-        return f"{float(self.scale[0]):.6g} / zp {int(self.zero_point[0])}"
+        return f"{float(self.scale[0]):.6g} zp {int(self.zero_point[0])}"
 
 
 @dataclass

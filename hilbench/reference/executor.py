@@ -16,7 +16,8 @@ from hilbench.errors import InputError, ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator, Tensor
 from hilbench.reference.kernels import KERNELS, Kernel
 
-DEFAULT_CHUNK = 32  # vectors evaluated together; bounds the im2col memory of big layers
+WORKING_MEMORY = 256 << 20  # bytes of temporaries one chunk of vectors may use
+MAX_CHUNK = 4096
 
 
 @dataclass
@@ -55,9 +56,10 @@ class Reference:
         self.ops = prepare(graph)
 
     def run(self, inputs: Sequence[np.ndarray], intermediates: bool = False,
-            chunk: int = DEFAULT_CHUNK) -> ReferenceResult:
+            chunk: int | None = None) -> ReferenceResult:
         arrays = self._check_inputs(inputs)
         count = arrays[0].shape[0]
+        chunk = chunk or self.chunk_size()
         parts = [self._run_chunk([a[i:i + chunk] for a in arrays], intermediates)
                  for i in range(0, max(count, 1), chunk)]
         outputs = [np.concatenate([p.outputs[k] for p in parts])
@@ -65,6 +67,18 @@ class Reference:
         layers = ([np.concatenate([p.intermediates[k] for p in parts])
                    for k in range(len(self.ops))] if intermediates else [])
         return ReferenceResult(outputs, layers)
+
+    def chunk_size(self) -> int:
+        """Vectors per chunk: as many as keep the largest layer's temporaries (im2col
+        columns, int64 requantization arrays) within WORKING_MEMORY."""
+        per_vector = 1
+        for prepared in self.ops:
+            out = self.graph.tensor(prepared.op.outputs[0])
+            width = 1
+            if prepared.op.opcode == "CONV_2D":
+                width = int(np.prod(prepared.params.filter.shape[1:]))
+            per_vector = max(per_vector, out.size * max(width, 4) * 8)
+        return int(np.clip(WORKING_MEMORY // per_vector, 1, MAX_CHUNK))
 
     def _check_inputs(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:
         expected = self.graph.input_tensors

@@ -62,12 +62,17 @@ def saturating_rounding_doubling_high_mul(a: ArrayLike, b: ArrayLike) -> np.ndar
 
 
 def rounding_divide_by_pot(x: ArrayLike, exponent: ArrayLike) -> np.ndarray:
-    """Arithmetic right shift rounding to nearest, ties away from zero."""
-    x, exponent = as_i64(x), as_i64(exponent)
-    mask = (np.int64(1) << exponent) - 1
-    remainder = x & mask
-    threshold = (mask >> 1) + (x < 0)
-    return (x >> exponent) + (remainder > threshold)
+    """Arithmetic right shift rounding to nearest, ties away from zero.
+
+    gemmlowp's mask/threshold formulation equals (x + 2**(e-1) - [x < 0]) >> e for e > 0.
+    """
+    x = as_i64(x)
+    if np.ndim(exponent) == 0:
+        e = int(exponent)
+        return x if e == 0 else (x + ((1 << (e - 1)) - (x < 0))) >> e
+    e = as_i64(exponent)
+    half = (np.int64(1) << e) >> 1
+    return (x + half - ((x < 0) & (e > 0))) >> e
 
 
 def saturating_rounding_multiply_by_pot(x: ArrayLike, exponent: int) -> np.ndarray:
@@ -105,12 +110,18 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
 
 def multiply_by_quantized_multiplier(x: ArrayLike, multiplier: ArrayLike,
                                      shift: ArrayLike) -> np.ndarray:
-    """TFLM MultiplyByQuantizedMultiplier (double rounding); shift may be per element."""
+    """TFLM MultiplyByQuantizedMultiplier (double rounding); shift may be per element.
+
+    Multipliers from quantize_multiplier are never negative, so the high multiply needs no
+    overflow check, and its truncating division with gemmlowp's nudge reduces exactly to
+    (a*b + 2**30) >> 31 for either sign of a*b.
+    """
+    x = as_i64(x)
     shift = as_i64(shift)
-    left = np.maximum(shift, 0)
-    right = np.maximum(-shift, 0)
-    scaled = wrap32(as_i64(x) * (np.int64(1) << left))
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(scaled, multiplier), right)
+    if np.any(shift > 0):
+        x = wrap32(x << np.maximum(shift, 0))
+    high = (x * as_i64(multiplier) + (1 << 30)) >> 31
+    return rounding_divide_by_pot(high, np.maximum(-shift, 0) if shift.ndim else max(-int(shift), 0))
 
 
 def calculate_input_radius(input_integer_bits: int, input_left_shift: int,

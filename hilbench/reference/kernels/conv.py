@@ -1,7 +1,9 @@
 """CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: int8 x int8 -> int32 accumulate -> int8.
 
-Accumulation runs in float64, which is exact here (|acc| < 2**53 for any MCU-sized layer)
-and lets NumPy use BLAS, which is what makes the batched reference fast.
+Accumulation runs in floating point so that NumPy can use BLAS, which is what makes the
+batched reference fast. It stays exact: every product is at most 255 * 128 in magnitude,
+so float32 is exact while a dot product has at most 514 terms (all partial sums < 2**24),
+and float64 beyond that (< 2**53 for any layer that fits a microcontroller).
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ from hilbench.reference.prepare_common import (
     require_int8,
     require_per_tensor,
 )
+
+
+_MAX_PRODUCT = 255 * 128
+_FLOAT32_EXACT_TERMS = (1 << 24) // _MAX_PRODUCT
+
+
+def accumulator_dtype(terms: int, weights_offset: int = 0) -> type:
+    exact = terms <= _FLOAT32_EXACT_TERMS and weights_offset == 0
+    return np.float32 if exact else np.float64
 
 
 @dataclass
@@ -131,15 +142,17 @@ def prepare_depthwise_conv2d(graph: Graph, op: Operator) -> ConvParams:
     return _prepare_conv_like(graph, op, depthwise=True)
 
 
-def _padded_input(p: ConvParams, x: np.ndarray, k_h: int, k_w: int) -> np.ndarray:
-    """Input plus offset as float64, zero-padded: a padded tap contributes exactly 0."""
+def _padded_input(p: ConvParams, x: np.ndarray, k_h: int, k_w: int, dtype: type) -> np.ndarray:
+    """Input plus offset as floats, zero-padded: a padded tap contributes exactly 0."""
     batch, in_h, in_w, _ = x.shape
     out_h, out_w = p.output_shape[1:3]
     need_h = (out_h - 1) * p.stride[0] + (k_h - 1) * p.dilation[0] + 1
     need_w = (out_w - 1) * p.stride[1] + (k_w - 1) * p.dilation[1] + 1
     bottom = max(0, need_h - in_h - p.pad[0])
     right = max(0, need_w - in_w - p.pad[1])
-    shifted = x.astype(np.float64) + p.input_offset
+    shifted = x.astype(dtype) + dtype(p.input_offset)
+    if not (p.pad[0] or p.pad[1] or bottom or right):
+        return shifted
     return np.pad(shifted, ((0, 0), (p.pad[0], bottom), (p.pad[1], right), (0, 0)))
 
 
@@ -160,15 +173,21 @@ def _requantize(p: ConvParams | FullyConnectedParams, acc: np.ndarray) -> np.nda
     return np.clip(out, p.act_min, p.act_max).astype(np.int8)
 
 
+def _conv_matmul(p: ConvParams, x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """im2col convolution; weights (Cout, KH, KW, Cin); x (vectors, H, W, Cin)."""
+    out_c, k_h, k_w, in_c = weights.shape
+    dtype = accumulator_dtype(k_h * k_w * in_c)
+    padded = _padded_input(p, x, k_h, k_w, dtype)
+    taps = [tap for _, _, tap in _taps(p, padded, k_h, k_w)]
+    columns = taps[0] if len(taps) == 1 else np.stack(taps, axis=3)
+    columns = columns.reshape(columns.shape[:3] + (k_h * k_w * in_c,))
+    return columns @ weights.reshape(out_c, -1).astype(dtype).T
+
+
 def conv2d(p: ConvParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     batch = x.shape[0]
-    x = x.reshape((-1,) + x.shape[-3:])
-    out_c, k_h, k_w, in_c = p.filter.shape
-    padded = _padded_input(p, x, k_h, k_w)
-    columns = np.stack([tap for _, _, tap in _taps(p, padded, k_h, k_w)], axis=3)
-    columns = columns.reshape(columns.shape[:3] + (k_h * k_w * in_c,))
-    acc = columns @ p.filter.reshape(out_c, -1).astype(np.float64).T
+    acc = _conv_matmul(p, x.reshape((-1,) + x.shape[-3:]), p.filter)
     return _requantize(p, acc).reshape((batch,) + p.output_shape)
 
 
@@ -177,10 +196,14 @@ def depthwise_conv2d(p: ConvParams, inputs: list[np.ndarray]) -> np.ndarray:
     batch = x.shape[0]
     x = x.reshape((-1,) + x.shape[-3:])
     _, k_h, k_w, out_c = p.filter.shape
+    if x.shape[-1] == 1:  # one input channel: a plain convolution, and BLAS does it faster
+        acc = _conv_matmul(p, x, p.filter.transpose(3, 1, 2, 0))
+        return _requantize(p, acc).reshape((batch,) + p.output_shape)
     if p.depth_multiplier > 1:  # output channel c reads input channel c // multiplier
         x = np.repeat(x, p.depth_multiplier, axis=-1)
-    padded = _padded_input(p, x, k_h, k_w)
-    weights = p.filter[0].astype(np.float64)
+    dtype = accumulator_dtype(k_h * k_w)
+    padded = _padded_input(p, x, k_h, k_w, dtype)
+    weights = p.filter[0].astype(dtype)
     acc = None
     for ky, kx, tap in _taps(p, padded, k_h, k_w):
         term = tap * weights[ky, kx]
@@ -218,7 +241,8 @@ def prepare_fully_connected(graph: Graph, op: Operator) -> FullyConnectedParams:
 def fully_connected(p: FullyConnectedParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     batch = x.shape[0]
-    rows = x.reshape(-1, p.weights.shape[1]).astype(np.float64) + p.input_offset
-    weights = p.weights.astype(np.float64) + p.weights_offset
+    dtype = accumulator_dtype(p.weights.shape[1], p.weights_offset)
+    rows = x.reshape(-1, p.weights.shape[1]).astype(dtype) + dtype(p.input_offset)
+    weights = p.weights.astype(dtype) + dtype(p.weights_offset)
     acc = rows @ weights.T
     return _requantize(p, acc).reshape((batch,) + p.output_shape)

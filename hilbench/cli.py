@@ -1,0 +1,144 @@
+"""The `hilbench` command. The only place that turns errors into messages and exit codes:
+0 success, 1 a verdict failed (later: not bit-exact, over budget), 2 bad usage or input."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+import numpy as np
+from rich.console import Console
+
+from hilbench import __version__
+from hilbench.errors import ConfigError, HilbenchError, InputError
+from hilbench.model import load_model
+from hilbench.model.stats import model_stats
+from hilbench.reference import Reference, prepare
+from hilbench.report.console import print_inspect, print_reference_summary
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit status 2 like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{message} (see '{self.prog} --help')")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hilbench", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"hilbench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    inspect = commands.add_parser("inspect", help="ops, shapes, quantization, MACs, memory")
+    inspect.add_argument("model", type=Path)
+    inspect.set_defaults(run=cmd_inspect)
+
+    reference = commands.add_parser(
+        "reference", help="run the host reference (bit-exact with TFLM) on test vectors")
+    reference.add_argument("model", type=Path)
+    source = reference.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", type=Path, action="append", metavar="X.npy",
+                        help="test vectors, leading axis = vectors (repeat per model input)")
+    source.add_argument("--random", type=int, metavar="N",
+                        help="generate N random int8 vectors instead of reading --input")
+    reference.add_argument("--seed", type=int, default=0, help="seed for --random")
+    reference.add_argument("--output", type=Path, metavar="Y.npy",
+                           help="where to write the outputs (same leading axis)")
+    reference.add_argument("--intermediates", type=Path, metavar="DIR",
+                           help="write op i's first output to DIR/<i>.npy")
+    reference.set_defaults(run=cmd_reference)
+    return parser
+
+
+def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
+    graph = load_model(args.model)
+    unsupported = []
+    try:
+        prepare(graph)
+    except HilbenchError as exc:  # inspect still shows the model; say what blocks running it
+        unsupported.append(str(exc))
+    print_inspect(console, args.model.name, graph, model_stats(graph), unsupported)
+    return 0
+
+
+def _load_vectors(path: Path) -> np.ndarray:
+    try:
+        array = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise InputError(f"input file not found: {path}") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{path} is not a NumPy .npy array ({exc})") from None
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{path} holds several arrays; give one .npy file per model input")
+    return array
+
+
+def _random_vectors(graph, count: int, seed: int) -> list[np.ndarray]:
+    if count < 1:
+        raise ConfigError("--random needs a positive number of vectors")
+    rng = np.random.default_rng(seed)
+    vectors = []
+    for t in graph.input_tensors:
+        shape = (count,) + t.shape
+        if t.dtype == np.float32:
+            vectors.append(rng.standard_normal(shape).astype(np.float32))
+        else:
+            vectors.append(rng.integers(-128, 128, size=shape, dtype=np.int8))
+    return vectors
+
+
+def cmd_reference(args: argparse.Namespace, console: Console) -> int:
+    graph = load_model(args.model)
+    reference = Reference(graph)  # validates every op before any work is done
+    if args.input:
+        inputs = [_load_vectors(p) for p in args.input]
+    else:
+        inputs = _random_vectors(graph, args.random, args.seed)
+    start = time.perf_counter()
+    result = reference.run(inputs, intermediates=args.intermediates is not None)
+    seconds = time.perf_counter() - start
+
+    written = []
+    if args.output is not None:
+        for k, array in enumerate(result.outputs):
+            path = args.output if k == 0 else args.output.with_suffix(f".{k}.npy")
+            _save(path, array)
+            written.append(str(path))
+    if args.intermediates is not None:
+        for i, array in enumerate(result.intermediates):
+            _save(args.intermediates / f"{i}.npy", array)
+        written.append(f"{args.intermediates}/<op>.npy ({len(result.intermediates)} files)")
+    print_reference_summary(
+        console, args.model.name, result.outputs[0].shape[0], seconds,
+        [(t.name, t.shape) for t in graph.output_tensors], written)
+    return 0
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, array)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console()
+    if not console.is_terminal:  # logs and pipes have no width limit; do not wrap tables
+        console = Console(width=160)
+    try:
+        args = _build_parser().parse_args(argv)
+        return args.run(args, console)
+    except HilbenchError as exc:
+        print(f"hilbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hilbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Last stage of the pipeline: tables for people, JSON and JUnit for machines."""

@@ -1,0 +1,56 @@
+"""Human-readable tables. Each function takes the rich Console it writes to, so tests can
+render into a buffer."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from hilbench.model.graph import Graph
+from hilbench.model.stats import ModelStats, format_shape, human_bytes
+
+
+def print_inspect(console: Console, name: str, graph: Graph, stats: ModelStats,
+                  unsupported: list[str]) -> None:
+    table = Table(title=f"{name}: {len(graph.operators)} ops", title_justify="left")
+    for column, justify in (("#", "right"), ("op", "left"), ("input", "left"),
+                            ("output", "left"), ("output quantization", "left"),
+                            ("MACs", "right"), ("weights", "right"), ("live act.", "right")):
+        table.add_column(column, justify=justify)
+    for s in stats.ops:
+        marker = " *" if s.index == stats.peak_op else ""
+        table.add_row(str(s.index), s.opcode,
+                      ", ".join(format_shape(x) for x in s.input_shapes),
+                      format_shape(s.output_shape), s.output_quantization,
+                      f"{s.macs:,}", f"{s.weight_bytes:,}", f"{s.live_bytes:,}{marker}")
+    console.print(table)
+    for t in graph.input_tensors:
+        console.print(f"input  {t.name!r}: {format_shape(t.shape)} {t.dtype.name}"
+                      + (f", {t.quantization.describe()}" if t.quantization else ""))
+    for t in graph.output_tensors:
+        console.print(f"output {t.name!r}: {format_shape(t.shape)} {t.dtype.name}"
+                      + (f", {t.quantization.describe()}" if t.quantization else ""))
+    console.print(f"MACs per inference: {stats.total_macs:,}")
+    console.print(f"weights (constant data): {human_bytes(stats.weight_bytes)}")
+    console.print(f"activation memory lower bound: {human_bytes(stats.activation_lower_bound)}"
+                  f" (op {stats.peak_op}, marked *: inputs + outputs live at once)")
+    for line in unsupported:
+        console.print(f"[yellow]not runnable by hilbench:[/] {line}")
+
+
+def print_reference_summary(console: Console, model: str, vectors: int, seconds: float,
+                            outputs: list[tuple[str, tuple[int, ...]]],
+                            written: list[str]) -> None:
+    table = Table(show_header=False, title="host reference (bit-exact with TFLM)",
+                  title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("model", model)
+    table.add_row("vectors", str(vectors))
+    for name, shape in outputs:
+        table.add_row("output", f"{name} {format_shape(shape)}")
+    per_vector = seconds / max(vectors, 1)
+    table.add_row("time", f"{seconds * 1e3:.1f} ms ({per_vector * 1e6:.0f} us per vector)")
+    for path in written:
+        table.add_row("wrote", path)
+    console.print(table)
