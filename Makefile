@@ -28,9 +28,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
+DEMO_MODEL := hilbench/data/kws_ds_cnn_int8.tflite
+
 demo: setup
-	$(VENV)/bin/hilbench inspect hilbench/data/kws_ds_cnn_int8.tflite
-	$(VENV)/bin/hilbench reference hilbench/data/kws_ds_cnn_int8.tflite --demo
+	$(VENV)/bin/hilbench inspect $(DEMO_MODEL)
+	$(VENV)/bin/hilbench reference $(DEMO_MODEL) --random 1000 --output build/demo/outputs.npy \
+	  --intermediates build/demo/layers
 
 test: setup
 	$(PY) -m pytest -q
