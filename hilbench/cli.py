@@ -13,11 +13,15 @@ import numpy as np
 from rich.console import Console
 
 from hilbench import __version__
+from hilbench.board import DEFAULT_BOARD, REPO
 from hilbench.errors import ConfigError, HilbenchError, InputError
 from hilbench.model import load_model
 from hilbench.model.stats import model_stats
 from hilbench.reference import Reference, prepare
 from hilbench.report.console import print_inspect, print_reference_summary
+
+
+DEMO_MODEL = REPO / "hilbench" / "data" / "kws_ds_cnn_int8.tflite"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +54,18 @@ def _build_parser() -> argparse.ArgumentParser:
     reference.add_argument("--intermediates", type=Path, metavar="DIR",
                            help="write op i's first output to DIR/<i>.npy")
     reference.set_defaults(run=cmd_reference)
+
+    run = commands.add_parser("run", help="build the model into firmware, run it on a board, "
+                                          "verify bit-exactness")
+    run.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL,
+                     help="a .tflite model (default: the bundled KWS demo model)")
+    run.add_argument("--board", default=DEFAULT_BOARD, help="board name or board .toml file")
+    run.add_argument("--vectors", type=int, default=20, help="test vectors to stream (20)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--timeout", type=float, default=60.0,
+                     help="seconds one inference may take before the run is abandoned")
+    run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
+    run.set_defaults(run=cmd_run)
     return parser
 
 
@@ -115,6 +131,28 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
         console, args.model.name, result.outputs[0].shape[0], seconds,
         [(t.name, t.shape) for t in graph.output_tensors], written)
     return 0
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import Progress
+
+    from hilbench.board import load_board
+    from hilbench.report.run_report import print_run, write_json
+    from hilbench.runner import run_model
+
+    if args.vectors < 1:
+        raise ConfigError("--vectors must be at least 1")
+    board = load_board(args.board)
+    graph = load_model(args.model)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{args.model.stem} on {board.name}", total=args.vectors)
+        result = run_model(args.model, board, args.vectors, args.seed, timeout=args.timeout,
+                           graph=graph,
+                           progress=lambda done: progress.update(task, completed=done))
+    print_run(console, result)
+    if args.json is not None:
+        write_json(result, args.json)
+    return 0 if result.comparison.bit_exact else 1
 
 
 def _save(path: Path, array: np.ndarray) -> None:

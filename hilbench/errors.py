@@ -34,3 +34,19 @@ class InputError(HilbenchError):
 
 class ConfigError(HilbenchError):
     """Bad command-line options or configuration files."""
+
+
+class BuildError(HilbenchError):
+    """The firmware did not compile or link, or does not fit the board."""
+
+
+class TargetError(HilbenchError):
+    """The target (emulator or board) could not be started, reached or controlled."""
+
+
+class TransportError(TargetError):
+    """The link to the target failed: silence, garbage, a closed connection."""
+
+
+class FirmwareFault(TargetError):
+    """The firmware reported a HardFault."""

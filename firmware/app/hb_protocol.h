@@ -1,0 +1,45 @@
+/*
+ * The serial protocol between hilbench and the firmware. Mirrored by
+ * hilbench/protocol/frames.py; change both together and bump HB_PROTOCOL_VERSION.
+ *
+ * Frame (before COBS): command u8 | sequence u8 | data ... | CRC-32 u32 LE of all before.
+ * On the wire: COBS(frame) followed by 0x00. Replies carry command | 0x80 and the request's
+ * sequence number; errors carry HB_REPLY_ERROR with {code u8, command u8}. A fault sends an
+ * unsolicited HB_REPLY_FAULT frame with the stacked registers. Integers are little-endian.
+ */
+#ifndef HB_PROTOCOL_H
+#define HB_PROTOCOL_H
+
+#define HB_PROTOCOL_VERSION 1
+#define HB_MAX_DATA 512 /* data bytes per frame */
+
+enum {
+  HB_CMD_INFO = 0x01,        /* -> version u8, hash[8], arena u32, input u32, output u32,
+                                   max data u16, op count u32, build id (text) */
+  HB_CMD_LOAD_INPUT = 0x02,  /* offset u32, bytes -> (empty) */
+  HB_CMD_INVOKE = 0x03,      /* count u16 -> status u8, cycles of the last u32, total u32 */
+  HB_CMD_READ_OUTPUT = 0x04, /* offset u32, length u16 -> bytes */
+  HB_CMD_STATS = 0x05,       /* -> stack size u32, stack peak u32, last cycles u32,
+                                   invokes u32 */
+  HB_CMD_ECHO = 0x06,        /* bytes -> the same bytes */
+  HB_CMD_DEBUG_HANG = 0x70,  /* debug builds only: stop answering */
+  HB_CMD_DEBUG_FAULT = 0x71, /* debug builds only: take a HardFault */
+};
+
+enum {
+  HB_REPLY_FLAG = 0x80,
+  HB_REPLY_ERROR = 0xFF,
+  HB_REPLY_FAULT = 0xFE,
+};
+
+enum {
+  HB_ERR_BAD_CRC = 1,
+  HB_ERR_BAD_LENGTH = 2,
+  HB_ERR_UNKNOWN_COMMAND = 3,
+  HB_ERR_BAD_ARGUMENT = 4,
+  HB_ERR_OVERFLOW = 5,
+  HB_ERR_BAD_FRAME = 6,
+  HB_ERR_INVOKE_FAILED = 7,
+};
+
+#endif

@@ -1,0 +1,181 @@
+/* hilbench firmware: answers framed commands on the console UART, runs the model. */
+#include <string.h>
+#include "cobs.h"
+#include "crc32.h"
+#include "hb_board.h"
+#include "hb_model.h"
+#include "hb_protocol.h"
+
+#ifndef HB_BUILD_ID
+#define HB_BUILD_ID "unknown"
+#endif
+
+#define FRAME_MAX (2 + HB_MAX_DATA + 4)
+#define WIRE_MAX (FRAME_MAX + FRAME_MAX / 254 + 2)
+
+static uint8_t rx[WIRE_MAX];
+static uint8_t tx_frame[FRAME_MAX];
+static uint8_t tx_wire[WIRE_MAX];
+static uint32_t last_cycles, total_invokes;
+
+static void put_u32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void send(uint8_t command, uint8_t sequence, const uint8_t *data, uint32_t length) {
+  size_t wire, i;
+  tx_frame[0] = command;
+  tx_frame[1] = sequence;
+  if (length) memcpy(tx_frame + 2, data, length);
+  put_u32(tx_frame + 2 + length, hb_crc32(tx_frame, 2 + length));
+  wire = hb_cobs_encode(tx_frame, 2 + length + 4, tx_wire);
+  for (i = 0; i < wire; ++i) hb_board_putc(tx_wire[i]);
+  hb_board_putc(0);
+}
+
+static void send_error(uint8_t sequence, uint8_t code, uint8_t command) {
+  uint8_t data[2];
+  data[0] = code;
+  data[1] = command;
+  send(HB_REPLY_ERROR, sequence, data, 2);
+}
+
+void hb_report_fault(const uint32_t *frame, uint32_t exc_return) {
+  /* r0 r1 r2 r3 r12 lr pc xpsr, then the fault status registers */
+  uint8_t data[4 * 12];
+  int i;
+  for (i = 0; i < 8; ++i) put_u32(data + 4 * i, frame[i]);
+  put_u32(data + 32, *(volatile uint32_t *)0xE000ED28u); /* CFSR */
+  put_u32(data + 36, *(volatile uint32_t *)0xE000ED2Cu); /* HFSR */
+  put_u32(data + 40, *(volatile uint32_t *)0xE000ED38u); /* BFAR */
+  put_u32(data + 44, exc_return);
+  send(HB_REPLY_FAULT, 0, data, sizeof data);
+  for (;;) {
+  }
+}
+
+static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint32_t length) {
+  uint8_t reply[64];
+  switch (command) {
+    case HB_CMD_INFO: {
+      const char *build = HB_BUILD_ID;
+      const uint32_t build_length = (uint32_t)strlen(build);
+      reply[0] = HB_PROTOCOL_VERSION;
+      memcpy(reply + 1, hb_model_hash, 8);
+      put_u32(reply + 9, hb_model_arena_size);
+      put_u32(reply + 13, hb_model_input_size);
+      put_u32(reply + 17, hb_model_output_size);
+      reply[21] = (uint8_t)(HB_MAX_DATA & 0xFF);
+      reply[22] = (uint8_t)(HB_MAX_DATA >> 8);
+      put_u32(reply + 23, hb_model_op_count);
+      memcpy(reply + 27, build, build_length > 32 ? 32 : build_length);
+      send(command | HB_REPLY_FLAG, sequence, reply, 27 + (build_length > 32 ? 32 : build_length));
+      return;
+    }
+    case HB_CMD_LOAD_INPUT: {
+      uint32_t offset;
+      if (length < 4) break;
+      offset = get_u32(data);
+      if (offset > hb_model_input_size || length - 4 > hb_model_input_size - offset) {
+        send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
+        return;
+      }
+      memcpy(hb_model_input() + offset, data + 4, length - 4);
+      send(command | HB_REPLY_FLAG, sequence, 0, 0);
+      return;
+    }
+    case HB_CMD_INVOKE: {
+      uint32_t count, i;
+      hb_status status = HB_OK;
+      if (length != 2) break;
+      count = (uint32_t)data[0] | (uint32_t)data[1] << 8;
+      for (i = 0; i < count && status == HB_OK; ++i) {
+        const uint32_t start = hb_board_cycles();
+        status = hb_model_invoke();
+        last_cycles = hb_board_cycles() - start;
+        ++total_invokes;
+      }
+      if (status != HB_OK) {
+        send_error(sequence, HB_ERR_INVOKE_FAILED, command);
+        return;
+      }
+      reply[0] = (uint8_t)status;
+      put_u32(reply + 1, last_cycles);
+      put_u32(reply + 5, total_invokes);
+      send(command | HB_REPLY_FLAG, sequence, reply, 9);
+      return;
+    }
+    case HB_CMD_READ_OUTPUT: {
+      uint32_t offset, size;
+      if (length != 6) break;
+      offset = get_u32(data);
+      size = (uint32_t)data[4] | (uint32_t)data[5] << 8;
+      if (size > HB_MAX_DATA || offset > hb_model_output_size ||
+          size > hb_model_output_size - offset) {
+        send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
+        return;
+      }
+      send(command | HB_REPLY_FLAG, sequence, hb_model_output() + offset, size);
+      return;
+    }
+    case HB_CMD_STATS:
+      if (length != 0) break;
+      put_u32(reply, hb_stack_size());
+      put_u32(reply + 4, hb_stack_peak());
+      put_u32(reply + 8, last_cycles);
+      put_u32(reply + 12, total_invokes);
+      send(command | HB_REPLY_FLAG, sequence, reply, 16);
+      return;
+    case HB_CMD_ECHO:
+      send(command | HB_REPLY_FLAG, sequence, data, length);
+      return;
+#ifdef HB_DEBUG_COMMANDS
+    case HB_CMD_DEBUG_HANG:
+      for (;;) {
+      }
+    case HB_CMD_DEBUG_FAULT: {
+      void (*invalid)(void) = (void (*)(void))0xFFFFFFF0u; /* not executable: HardFault */
+      invalid();
+      return;
+    }
+#endif
+    default:
+      send_error(sequence, HB_ERR_UNKNOWN_COMMAND, command);
+      return;
+  }
+  send_error(sequence, HB_ERR_BAD_LENGTH, command);
+}
+
+int main(void) {
+  size_t received = 0;
+  int overflowed = 0;
+  hb_board_init();
+  for (;;) {
+    const uint8_t byte = hb_board_getc();
+    size_t length;
+    if (byte != 0) {
+      if (received < sizeof rx) rx[received++] = byte;
+      else overflowed = 1;
+      continue;
+    }
+    if (overflowed) {
+      send_error(0xFF, HB_ERR_OVERFLOW, 0);
+    } else if (received > 0) {
+      length = hb_cobs_decode(rx, received, rx);
+      if (length < 6) {
+        send_error(length >= 2 ? rx[1] : 0xFF, length ? HB_ERR_BAD_LENGTH : HB_ERR_BAD_FRAME,
+                   length ? rx[0] : 0);
+      } else if (hb_crc32(rx, length - 4) != get_u32(rx + length - 4)) {
+        send_error(rx[1], HB_ERR_BAD_CRC, rx[0]);
+      } else {
+        handle(rx[0], rx[1], rx + 2, (uint32_t)(length - 6));
+      }
+    }
+    received = 0;
+    overflowed = 0;
+  }
+}

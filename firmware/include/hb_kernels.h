@@ -1,0 +1,154 @@
+/*
+ * hilbench C runtime: int8 kernels with TFLM's integer semantics.
+ *
+ * Plain C99, no heap, no floats on the int8 path. Every quantization parameter
+ * (multipliers, shifts, clamps, offsets) is precomputed on the host and arrives in the
+ * per-op parameter structs below. Tensors are NHWC, row-major. One public function per
+ * kernel file: firmware/kernels/ref/<op>.c holds the portable reference version.
+ */
+#ifndef HB_KERNELS_H
+#define HB_KERNELS_H
+
+#include <stdint.h>
+
+typedef enum {
+  HB_OK = 0,
+  HB_ERROR = 1,
+} hb_status;
+
+/* Shape of a 4-D NHWC tensor (lower-rank tensors are padded with leading 1s). */
+typedef struct {
+  int32_t n, h, w, c;
+} hb_dims;
+
+#define HB_MAX_DIMS 6
+
+/* CONV_2D (filter Cout x KH x KW x Cin) and DEPTHWISE_CONV_2D (filter 1 x KH x KW x Cout). */
+typedef struct {
+  hb_dims input, filter, output;
+  int32_t stride_h, stride_w, dilation_h, dilation_w;
+  int32_t pad_h, pad_w;           /* top/left padding; bottom/right is implied */
+  int32_t depth_multiplier;       /* depthwise only */
+  int32_t input_offset;           /* -input zero point */
+  int32_t output_offset;          /* output zero point */
+  int32_t act_min, act_max;
+  const int8_t *filter_data;
+  const int32_t *bias;            /* Cout values, or NULL */
+  const int32_t *multiplier;      /* Cout values */
+  const int32_t *shift;           /* Cout values, TFLM convention: >0 left, <0 right */
+} hb_conv_params;
+
+/* FULLY_CONNECTED: rows x depth times (units x depth)^T. */
+typedef struct {
+  int32_t rows, depth, units;
+  int32_t input_offset, weights_offset, output_offset;
+  int32_t act_min, act_max;
+  const int8_t *weights;
+  const int32_t *bias;            /* units values, or NULL */
+  const int32_t *multiplier;      /* units values */
+  const int32_t *shift;
+} hb_fc_params;
+
+/* AVERAGE_POOL_2D and MAX_POOL_2D (same quantization in and out). */
+typedef struct {
+  hb_dims input, output;
+  int32_t filter_h, filter_w, stride_h, stride_w, pad_h, pad_w;
+  int32_t act_min, act_max;
+} hb_pool_params;
+
+/* ADD and MUL with broadcasting over up to HB_MAX_DIMS axes: element i of the output
+ * reads a at sum(index[d] * a_stride[d]) (stride 0 on broadcast axes), likewise b. */
+typedef struct {
+  int32_t rank;
+  int32_t out_dims[HB_MAX_DIMS];
+  int32_t a_stride[HB_MAX_DIMS], b_stride[HB_MAX_DIMS];
+  int32_t a_offset, b_offset, output_offset;
+  int32_t left_shift;                         /* ADD only */
+  int32_t a_multiplier, a_shift, b_multiplier, b_shift;  /* ADD only */
+  int32_t output_multiplier, output_shift;
+  int32_t act_min, act_max;
+} hb_binary_params;
+
+typedef struct {
+  int32_t dims[4], before[4], after[4];
+  int8_t value;
+} hb_pad_params;
+
+typedef struct {
+  int32_t inputs;
+  int32_t outer;                  /* product of dims before the axis */
+  int32_t inner;                  /* product of dims after the axis */
+  const int32_t *axis_sizes;      /* per input */
+} hb_concat_params;
+
+typedef struct {
+  int32_t dims[4];                /* input, padded to 4-D */
+  int32_t reduce[4];              /* 1 where the axis is averaged */
+  int32_t count;
+  int32_t input_zero_point, output_zero_point;
+  int32_t multiplier, shift;      /* includes 1/count */
+} hb_mean_params;
+
+typedef struct {
+  int32_t rows, depth;
+  int32_t input_multiplier, input_left_shift, diff_min;
+} hb_softmax_params;
+
+/* LOGISTIC and TANH: input rescaled to Q4.27. */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, input_multiplier, input_left_shift, input_range_radius;
+} hb_sigmoid_params;
+
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, output_zero_point;
+  int16_t output_multiplier, reluish_multiplier;
+  int32_t output_exponent, reluish_exponent;
+} hb_hard_swish_params;
+
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, output_zero_point, multiplier, shift, act_min, act_max;
+} hb_relu_params;
+
+typedef struct {
+  int32_t size;
+  int8_t zero, six;
+} hb_relu6_params;
+
+/* QUANTIZE: float32 -> int8 (model inputs), or int8 -> int8 requantization. */
+typedef struct {
+  int32_t size;
+  int32_t from_float;
+  float scale;                    /* from_float only: a model boundary, not the int8 path */
+  int32_t zero_point, input_zero_point, multiplier, shift;
+} hb_quantize_params;
+
+typedef struct {
+  int32_t size;
+  float scale;
+  int32_t zero_point;
+} hb_dequantize_params;
+
+hb_status hb_conv2d_s8(const hb_conv_params *p, const int8_t *input, int8_t *output);
+hb_status hb_depthwise_conv2d_s8(const hb_conv_params *p, const int8_t *input, int8_t *output);
+hb_status hb_fully_connected_s8(const hb_fc_params *p, const int8_t *input, int8_t *output);
+hb_status hb_avg_pool2d_s8(const hb_pool_params *p, const int8_t *input, int8_t *output);
+hb_status hb_max_pool2d_s8(const hb_pool_params *p, const int8_t *input, int8_t *output);
+hb_status hb_add_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+hb_status hb_mul_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+hb_status hb_copy_s8(int32_t size, const int8_t *input, int8_t *output); /* RESHAPE */
+hb_status hb_pad_s8(const hb_pad_params *p, const int8_t *input, int8_t *output);
+hb_status hb_concat_s8(const hb_concat_params *p, const int8_t *const *inputs, int8_t *output);
+hb_status hb_mean_s8(const hb_mean_params *p, const int8_t *input, int8_t *output);
+hb_status hb_softmax_s8(const hb_softmax_params *p, const int8_t *input, int8_t *output);
+hb_status hb_logistic_s8(const hb_sigmoid_params *p, const int8_t *input, int8_t *output);
+hb_status hb_tanh_s8(const hb_sigmoid_params *p, const int8_t *input, int8_t *output);
+hb_status hb_hard_swish_s8(const hb_hard_swish_params *p, const int8_t *input, int8_t *output);
+hb_status hb_relu_s8(const hb_relu_params *p, const int8_t *input, int8_t *output);
+hb_status hb_relu6_s8(const hb_relu6_params *p, const int8_t *input, int8_t *output);
+hb_status hb_quantize_s8(const hb_quantize_params *p, const void *input, int8_t *output);
+hb_status hb_dequantize_s8(const hb_dequantize_params *p, const int8_t *input, float *output);
+
+#endif /* HB_KERNELS_H */

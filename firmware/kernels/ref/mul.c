@@ -1,0 +1,18 @@
+/* MUL, int8 with broadcasting. */
+#include "hb_kernels.h"
+#include "../hb_fixedpoint.h"
+#include "binary_index.h"
+
+hb_status hb_mul_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b, int8_t *output) {
+  int32_t index[HB_MAX_DIMS] = {0};
+  int32_t a_pos = 0, b_pos = 0, i;
+  const int32_t size = hb_binary_size(p);
+  for (i = 0; i < size; ++i) {
+    const int32_t product = (a[a_pos] + p->a_offset) * (b[b_pos] + p->b_offset);
+    const int32_t out = hb_mbqm(product, p->output_multiplier, p->output_shift) +
+                        p->output_offset;
+    output[i] = (int8_t)hb_clamp(out, p->act_min, p->act_max);
+    hb_binary_next(p, index, &a_pos, &b_pos);
+  }
+  return HB_OK;
+}

@@ -1,0 +1,369 @@
+"""Generate model.c: weights and precomputed parameters as const data in flash, the op
+sequence, and the static memory plan.
+
+Nothing read from the model file reaches the C source as text except through
+`c_comment()`, which keeps a safe subset of characters: tensor and op names are only ever
+comments, and identifiers are derived from indices. Numbers are formatted by Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+from hilbench.codegen.memory_plan import MemoryPlan, plan_memory
+from hilbench.errors import ModelError, UnsupportedOperatorError
+from hilbench.model.graph import Graph, Operator
+from hilbench.reference.executor import PreparedOp, prepare
+
+
+@dataclass
+class GeneratedModel:
+    source: str
+    plan: MemoryPlan
+    model_hash: bytes  # first 8 bytes of the model file's SHA-256
+    input_size: int
+    output_size: int
+    constant_bytes: int  # weights and parameter tables placed in flash
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.:/ +-]")
+
+
+def c_comment(text: str, limit: int = 60) -> str:
+    """Model-supplied text made safe inside /* */: no '*', no newline, no quote, no '\\'."""
+    cleaned = _SAFE.sub("?", text)[:limit]
+    return cleaned.replace("*", "?")
+
+
+def _int_list(values: Iterable[int], per_line: int = 24) -> str:
+    items = [str(int(v)) for v in values]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return "\n  " + ",\n  ".join(lines) + "\n" if lines else "0"
+
+
+def _float_literal(value: float) -> str:
+    return f"{float(np.float32(value)).hex()}f"  # exact: hex floats are C99
+
+
+def _dims4(shape: tuple[int, ...], what: str, op: Operator) -> tuple[int, int, int, int]:
+    if len(shape) > 4:
+        raise UnsupportedOperatorError(op.opcode, op.index, f"{what} of rank {len(shape)} > 4")
+    padded = (1,) * (4 - len(shape)) + tuple(shape)
+    return padded  # type: ignore[return-value]
+
+
+class _Emitter:
+    def __init__(self, graph: Graph, ops: list[PreparedOp], plan: MemoryPlan) -> None:
+        self.graph = graph
+        self.ops = ops
+        self.plan = plan
+        self.data: list[str] = []  # const arrays and parameter structs
+        self.body: list[str] = []  # statements of hb_model_invoke
+        self.constant_bytes = 0
+        self.emitted_constants: set[int] = set()
+
+    # --- operands ------------------------------------------------------------------------
+    def array(self, name: str, c_type: str, values: np.ndarray, comment: str = "") -> str:
+        values = np.asarray(values).reshape(-1)
+        note = f"  /* {c_comment(comment)} */" if comment else ""
+        self.data.append(f"static const {c_type} {name}[{max(values.size, 1)}] "
+                         f"__attribute__((aligned(16))) = {{{_int_list(values)}}};{note}")
+        self.constant_bytes += values.size * np.dtype(values.dtype).itemsize
+        return name
+
+    def tensor(self, index: int) -> str:
+        """C expression for a tensor's data: an arena slice or a const array."""
+        t = self.graph.tensor(index)
+        if t.is_constant:
+            name = f"t{index}"
+            if index not in self.emitted_constants:
+                c_type = {np.int8: "int8_t", np.int32: "int32_t"}.get(t.dtype.type)
+                if c_type is None:
+                    raise ModelError(f"constant tensor {index} of type {t.dtype.name} cannot be "
+                                     f"placed in firmware")
+                self.array(name, c_type, t.data, f"tensor {index}: {t.name}")
+                self.emitted_constants.add(index)
+            return name
+        return f"(hb_arena + {self.plan.offset(index)})"
+
+    def struct(self, c_type: str, name: str, fields: dict[str, Any]) -> str:
+        def value(v: Any) -> str:
+            if isinstance(v, tuple):
+                return "{" + ", ".join(value(x) for x in v) + "}"
+            if isinstance(v, str):
+                return v
+            return str(int(v))
+
+        lines = ",\n".join(f"    .{k} = {value(v)}" for k, v in fields.items())
+        self.data.append(f"static const {c_type} {name} = {{\n{lines}\n}};")
+        return name
+
+    def call(self, op: Operator, statement: str) -> None:
+        out = self.graph.tensor(op.outputs[0])
+        self.body.append(f"  /* op {op.index}: {op.opcode} -> {c_comment(out.name)} */")
+        self.body.append(f"  if ({statement} != HB_OK) return HB_ERROR;")
+        self.body.append(f"  HB_LAYER_END({op.index});")
+
+    # --- operators -----------------------------------------------------------------------
+    def emit(self, prepared: PreparedOp) -> None:
+        op, p = prepared.op, prepared.params
+        handler = getattr(self, f"_op_{op.opcode.lower()}", None)
+        if handler is None:
+            raise UnsupportedOperatorError(op.opcode, op.index, "no firmware kernel")
+        handler(op, p)
+
+    def _requant(self, op: Operator, p: Any, channels: int) -> tuple[str, str]:
+        multiplier = np.broadcast_to(np.asarray(p.multiplier), (channels,))
+        shift = np.broadcast_to(np.asarray(p.shift), (channels,))
+        return (self.array(f"op{op.index}_multiplier", "int32_t", multiplier),
+                self.array(f"op{op.index}_shift", "int32_t", shift))
+
+    def _conv(self, op: Operator, p: Any, function: str) -> None:
+        x, y = self.graph.tensor(op.inputs[0]), self.graph.tensor(op.outputs[0])
+        out_c = y.shape[3]
+        multiplier, shift = self._requant(op, p, out_c)
+        bias = self.tensor(op.inputs[2]) if p.bias is not None else "0"
+        name = self.struct("hb_conv_params", f"op{op.index}", {
+            "input": x.shape, "filter": tuple(p.filter.shape), "output": y.shape,
+            "stride_h": p.stride[0], "stride_w": p.stride[1],
+            "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
+            "pad_h": p.pad[0], "pad_w": p.pad[1], "depth_multiplier": p.depth_multiplier,
+            "input_offset": p.input_offset, "output_offset": p.output_offset,
+            "act_min": p.act_min, "act_max": p.act_max,
+            "filter_data": self.tensor(op.inputs[1]), "bias": bias,
+            "multiplier": multiplier, "shift": shift})
+        self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_conv_2d(self, op: Operator, p: Any) -> None:
+        self._conv(op, p, "hb_conv2d_s8")
+
+    def _op_depthwise_conv_2d(self, op: Operator, p: Any) -> None:
+        self._conv(op, p, "hb_depthwise_conv2d_s8")
+
+    def _op_fully_connected(self, op: Operator, p: Any) -> None:
+        units, depth = p.weights.shape
+        rows = self.graph.tensor(op.inputs[0]).size // depth
+        multiplier, shift = self._requant(op, p, units)
+        bias = self.tensor(op.inputs[2]) if p.bias is not None else "0"
+        name = self.struct("hb_fc_params", f"op{op.index}", {
+            "rows": rows, "depth": depth, "units": units,
+            "input_offset": p.input_offset, "weights_offset": p.weights_offset,
+            "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max,
+            "weights": self.tensor(op.inputs[1]), "bias": bias,
+            "multiplier": multiplier, "shift": shift})
+        self.call(op, f"hb_fully_connected_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _pool(self, op: Operator, p: Any, function: str) -> None:
+        x, y = self.graph.tensor(op.inputs[0]), self.graph.tensor(op.outputs[0])
+        name = self.struct("hb_pool_params", f"op{op.index}", {
+            "input": x.shape, "output": y.shape, "filter_h": p.filter[0],
+            "filter_w": p.filter[1], "stride_h": p.stride[0], "stride_w": p.stride[1],
+            "pad_h": p.pad[0], "pad_w": p.pad[1], "act_min": p.act_min, "act_max": p.act_max})
+        self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_average_pool_2d(self, op: Operator, p: Any) -> None:
+        self._pool(op, p, "hb_avg_pool2d_s8")
+
+    def _op_max_pool_2d(self, op: Operator, p: Any) -> None:
+        self._pool(op, p, "hb_max_pool2d_s8")
+
+    def _binary(self, op: Operator, p: Any, function: str, extra: dict[str, Any]) -> None:
+        out_shape = self.graph.tensor(op.outputs[0]).shape
+        rank = max(len(out_shape), 1)
+        if rank > 6:
+            raise UnsupportedOperatorError(op.opcode, op.index, "rank above 6")
+        out_dims = (1,) * (rank - len(out_shape)) + tuple(out_shape)
+
+        def strides(index: int) -> tuple[int, ...]:
+            shape = self.graph.tensor(index).shape
+            shape = (1,) * (rank - len(shape)) + tuple(shape)
+            result, step = [], 1
+            for dim, out_dim in reversed(list(zip(shape, out_dims))):
+                result.append(0 if dim == 1 and out_dim != 1 else step)
+                step *= dim
+            return tuple(reversed(result))
+
+        pad = (0,) * (6 - rank)
+        fields = {"rank": rank, "out_dims": out_dims + pad,
+                  "a_stride": strides(op.inputs[0]) + pad, "b_stride": strides(op.inputs[1]) + pad,
+                  "a_offset": p.input1_offset, "b_offset": p.input2_offset,
+                  "output_offset": p.output_offset, **extra,
+                  "output_multiplier": p.output_multiplier, "output_shift": p.output_shift,
+                  "act_min": p.act_min, "act_max": p.act_max}
+        name = self.struct("hb_binary_params", f"op{op.index}", fields)
+        self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.inputs[1])}, {self.tensor(op.outputs[0])})")
+
+    def _op_add(self, op: Operator, p: Any) -> None:
+        self._binary(op, p, "hb_add_s8", {
+            "left_shift": p.left_shift, "a_multiplier": p.input1_multiplier,
+            "a_shift": p.input1_shift, "b_multiplier": p.input2_multiplier,
+            "b_shift": p.input2_shift})
+
+    def _op_mul(self, op: Operator, p: Any) -> None:
+        self._binary(op, p, "hb_mul_s8", {})
+
+    def _op_reshape(self, op: Operator, p: Any) -> None:
+        size = self.graph.tensor(op.outputs[0]).size
+        self.call(op, f"hb_copy_s8({size}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_pad(self, op: Operator, p: Any) -> None:
+        x = self.graph.tensor(op.inputs[0])
+        dims = _dims4(x.shape, "input", op)
+        lead = 4 - len(x.shape)
+        before = (0,) * lead + tuple(a for a, _ in p.paddings)
+        after = (0,) * lead + tuple(b for _, b in p.paddings)
+        name = self.struct("hb_pad_params", f"op{op.index}", {
+            "dims": dims, "before": before, "after": after, "value": p.value})
+        self.call(op, f"hb_pad_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    _op_padv2 = _op_pad
+
+    def _op_concatenation(self, op: Operator, p: Any) -> None:
+        y = self.graph.tensor(op.outputs[0])
+        outer = int(np.prod(y.shape[:p.axis], dtype=np.int64))
+        inner = int(np.prod(y.shape[p.axis + 1:], dtype=np.int64))
+        sizes = [self.graph.tensor(i).shape[p.axis] for i in op.inputs]
+        sizes_name = self.array(f"op{op.index}_axis_sizes", "int32_t", np.array(sizes, np.int32))
+        name = self.struct("hb_concat_params", f"op{op.index}", {
+            "inputs": len(op.inputs), "outer": outer, "inner": inner,
+            "axis_sizes": sizes_name})
+        pointers = ", ".join(f"(const int8_t *){self.tensor(i)}" for i in op.inputs)
+        self.body.append("  {")
+        self.body.append(f"    const int8_t *const op{op.index}_inputs[] = {{{pointers}}};")
+        self.call(op, f"hb_concat_s8(&{name}, op{op.index}_inputs, {self.tensor(op.outputs[0])})")
+        self.body.append("  }")
+
+    def _op_mean(self, op: Operator, p: Any) -> None:
+        x = self.graph.tensor(op.inputs[0])
+        dims = _dims4(x.shape, "input", op)
+        lead = 4 - len(x.shape)
+        reduce = tuple(1 if (d - lead) in p.axes else 0 for d in range(4))
+        name = self.struct("hb_mean_params", f"op{op.index}", {
+            "dims": dims, "reduce": reduce, "count": p.count,
+            "input_zero_point": p.input_zero_point, "output_zero_point": p.output_zero_point,
+            "multiplier": p.multiplier, "shift": p.shift})
+        self.call(op, f"hb_mean_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_softmax(self, op: Operator, p: Any) -> None:
+        x = self.graph.tensor(op.inputs[0])
+        depth = x.shape[-1] if x.shape else 1
+        name = self.struct("hb_softmax_params", f"op{op.index}", {
+            "rows": x.size // depth, "depth": depth, "input_multiplier": p.input_multiplier,
+            "input_left_shift": p.input_left_shift, "diff_min": p.diff_min})
+        self.call(op, f"hb_softmax_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _sigmoid(self, op: Operator, p: Any, function: str) -> None:
+        name = self.struct("hb_sigmoid_params", f"op{op.index}", {
+            "size": self.graph.tensor(op.inputs[0]).size,
+            "input_zero_point": p.input_zero_point, "input_multiplier": p.input_multiplier,
+            "input_left_shift": p.input_left_shift, "input_range_radius": p.input_range_radius})
+        self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_logistic(self, op: Operator, p: Any) -> None:
+        self._sigmoid(op, p, "hb_logistic_s8")
+
+    def _op_tanh(self, op: Operator, p: Any) -> None:
+        self._sigmoid(op, p, "hb_tanh_s8")
+
+    def _op_hard_swish(self, op: Operator, p: Any) -> None:
+        name = self.struct("hb_hard_swish_params", f"op{op.index}", {
+            "size": self.graph.tensor(op.inputs[0]).size,
+            "input_zero_point": p.input_zero_point, "output_zero_point": p.output_zero_point,
+            "output_multiplier": p.output_multiplier_fixedpoint_int16,
+            "reluish_multiplier": p.reluish_multiplier_fixedpoint_int16,
+            "output_exponent": p.output_multiplier_exponent,
+            "reluish_exponent": p.reluish_multiplier_exponent})
+        self.call(op, f"hb_hard_swish_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_relu(self, op: Operator, p: Any) -> None:
+        name = self.struct("hb_relu_params", f"op{op.index}", {
+            "size": self.graph.tensor(op.inputs[0]).size,
+            "input_zero_point": p.input_zero_point, "output_zero_point": p.output_zero_point,
+            "multiplier": p.multiplier, "shift": p.shift, "act_min": p.act_min,
+            "act_max": p.act_max})
+        self.call(op, f"hb_relu_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_relu6(self, op: Operator, p: Any) -> None:
+        name = self.struct("hb_relu6_params", f"op{op.index}", {
+            "size": self.graph.tensor(op.inputs[0]).size, "zero": p.zero, "six": p.six})
+        self.call(op, f"hb_relu6_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_quantize(self, op: Operator, p: Any) -> None:
+        from_float = p.input_zero_point is None
+        name = self.struct("hb_quantize_params", f"op{op.index}", {
+            "size": self.graph.tensor(op.inputs[0]).size, "from_float": int(from_float),
+            "scale": _float_literal(p.scale), "zero_point": p.zero_point,
+            "input_zero_point": 0 if from_float else p.input_zero_point,
+            "multiplier": p.multiplier, "shift": p.shift})
+        self.call(op, f"hb_quantize_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_dequantize(self, op: Operator, p: Any) -> None:
+        name = self.struct("hb_dequantize_params", f"op{op.index}", {
+            "size": self.graph.tensor(op.inputs[0]).size, "scale": _float_literal(p.scale),
+            "zero_point": p.zero_point})
+        self.call(op, f"hb_dequantize_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"(float *){self.tensor(op.outputs[0])})")
+
+
+def generate_model(graph: Graph, model_bytes: bytes, name: str = "model") -> GeneratedModel:
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise ModelError(f"hilbench run supports models with one input and one output; this "
+                         f"one has {len(graph.inputs)} and {len(graph.outputs)}")
+    ops = prepare(graph)
+    plan = plan_memory(graph)
+    emitter = _Emitter(graph, ops, plan)
+    for prepared in ops:
+        emitter.emit(prepared)
+    model_hash = hashlib.sha256(model_bytes).digest()[:8]
+    input_index, output_index = graph.inputs[0], graph.outputs[0]
+    input_size = graph.tensor(input_index).nbytes
+    output_size = graph.tensor(output_index).nbytes
+    lines = [
+        f"/* Generated by hilbench from {c_comment(name)}. Do not edit. */",
+        "#include <stdint.h>",
+        '#include "hb_kernels.h"',
+        '#include "hb_model.h"',
+        "",
+        "#ifndef HB_LAYER_END",
+        "#define HB_LAYER_END(index) ((void)0)",
+        "#endif",
+        "",
+        f"const uint8_t hb_model_hash[8] = {{{', '.join(str(b) for b in model_hash)}}};",
+        f"const uint32_t hb_model_arena_size = {plan.arena_size}u;",
+        f"const uint32_t hb_model_input_size = {input_size}u;",
+        f"const uint32_t hb_model_output_size = {output_size}u;",
+        f"const uint32_t hb_model_op_count = {len(graph.operators)}u;",
+        f"static int8_t hb_arena[{max(plan.arena_size, 16)}] __attribute__((aligned(16)));",
+        "",
+        *emitter.data,
+        "",
+        "uint8_t *hb_model_input(void) { return (uint8_t *)" + emitter.tensor(input_index) + "; }",
+        "const uint8_t *hb_model_output(void) { return (const uint8_t *)"
+        + emitter.tensor(output_index) + "; }",
+        "",
+        "hb_status hb_model_invoke(void) {",
+        *emitter.body,
+        "  return HB_OK;",
+        "}",
+        "",
+    ]
+    return GeneratedModel("\n".join(lines), plan, model_hash, input_size, output_size,
+                          emitter.constant_bytes)

@@ -1,0 +1,82 @@
+"""Static memory plan: every activation tensor gets an offset in one arena.
+
+Greedy, as TFLM's GreedyMemoryPlanner: buffers are placed largest first, each at the lowest
+aligned offset where it overlaps no already-placed buffer whose lifetime (first op that
+writes it .. last op that reads it) intersects its own. Constants stay in flash and are not
+planned. The plan never allocates at run time; `check()` verifies it has no overlaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hilbench.model.graph import Graph
+
+ALIGNMENT = 16
+
+
+@dataclass(frozen=True)
+class Buffer:
+    tensor: int
+    size: int
+    first: int  # first op index during which it is live (graph inputs: 0)
+    last: int  # last op index during which it is live (graph outputs: the final op)
+    offset: int = -1
+
+    def lives_with(self, other: "Buffer") -> bool:
+        return self.first <= other.last and other.first <= self.last
+
+
+@dataclass
+class MemoryPlan:
+    buffers: dict[int, Buffer]  # tensor index -> placed buffer
+    arena_size: int
+
+    def offset(self, tensor: int) -> int:
+        return self.buffers[tensor].offset
+
+    def check(self) -> None:
+        placed = list(self.buffers.values())
+        for i, a in enumerate(placed):
+            assert a.offset % ALIGNMENT == 0 and a.offset + a.size <= self.arena_size
+            for b in placed[i + 1:]:
+                if a.lives_with(b):
+                    assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, \
+                        f"tensors {a.tensor} and {b.tensor} overlap"
+
+
+def _align(value: int) -> int:
+    return (value + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+
+
+def lifetimes(graph: Graph) -> list[Buffer]:
+    last_op = max(len(graph.operators) - 1, 0)
+    first: dict[int, int] = {t: 0 for t in graph.inputs}
+    last: dict[int, int] = {t: 0 for t in graph.inputs}
+    for op in graph.operators:
+        for t in op.outputs:
+            first.setdefault(t, op.index)
+            last[t] = max(last.get(t, op.index), op.index)
+        for t in op.inputs:
+            if t >= 0 and not graph.tensor(t).is_constant:
+                last[t] = max(last.get(t, op.index), op.index)
+    for t in graph.outputs:
+        last[t] = last_op
+    return [Buffer(t, graph.tensor(t).nbytes, first[t], last[t]) for t in first]
+
+
+def plan_memory(graph: Graph) -> MemoryPlan:
+    pending = sorted(lifetimes(graph), key=lambda b: (-b.size, b.first, b.tensor))
+    placed: list[Buffer] = []
+    for buffer in pending:
+        conflicts = sorted((p for p in placed if p.lives_with(buffer)), key=lambda p: p.offset)
+        offset = 0
+        for other in conflicts:
+            if offset + buffer.size <= other.offset:
+                break  # fits in the gap before this one
+            offset = max(offset, _align(other.offset + other.size))
+        placed.append(Buffer(buffer.tensor, buffer.size, buffer.first, buffer.last, offset))
+    arena = _align(max((b.offset + b.size for b in placed), default=0))
+    plan = MemoryPlan({b.tensor: b for b in placed}, arena)
+    plan.check()
+    return plan

@@ -1,0 +1,1 @@
+"""Stage 6: compare target results with the host reference."""

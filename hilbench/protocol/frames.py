@@ -1,0 +1,99 @@
+"""Frame encoding: COBS-stuffed, zero-terminated, CRC-32 protected.
+
+Frame before stuffing: command u8 | sequence u8 | data | CRC-32 u32 LE (zlib's CRC over
+everything before it). A 0x00 byte ends every frame, and never occurs inside one, so a
+receiver resynchronises after garbage at the next zero.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass
+from enum import IntEnum
+
+PROTOCOL_VERSION = 1
+REPLY_FLAG = 0x80
+
+
+class Command(IntEnum):
+    INFO = 0x01
+    LOAD_INPUT = 0x02
+    INVOKE = 0x03
+    READ_OUTPUT = 0x04
+    STATS = 0x05
+    ECHO = 0x06
+    DEBUG_HANG = 0x70
+    DEBUG_FAULT = 0x71
+    FAULT = 0xFE  # unsolicited, from the HardFault handler
+    ERROR = 0xFF
+
+
+class ErrorCode(IntEnum):
+    BAD_CRC = 1
+    BAD_LENGTH = 2
+    UNKNOWN_COMMAND = 3
+    BAD_ARGUMENT = 4
+    OVERFLOW = 5
+    BAD_FRAME = 6
+    INVOKE_FAILED = 7
+
+
+class FrameError(ValueError):
+    """Bytes that do not form a valid frame."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    command: int
+    sequence: int
+    data: bytes
+
+
+def cobs_encode(data: bytes) -> bytes:
+    out = bytearray()
+    block = bytearray()
+    for byte in data:
+        if byte == 0:
+            out.append(len(block) + 1)
+            out += block
+            block.clear()
+        else:
+            block.append(byte)
+            if len(block) == 254:
+                out.append(255)
+                out += block
+                block.clear()
+    out.append(len(block) + 1)
+    out += block
+    return bytes(out)
+
+
+def cobs_decode(data: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(data):
+        code = data[i]
+        if code == 0 or i + code > len(data):
+            raise FrameError("bad COBS code")
+        out += data[i + 1: i + code]
+        i += code
+        if code != 255 and i != len(data):
+            out.append(0)
+    return bytes(out)
+
+
+def encode_frame(command: int, sequence: int, data: bytes = b"") -> bytes:
+    body = bytes([command & 0xFF, sequence & 0xFF]) + data
+    return cobs_encode(body + struct.pack("<I", zlib.crc32(body))) + b"\x00"
+
+
+def decode_frame(stuffed: bytes) -> Frame:
+    """Decode one frame given without its terminating zero."""
+    raw = cobs_decode(stuffed)
+    if len(raw) < 6:
+        raise FrameError(f"frame of {len(raw)} bytes is too short")
+    body, crc = raw[:-4], struct.unpack("<I", raw[-4:])[0]
+    if zlib.crc32(body) != crc:
+        raise FrameError("CRC mismatch")
+    return Frame(body[0], body[1], bytes(body[2:]))

@@ -1,0 +1,137 @@
+"""Running a model on a target: the whole loop, one strategy.
+
+model -> host reference -> generated C -> firmware build -> target -> vectors over the
+link -> comparison -> result record. Every resource (QEMU, ports) is released on any exit.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hilbench.board import Board
+from hilbench.build.firmware import FirmwareBuild, build_firmware
+from hilbench.codegen.c_model import GeneratedModel, generate_model
+from hilbench.compare.outputs import Comparison, compare_outputs
+from hilbench.errors import TargetError
+from hilbench.model import Graph, load_model
+from hilbench.model.stats import model_stats
+from hilbench.protocol.session import DeviceSession
+from hilbench.reference import Reference
+from hilbench.targets import QemuTarget, Target
+
+LINK_PROBE_BYTES = 8 * 1024  # echoed once to measure the link
+
+
+@dataclass
+class RunResult:
+    model: str
+    board: str
+    vectors: int
+    comparison: Comparison
+    build: FirmwareBuild
+    arena_bytes: int
+    arena_lower_bound: int
+    stack_peak: int
+    link_bytes_per_s: float
+    vectors_per_s: float
+    cycles_last: int | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ram_static(self) -> int:
+        return self.build.sizes.static_ram
+
+    @property
+    def ram_total(self) -> int:
+        return self.ram_static + self.stack_peak
+
+
+def make_vectors(graph: Graph, count: int, seed: int) -> np.ndarray:
+    """Even vectors uniform over int8, odd ones near the input zero point: uniform inputs
+    saturate some models, which would hide errors."""
+    tensor = graph.input_tensors[0]
+    rng = np.random.default_rng(seed)
+    shape = (count,) + tensor.shape
+    if tensor.dtype == np.float32:
+        return rng.standard_normal(shape).astype(np.float32)
+    x = rng.integers(-128, 128, size=shape, dtype=np.int8)
+    zero_point = tensor.zero_point if tensor.quantization else 0
+    near = np.clip(zero_point + rng.integers(-6, 7, size=shape), -128, 127).astype(np.int8)
+    x[1::2] = near[1::2]
+    return x
+
+
+def measure_link(session: DeviceSession, total: int = LINK_PROBE_BYTES) -> float:
+    """Round-trip throughput in bytes per second, counting both directions on the wire."""
+    payload = bytes(range(256)) * (session.max_data // 256) or bytes(session.max_data)
+    sent, received = session.bytes_sent, session.bytes_received
+    start = time.perf_counter()
+    moved = 0
+    while moved < total:
+        if session.echo(payload) != payload:
+            raise TargetError("the target echoed different bytes: the link corrupts data")
+        moved += 2 * len(payload)
+    elapsed = time.perf_counter() - start
+    wire = (session.bytes_sent - sent) + (session.bytes_received - received)
+    return wire / elapsed
+
+
+def make_target(board: Board) -> Target:
+    if board.is_qemu:
+        return QemuTarget(board)
+    raise TargetError(f"board {board.name} needs a debug probe; real-board runs are not "
+                      f"supported yet")
+
+
+def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
+              timeout: float = 60.0, debug_commands: bool = False,
+              progress: Callable[[int], None] | None = None,
+              graph: Graph | None = None) -> RunResult:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    graph = graph or load_model(model_path)
+    reference = Reference(graph)
+    x = make_vectors(graph, vectors, seed)
+    expected = reference.run([x]).outputs[0]
+    timings["reference"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    generated: GeneratedModel = generate_model(graph, model_path.read_bytes(), model_path.stem)
+    firmware = build_firmware(generated, board, model_path.stem, debug_commands=debug_commands)
+    timings["build"] = time.perf_counter() - clock
+
+    actual = np.zeros_like(expected)
+    output_bytes = expected[0].nbytes
+    with make_target(board) as target:
+        session = DeviceSession(target.start(firmware.elf))
+        info = session.info()
+        if info.model_hash != generated.model_hash or info.arena_size != generated.plan.arena_size:
+            raise TargetError("the target runs a different model build than the one just built")
+        link_rate = measure_link(session)
+        clock = time.perf_counter()
+        cycles = 0
+        for i in range(vectors):
+            session.context = f"vector {i + 1} of {vectors}"
+            session.load_input(x[i].tobytes())
+            cycles, _ = session.invoke(1, timeout=timeout)
+            raw = session.read_output(output_bytes)
+            actual[i] = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
+            if progress:
+                progress(i + 1)
+        timings["stream"] = time.perf_counter() - clock
+        session.context = ""
+        stats = session.stats()
+
+    return RunResult(
+        model=model_path.stem, board=board.name, vectors=vectors,
+        comparison=compare_outputs(expected, actual), build=firmware,
+        arena_bytes=generated.plan.arena_size,
+        arena_lower_bound=model_stats(graph).activation_lower_bound,
+        stack_peak=stats.stack_peak, link_bytes_per_s=link_rate,
+        vectors_per_s=vectors / timings["stream"] if timings["stream"] else 0.0,
+        cycles_last=cycles or None, timings=timings)
