@@ -31,6 +31,7 @@ class GeneratedModel:
     constant_bytes: int  # weights and parameter tables placed in flash
 
 
+_C_SIZES = {"int8_t": 1, "int32_t": 4}
 _SAFE = re.compile(r"[^A-Za-z0-9_.:/ +-]")
 
 
@@ -73,7 +74,7 @@ class _Emitter:
         note = f"  /* {c_comment(comment)} */" if comment else ""
         self.data.append(f"static const {c_type} {name}[{max(values.size, 1)}] "
                          f"__attribute__((aligned(16))) = {{{_int_list(values)}}};{note}")
-        self.constant_bytes += values.size * np.dtype(values.dtype).itemsize
+        self.constant_bytes += values.size * _C_SIZES[c_type]
         return name
 
     def tensor(self, index: int) -> str:

@@ -99,6 +99,10 @@ class DeviceSession:
                 self.last_heard = (self.last_heard + chunk)[-32:]
                 self.buffer += chunk
 
+    def receive(self, timeout: float) -> Frame | None:
+        """The next frame the target sends on its own (errors to garbage, fault reports)."""
+        return self._next_frame(time.monotonic() + timeout)
+
     def _describe(self, command: int, sequence: int) -> str:
         name = Command(command).name if command in Command._value2member_map_ else hex(command)
         where = f", {self.context}" if self.context else ""
@@ -116,7 +120,7 @@ class DeviceSession:
             if frame is None:
                 heard = self.last_heard.hex(" ") if self.last_heard else "nothing"
                 raise TransportError(
-                    f"no reply from the target within {wait:.1f} s to {request}; last "
+                    f"no reply from the target within {wait:g} s to {request}; last "
                     f"exchange: {self.last_exchange}; last bytes heard: {heard}")
             if frame.command == Command.FAULT:
                 raise FirmwareFault(f"firmware HardFault during {request}: "

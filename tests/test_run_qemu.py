@@ -1,0 +1,50 @@
+"""`hilbench run` on QEMU mps2-an386 (Cortex-M4): every shared model bit-exact with the
+host reference, through the real command line and its JSON contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from support import SHARED_MODELS, shared_models
+from test_cli import hilbench
+
+# TFLM's "arena head" for the same models on the host build (issue #3)
+TFLM_ARENA = {"kws_ds_cnn_int8": 16_000, "ic_resnet8_int8": 49_152,
+              "vww_mobilenet_v1_025_int8": 73_728, "ad_autoencoder_int8": 768}
+
+
+@pytest.mark.parametrize("path", shared_models(), ids=lambda p: p.stem)
+def test_shared_model_bit_exact_on_qemu(path, tmp_path):
+    vectors = 5 if path.stem.startswith("vww") else 20
+    result = hilbench("run", path, "--vectors", vectors, "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["model"] == path.stem and record["board"] == "qemu-mps2-an386"
+    assert record["vectors"] == vectors
+    assert record["bit_exact"] is True and record["mismatches"] == 0
+    assert record["max_abs_diff"] == 0
+    ram = record["ram_bytes"]
+    assert set(ram) == {"static", "arena", "stack_peak", "total"}
+    assert ram["arena"] >= record["arena_lower_bound"]
+    assert ram["static"] >= ram["arena"]  # the arena is a static array
+    assert 0 < ram["stack_peak"] < 16384
+    assert ram["total"] == ram["static"] + ram["stack_peak"]
+    assert record["flash_bytes"] > 0
+    assert record["link_bytes_per_s"] > 1000
+    if path.stem in TFLM_ARENA:
+        assert ram["arena"] <= TFLM_ARENA[path.stem]
+    assert "bit-exact" in result.stdout and "lower bound" in result.stdout
+
+
+def test_default_model_is_the_bundled_demo(tmp_path):
+    result = hilbench("run", "--vectors", 2, "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["model"] == "kws_ds_cnn_int8"
+
+
+def test_unknown_board_is_one_line():
+    result = hilbench("run", SHARED_MODELS / "tflm_hello_world_int8.tflite", "--board", "nope")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("hilbench: error: unknown board 'nope'")

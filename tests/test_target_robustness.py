@@ -1,0 +1,182 @@
+"""What goes wrong on a real link, on a real (emulated) chip: garbage and truncated frames
+are answered with error frames and the session goes on; a hanging or faulting firmware
+ends the run within a timeout, naming the last exchange; a model too big for the board is
+refused before building; names from the model file cannot inject C."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+
+from hilbench.board import load_board
+from hilbench.build.firmware import build_firmware
+from hilbench.codegen.c_model import generate_model
+from hilbench.errors import BuildError, FirmwareFault, TransportError
+from hilbench.model import load_model
+from hilbench.model.builder import GraphBuilder
+from hilbench.model.tflite_writer import write_tflite
+from hilbench.protocol.frames import Command, ErrorCode, encode_frame
+from hilbench.protocol.session import DeviceError, DeviceSession
+from hilbench.runner import run_model
+from hilbench.targets import QemuTarget
+from support import SHARED_MODELS
+from test_cli import assert_one_line_error, hilbench
+
+BOARD = load_board("qemu-mps2-an386")
+HELLO = SHARED_MODELS / "tflm_hello_world_int8.tflite"
+VWW = SHARED_MODELS / "vww_mobilenet_v1_025_int8.tflite"
+
+
+@pytest.fixture
+def session():
+    generated = generate_model(load_model(HELLO), HELLO.read_bytes(), HELLO.stem)
+    firmware = build_firmware(generated, BOARD, HELLO.stem, debug_commands=True)
+    target = QemuTarget(BOARD)
+    try:
+        yield DeviceSession(target.start(firmware.elf), timeout=3.0)
+    finally:
+        target.stop()
+
+
+def _expect_error(session: DeviceSession, *codes: ErrorCode) -> None:
+    frame = session.receive(timeout=3.0)
+    assert frame is not None and frame.command == Command.ERROR, frame
+    assert frame.data[0] in codes, ErrorCode(frame.data[0])
+    assert session.info().op_count == 3  # and the session goes on
+
+
+def test_garbage_bytes_get_an_error_frame(session):
+    session.send_raw(np.random.default_rng(0).integers(1, 256, 40, dtype=np.uint8).tobytes()
+                     + b"\x00")
+    _expect_error(session, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH, ErrorCode.BAD_CRC)
+
+
+def test_truncated_frame_gets_an_error_frame(session):
+    wire = encode_frame(Command.ECHO, 5, b"a truncated request")
+    session.send_raw(wire[: len(wire) // 2] + b"\x00")
+    _expect_error(session, ErrorCode.BAD_CRC, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH)
+
+
+def test_corrupted_byte_fails_the_crc(session):
+    wire = bytearray(encode_frame(Command.ECHO, 5, b"ABCDEFGH"))
+    wire[wire.index(b"C")] = ord("D")
+    session.send_raw(bytes(wire))
+    _expect_error(session, ErrorCode.BAD_CRC)
+
+
+def test_oversized_frame_gets_an_overflow_error(session):
+    session.send_raw(b"\x01" * 3000 + b"\x00")
+    _expect_error(session, ErrorCode.OVERFLOW)
+
+
+@pytest.mark.parametrize("command,data,code", [
+    (0x55, b"", ErrorCode.UNKNOWN_COMMAND),
+    (Command.INVOKE, b"\x01\x00\x00", ErrorCode.BAD_LENGTH),
+    (Command.LOAD_INPUT, b"\x00\x01\x00\x00" + b"x", ErrorCode.BAD_ARGUMENT),
+    (Command.READ_OUTPUT, b"\x00\x00\x00\x00\xff\x00", ErrorCode.BAD_ARGUMENT),
+])
+def test_bad_requests_are_answered_not_fatal(session, command, data, code):
+    with pytest.raises(DeviceError) as error:
+        session.request(command, data)
+    assert error.value.code == code
+    assert session.info().op_count == 3
+
+
+def test_hanging_firmware_times_out_naming_the_last_exchange(session):
+    session.info()
+    start = time.monotonic()
+    with pytest.raises(TransportError) as error:
+        session.request(Command.DEBUG_HANG, timeout=1.0)
+    assert time.monotonic() - start < 3
+    message = str(error.value)
+    assert "no reply from the target within 1 s to DEBUG_HANG" in message
+    assert "last exchange: INFO #1 -> ok" in message
+
+
+def test_faulting_firmware_reports_the_fault(session):
+    with pytest.raises(FirmwareFault) as error:
+        session.request(Command.DEBUG_FAULT)
+    assert "HardFault during DEBUG_FAULT" in str(error.value)
+    assert "pc=0x" in str(error.value)
+
+
+def test_run_abandoned_when_an_inference_exceeds_the_timeout():
+    # 7.5 M multiply-accumulates cannot finish in a millisecond on any Cortex-M
+    result = hilbench("run", VWW, "--vectors", 2, "--timeout", 0.001)
+    assert_one_line_error(result, "no reply from the target within 0.001 s to INVOKE",
+                          "vector 1 of 2", "last exchange: LOAD_INPUT")
+
+
+def test_model_too_big_is_refused_before_building(tmp_path):
+    small = tmp_path / "tiny-ram.toml"
+    text = BOARD.path.read_text().replace("ram = { origin = 0x2000_0000, size = 0x40_0000 }",
+                                          "ram = { origin = 0x2000_0000, size = 0x1_0000 }")
+    small.write_text(text.replace('name = "qemu-mps2-an386"', 'name = "tiny-ram"'))
+    result = hilbench("run", VWW, "--board", small)
+    # arena 64,512 + stack 16,384 + runtime 2,048 = 82,944 B against 65,536 B
+    assert_one_line_error(result, "model does not fit tiny-ram", "over by 17,408 B")
+
+
+def test_model_over_flash_is_refused_before_building(tmp_path):
+    b = GraphBuilder()
+    x = b.input("x", (1, 2100), scale=0.1, zero_point=0)
+    w = b.constant("w", np.ones((2048, 2100), np.int8), scale=0.01, zero_point=0)
+    y = b.tensor("y", (1, 2048), scale=0.5, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y], activation="NONE", weights_format=0,
+         keep_num_dims=False)
+    b.output(y)
+    model = tmp_path / "huge.tflite"
+    write_tflite(b.graph(), model)
+    start = time.monotonic()
+    generated = generate_model(load_model(model), model.read_bytes())
+    with pytest.raises(BuildError) as error:
+        build_firmware(generated, BOARD, "huge", cache_dir=tmp_path / "cache")
+    # 2048 x 2100 int8 weights + 2048 int32 multipliers and shifts + 16 KiB runtime
+    need = 2048 * 2100 + 2 * 2048 * 4 + 16384
+    assert f"needs about {need:,} B of flash" in str(error.value)
+    assert f"over by {need - 4 * 1024 * 1024:,} B" in str(error.value)
+    assert not (tmp_path / "cache").exists()  # refused before any compiler ran
+    assert time.monotonic() - start < 30
+
+
+EVIL = ['*/ int evil = 1; /*', 'quote " and \' here', "new\nline\r\n#include <stdio.h>",
+        "back\\slash ??/", '"); system("rm -rf /"); //', "\x00nul"]
+
+
+def test_hostile_names_never_reach_c(tmp_path):
+    rng = np.random.default_rng(0)
+    b = GraphBuilder(description="*/ evil description")
+    x = b.input(EVIL[0], (1, 6, 6, 2), scale=0.05, zero_point=0)
+    w = b.constant(EVIL[1], rng.integers(-127, 128, (3, 3, 3, 2), dtype=np.int8),
+                   scale=0.02, zero_point=0)
+    bias = b.constant(EVIL[2], rng.integers(-100, 100, 3).astype(np.int32),
+                      scale=0.001, zero_point=0)
+    h = b.tensor(EVIL[3], (1, 6, 6, 3), scale=0.1, zero_point=-4)
+    b.op("CONV_2D", [x, w, bias], [h], padding="SAME", stride_h=1, stride_w=1,
+         dilation_h=1, dilation_w=1, activation="RELU")
+    y = b.tensor(EVIL[4], (1, 6, 6, 3), scale=0.1, zero_point=-4)
+    b.op("RELU", [h], [y])
+    b.output(y)
+    model = tmp_path / 'evil "*quote\'.tflite'
+    write_tflite(b.graph(), model)
+    source = generate_model(load_model(model), model.read_bytes(), model.stem).source
+    for name in EVIL + ["*/ evil description"]:
+        assert name not in source
+    for token in ("*/ int evil", "#include <stdio.h>", 'system("', 'quote "', "back\\slash",
+                  "*/ evil", "\x00"):
+        assert token not in source, token
+    result = run_model(model, BOARD, 6)
+    assert result.comparison.bit_exact
+
+
+def test_unchanged_model_and_board_do_not_rebuild(tmp_path):
+    generated = generate_model(load_model(HELLO), HELLO.read_bytes(), HELLO.stem)
+    first = build_firmware(generated, BOARD, HELLO.stem, cache_dir=tmp_path)
+    second = build_firmware(generated, BOARD, HELLO.stem, cache_dir=tmp_path)
+    debug = build_firmware(generated, BOARD, HELLO.stem, debug_commands=True, cache_dir=tmp_path)
+    assert not first.cached and second.cached and second.elf == first.elf
+    assert debug.build_id != first.build_id and not debug.cached
+    shutil.rmtree(tmp_path)
