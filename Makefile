@@ -32,8 +32,7 @@ DEMO_MODEL := hilbench/data/kws_ds_cnn_int8.tflite
 
 demo: setup
 	$(VENV)/bin/hilbench inspect $(DEMO_MODEL)
-	$(VENV)/bin/hilbench reference $(DEMO_MODEL) --random 1000 --output build/demo/outputs.npy \
-	  --intermediates build/demo/layers
+	$(VENV)/bin/hilbench run --json build/demo/run.json
 
 test: setup
 	$(PY) -m pytest -q

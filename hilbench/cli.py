@@ -64,6 +64,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--timeout", type=float, default=60.0,
                      help="seconds one inference may take before the run is abandoned")
+    run.add_argument("--kernels", default="ref", metavar="VARIANT",
+                     help="kernel variant to build with (default: ref, the portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.set_defaults(run=cmd_run)
     return parser
@@ -147,7 +149,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{args.model.stem} on {board.name}", total=args.vectors)
         result = run_model(args.model, board, args.vectors, args.seed, timeout=args.timeout,
-                           graph=graph,
+                           graph=graph, kernels=args.kernels,
                            progress=lambda done: progress.update(task, completed=done))
     print_run(console, result)
     if args.json is not None:

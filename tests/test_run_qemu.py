@@ -4,9 +4,13 @@ host reference, through the real command line and its JSON contract."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
+from hilbench.board import FIRMWARE_DIR
 from support import SHARED_MODELS, shared_models
 from test_cli import hilbench
 
@@ -48,3 +52,31 @@ def test_unknown_board_is_one_line():
     result = hilbench("run", SHARED_MODELS / "tflm_hello_world_int8.tflite", "--board", "nope")
     assert result.returncode == 2
     assert result.stderr.strip().startswith("hilbench: error: unknown board 'nope'")
+
+
+def test_a_wrong_kernel_fails_the_verdict(tmp_path):
+    """The verdict can fail: a kernel variant off by one in SOFTMAX gives exit status 1
+    and the mismatches in the JSON."""
+    variant = tmp_path / "kernels" / "off_by_one"
+    variant.mkdir(parents=True)
+    source = (FIRMWARE_DIR / "kernels" / "ref" / "softmax.c").read_text()
+    broken = source.replace('#include "../hb_fixedpoint.h"', '#include "hb_fixedpoint.h"')
+    broken = broken.replace("out[c] = (int8_t)hb_clamp(v, -128, 127);",
+                            "out[c] = (int8_t)hb_clamp(v + 1, -128, 127);")
+    assert broken.count("v + 1") == 1
+    (variant / "softmax.c").write_text(broken)
+    env = dict(os.environ, HILBENCH_KERNEL_PATH=str(tmp_path / "kernels"))
+    result = subprocess.run([sys.executable, "-m", "hilbench", "run", "--vectors", "4",
+                             "--kernels", "off_by_one", "--json", str(tmp_path / "r.json")],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["bit_exact"] is False and record["mismatches"] > 0
+    assert record["max_abs_diff"] >= 1
+    assert "first mismatch" in result.stdout
+
+
+def test_unknown_kernel_variant_is_one_line():
+    result = hilbench("run", "--kernels", "nope")
+    assert result.returncode == 2
+    assert "unknown kernel variant 'nope'" in result.stderr
