@@ -1,0 +1,1 @@
+"""Stage 4: generated C + runtime -> firmware ELF for a board (cached), and its sizes."""

@@ -1,0 +1,52 @@
+"""Flash and static RAM of a firmware ELF, from its section headers (pyelftools).
+
+flash = text + rodata + data (the initial values of .data are stored in flash);
+static RAM = data + bss. The stack region is reported apart; its use is measured on the
+target by stack painting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+
+@dataclass(frozen=True)
+class ElfSizes:
+    text: int
+    rodata: int
+    data: int
+    bss: int
+    stack: int
+
+    @property
+    def flash(self) -> int:
+        return self.text + self.rodata + self.data
+
+    @property
+    def static_ram(self) -> int:
+        return self.data + self.bss
+
+
+def elf_sizes(path: Path) -> ElfSizes:
+    sizes = {"text": 0, "rodata": 0, "data": 0, "bss": 0, "stack": 0}
+    with open(path, "rb") as f:
+        for section in ELFFile(f).iter_sections():
+            flags = section["sh_flags"]
+            if not flags & SH_FLAGS.SHF_ALLOC:
+                continue
+            name, size = section.name, section["sh_size"]
+            if name == ".stack":
+                sizes["stack"] += size
+            elif section["sh_type"] == "SHT_NOBITS":
+                sizes["bss"] += size
+            elif flags & SH_FLAGS.SHF_EXECINSTR:
+                sizes["text"] += size
+            elif flags & SH_FLAGS.SHF_WRITE:
+                sizes["data"] += size
+            else:
+                sizes["rodata"] += size
+    return ElfSizes(**sizes)
