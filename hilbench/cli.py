@@ -67,6 +67,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--kernels", default="ref", metavar="VARIANT",
                      help="kernel variant to build with (default: ref, the portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
+    run.add_argument("--profile", action="store_true", help="add a per-layer table")
     run.set_defaults(run=cmd_run)
     return parser
 
@@ -139,7 +140,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from rich.progress import Progress
 
     from hilbench.board import load_board
-    from hilbench.report.run_report import print_run, write_json
+    from hilbench.report.run_report import print_profile, print_run, write_json
     from hilbench.runner import run_model
 
     if args.vectors < 1:
@@ -152,8 +153,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
                            graph=graph, kernels=args.kernels,
                            progress=lambda done: progress.update(task, completed=done))
     print_run(console, result)
+    if args.profile:
+        print_profile(console, result)
     if args.json is not None:
-        write_json(result, args.json)
+        write_json(result, args.json, profile=args.profile)
     return 0 if result.comparison.bit_exact else 1
 
 

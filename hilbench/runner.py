@@ -6,6 +6,8 @@ link -> comparison -> result record. Every resource (QEMU, ports) is released on
 
 from __future__ import annotations
 
+import statistics
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +25,50 @@ from hilbench.model.stats import model_stats
 from hilbench.protocol.session import DeviceSession
 from hilbench.reference import Reference
 from hilbench.targets import QemuTarget, Target
+from hilbench.targets.qemu_plugin import InferenceCount, parse_counts
+from hilbench.timing.cycle_model import estimate_cycles
 
 LINK_PROBE_BYTES = 8 * 1024  # echoed once to measure the link
+
+
+@dataclass(frozen=True)
+class Spread:
+    min: float
+    median: float
+    max: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> "Spread":
+        return cls(min(values), statistics.median(values), max(values))
+
+
+@dataclass(frozen=True)
+class LayerProfile:
+    index: int
+    op: str
+    output_shape: tuple[int, ...]
+    macs: int
+    instructions: int | None  # exact (QEMU), of the slowest inference
+    cycles: int | None  # estimated (QEMU) or measured (real cores)
+    share: float  # of the inference's cycles (or instructions)
+
+
+@dataclass
+class Timing:
+    clock_hz: int
+    cycles: Spread | None
+    cycles_estimated: bool
+    instructions: Spread | None  # exact per-inference counts (QEMU)
+    overhead_instructions: int | None
+    layers: list[LayerProfile]
+
+    @property
+    def latency_us(self) -> Spread | None:
+        if self.cycles is None:
+            return None
+        scale = 1e6 / self.clock_hz
+        return Spread(self.cycles.min * scale, self.cycles.median * scale,
+                      self.cycles.max * scale)
 
 
 @dataclass
@@ -39,7 +83,7 @@ class RunResult:
     stack_peak: int
     link_bytes_per_s: float
     vectors_per_s: float
-    cycles_last: int | None
+    timing: Timing
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -81,9 +125,9 @@ def measure_link(session: DeviceSession, total: int = LINK_PROBE_BYTES) -> float
     return wire / elapsed
 
 
-def make_target(board: Board) -> Target:
+def make_target(board: Board, count_instructions: Path | None = None) -> Target:
     if board.is_qemu:
-        return QemuTarget(board)
+        return QemuTarget(board, count_instructions=count_instructions)
     raise TargetError(f"board {board.name} needs a debug probe; real-board runs are not "
                       f"supported yet")
 
@@ -108,7 +152,9 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
 
     actual = np.zeros_like(expected)
     output_bytes = expected[0].nbytes
-    with make_target(board) as target:
+    measured_cycles: list[int] = []
+    counts_file = Path(tempfile.mkstemp(prefix="hilbench-counts-")[1]) if board.is_qemu else None
+    with make_target(board, counts_file) as target:
         session = DeviceSession(target.start(firmware.elf))
         info = session.info()
         if info.model_hash != generated.model_hash or info.arena_size != generated.plan.arena_size:
@@ -120,6 +166,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
             session.context = f"vector {i + 1} of {vectors}"
             session.load_input(x[i].tobytes())
             cycles, _ = session.invoke(1, timeout=timeout)
+            measured_cycles.append(cycles)
             raw = session.read_output(output_bytes)
             actual[i] = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
             if progress:
@@ -128,6 +175,14 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
         session.context = ""
         stats = session.stats()
 
+    counts = None
+    if counts_file is not None:
+        counts = parse_counts(counts_file)
+        counts_file.unlink(missing_ok=True)
+        if len(counts) != vectors:
+            raise TargetError(f"the instruction counter saw {len(counts)} inferences, "
+                              f"expected {vectors}")
+    timing = _timing(board, graph, counts, measured_cycles)
     return RunResult(
         model=model_path.stem, board=board.name, vectors=vectors,
         comparison=compare_outputs(expected, actual), build=firmware,
@@ -135,4 +190,29 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
         arena_lower_bound=model_stats(graph).activation_lower_bound,
         stack_peak=stats.stack_peak, link_bytes_per_s=link_rate,
         vectors_per_s=vectors / timings["stream"] if timings["stream"] else 0.0,
-        cycles_last=cycles or None, timings=timings)
+        timing=timing, timings=timings)
+
+
+def _timing(board: Board, graph: Graph, counts: list[InferenceCount] | None,
+            measured: list[int]) -> Timing:
+    stats = model_stats(graph)
+    if counts:  # QEMU: exact instructions, cycles estimated from their classes
+        estimates = [sum(estimate_cycles(board.core, layer.classes) for layer in c.layers)
+                     + c.overhead for c in counts]
+        slowest = max(range(len(counts)), key=lambda i: estimates[i])
+        layer_cycles = [estimate_cycles(board.core, layer.classes)
+                        for layer in counts[slowest].layers]
+        total = sum(layer_cycles) or 1
+        layers = [LayerProfile(op.index, op.opcode, graph.tensor(op.outputs[0]).shape,
+                               stats.ops[op.index].macs,
+                               counts[slowest].layers[op.index].instructions,
+                               layer_cycles[op.index], layer_cycles[op.index] / total)
+                  for op in graph.operators]
+        return Timing(board.clock_hz, Spread.of(estimates), True,
+                      Spread.of([c.total for c in counts]), counts[slowest].overhead, layers)
+    if measured and any(measured):  # a real core with a cycle counter
+        layers = [LayerProfile(op.index, op.opcode, graph.tensor(op.outputs[0]).shape,
+                               stats.ops[op.index].macs, None, None, 0.0)
+                  for op in graph.operators]
+        return Timing(board.clock_hz, Spread.of(measured), False, None, None, layers)
+    return Timing(board.clock_hz, None, False, None, None, [])

@@ -22,6 +22,8 @@ enum {
   HB_CMD_STATS = 0x05,       /* -> stack size u32, stack peak u32, last cycles u32,
                                    invokes u32 */
   HB_CMD_ECHO = 0x06,        /* bytes -> the same bytes */
+  HB_CMD_PROFILE = 0x07,     /* first u16, count u16 -> count u32 timestamps of the last
+                                   inference: [0] start, [i + 1] after layer i */
   HB_CMD_DEBUG_HANG = 0x70,  /* debug builds only: stop answering */
   HB_CMD_DEBUG_FAULT = 0x71, /* debug builds only: take a HardFault */
 };

@@ -5,6 +5,7 @@
 #include "hb_board.h"
 #include "hb_model.h"
 #include "hb_protocol.h"
+#include "profile.h"
 
 #ifndef HB_BUILD_ID
 #define HB_BUILD_ID "unknown"
@@ -130,6 +131,20 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
       put_u32(reply + 12, total_invokes);
       send(command | HB_REPLY_FLAG, sequence, reply, 16);
       return;
+    case HB_CMD_PROFILE: {
+      uint32_t first, count, i;
+      uint8_t stamps[4 * 64];
+      if (length != 4) break;
+      first = (uint32_t)data[0] | (uint32_t)data[1] << 8;
+      count = (uint32_t)data[2] | (uint32_t)data[3] << 8;
+      if (count > 64 || first + count > hb_model_op_count + 1) {
+        send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
+        return;
+      }
+      for (i = 0; i < count; ++i) put_u32(stamps + 4 * i, hb_layer_cycles[first + i]);
+      send(command | HB_REPLY_FLAG, sequence, stamps, 4 * count);
+      return;
+    }
     case HB_CMD_ECHO:
       send(command | HB_REPLY_FLAG, sequence, data, length);
       return;

@@ -103,9 +103,9 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
                    cache_dir: Path = CACHE_DIR) -> FirmwareBuild:
     check_fits(board, generated)
     board_dir = FIRMWARE_DIR / "boards"
-    sources = ([FIRMWARE_DIR / "app" / n for n in ("main.c", "cobs.c", "crc32.c")]
+    sources = ([FIRMWARE_DIR / "app" / n for n in ("main.c", "cobs.c", "crc32.c", "profile.c")]
                + kernel_sources(variant) + [board_dir / s for s in board.sources])
-    headers = sorted(FIRMWARE_DIR.rglob("*.h")) + [board_dir / board.linker_script]
+    headers = sorted(FIRMWARE_DIR.glob("[!q]*/**/*.h")) + [board_dir / board.linker_script]
     key_flags = f"variant={variant}"
     flags = list(COMMON_FLAGS) + list(board.cflags)
     flags += [f"-D{k}={v}" for k, v in sorted(board.defines.items())]

@@ -108,7 +108,7 @@ class _Emitter:
         out = self.graph.tensor(op.outputs[0])
         self.body.append(f"  /* op {op.index}: {op.opcode} -> {c_comment(out.name)} */")
         self.body.append(f"  if ({statement} != HB_OK) return HB_ERROR;")
-        self.body.append(f"  HB_LAYER_END({op.index});")
+        self.body.append(f"  hb_profile_mark({op.index});")
 
     # --- operators -----------------------------------------------------------------------
     def emit(self, prepared: PreparedOp) -> None:
@@ -342,10 +342,7 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model") -> Gen
         "#include <stdint.h>",
         '#include "hb_kernels.h"',
         '#include "hb_model.h"',
-        "",
-        "#ifndef HB_LAYER_END",
-        "#define HB_LAYER_END(index) ((void)0)",
-        "#endif",
+        '#include "profile.h"',
         "",
         f"const uint8_t hb_model_hash[8] = {{{', '.join(str(b) for b in model_hash)}}};",
         f"const uint32_t hb_model_arena_size = {plan.arena_size}u;",
@@ -353,6 +350,7 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model") -> Gen
         f"const uint32_t hb_model_output_size = {output_size}u;",
         f"const uint32_t hb_model_op_count = {len(graph.operators)}u;",
         f"static int8_t hb_arena[{max(plan.arena_size, 16)}] __attribute__((aligned(16)));",
+        f"uint32_t hb_layer_cycles[{len(graph.operators) + 1}];",
         "",
         *emitter.data,
         "",
@@ -361,7 +359,9 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model") -> Gen
         + emitter.tensor(output_index) + "; }",
         "",
         "hb_status hb_model_invoke(void) {",
+        "  hb_profile_mark(HB_MARK_START);",
         *emitter.body,
+        "  hb_profile_mark(HB_MARK_END);",
         "  return HB_OK;",
         "}",
         "",

@@ -13,8 +13,30 @@ from hilbench.errors import ConfigError
 from hilbench.runner import RunResult
 
 
-def run_record(result: RunResult) -> dict[str, Any]:
+def _spread(spread: Any, digits: int = 0) -> dict[str, float] | None:
+    if spread is None:
+        return None
+    return {k: round(getattr(spread, k), digits) if digits else int(round(getattr(spread, k)))
+            for k in ("min", "median", "max")}
+
+
+def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
     c = result.comparison
+    t = result.timing
+    timing: dict[str, Any] = {
+        "instructions": None if t.instructions is None else int(t.instructions.max),
+        "instructions_per_inference": _spread(t.instructions),
+        "cycles": None if t.cycles is None else {**_spread(t.cycles),
+                                                  "estimated": t.cycles_estimated},
+        "latency_us": None if t.latency_us is None else {**_spread(t.latency_us, 3),
+                                                          "estimated": t.cycles_estimated},
+        "clock_hz": t.clock_hz,
+        "measuring_overhead_instructions": t.overhead_instructions,
+    }
+    if profile:
+        timing["layers"] = [{"index": l.index, "op": l.op, "macs": l.macs,
+                             "instructions": l.instructions, "cycles": l.cycles}
+                            for l in t.layers]
     return {
         "model": result.model,
         "board": result.board,
@@ -33,13 +55,14 @@ def run_record(result: RunResult) -> dict[str, Any]:
         "vectors_per_s": round(result.vectors_per_s, 3),
         "build_id": result.build.build_id,
         "build_cached": result.build.cached,
+        **timing,
     }
 
 
-def write_json(result: RunResult, path: Path) -> None:
+def write_json(result: RunResult, path: Path, profile: bool = False) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(run_record(result), indent=2) + "\n")
+        path.write_text(json.dumps(run_record(result, profile), indent=2) + "\n")
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -64,6 +87,16 @@ def print_run(console: Console, result: RunResult) -> None:
         ("vectors/s", f"{result.vectors_per_s:.2f}"),
         ("link", f"{result.link_bytes_per_s / 1024:.1f} KiB/s (measured, echo round trip)"),
     ]
+    t = result.timing
+    if t.instructions is not None:
+        rows.append(("instructions", f"{int(t.instructions.max):,} per inference (exact, "
+                                     f"worst of {result.vectors}; min {int(t.instructions.min):,})"))
+    if t.cycles is not None:
+        label = "estimated" if t.cycles_estimated else "measured"
+        latency = t.latency_us
+        rows.append(("cycles", f"{int(t.cycles.max):,} ({label}, {result.board} core)"))
+        rows.append(("latency", f"{latency.max:,.1f} us at {t.clock_hz / 1e6:g} MHz ({label}; "
+                                f"min {latency.min:,.1f}, median {latency.median:,.1f})"))
     if c.first is not None:
         f = c.first
         rows.append(("first mismatch", f"vector {f.vector}, index {list(f.index)}: expected "
@@ -71,3 +104,27 @@ def print_run(console: Console, result: RunResult) -> None:
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+
+
+def print_profile(console: Console, result: RunResult) -> None:
+    t = result.timing
+    if not t.layers:
+        console.print("no per-layer profile: this target has no cycle counter or counter plugin")
+        return
+    label = "est. cycles" if t.cycles_estimated else "cycles"
+    table = Table(title=f"per-layer profile (slowest inference; cycles "
+                        f"{'estimated for ' + result.board if t.cycles_estimated else 'measured'})",
+                  title_justify="left")
+    for column in ("#", "op", "output", "MACs", "instructions", label, "share", "cycles/MAC"):
+        table.add_column(column, justify="left" if column in ("op", "output") else "right")
+    for l in t.layers:
+        per_mac = f"{l.cycles / l.macs:.1f}" if l.macs and l.cycles else ""
+        table.add_row(str(l.index), l.op, "x".join(map(str, l.output_shape)), f"{l.macs:,}",
+                      "" if l.instructions is None else f"{l.instructions:,}",
+                      "" if l.cycles is None else f"{l.cycles:,}", f"{100 * l.share:.1f}%",
+                      per_mac)
+    console.print(table)
+    if t.instructions is not None and t.overhead_instructions is not None:
+        layer_sum = sum(l.instructions or 0 for l in t.layers)
+        console.print(f"layers add up to {layer_sum:,} of {int(t.instructions.max):,} "
+                      f"instructions; measuring overhead {t.overhead_instructions:,}")

@@ -61,11 +61,14 @@ def _free_port() -> int:
 
 
 class QemuTarget(Target):
-    def __init__(self, board: Board, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, board: Board, extra_args: tuple[str, ...] = (),
+                 count_instructions: Path | None = None) -> None:
+        """count_instructions: file the instruction-counting plugin writes to, or None."""
         if not board.is_qemu:
             raise TargetError(f"board {board.name} is not a QEMU machine")
         self.board = board
         self.extra_args = extra_args
+        self.count_instructions = count_instructions
         self.process: subprocess.Popen | None = None
         self.transport: SerialTransport | None = None
         self.log = tempfile.TemporaryFile()
@@ -75,7 +78,15 @@ class QemuTarget(Target):
                 "-display", "none", "-monitor", "none",
                 "-chardev", f"socket,id=uart,host=127.0.0.1,port={port},server=on,wait=on,"
                             f"nodelay=on",
-                "-serial", "chardev:uart", "-kernel", str(elf), *self.extra_args]
+                "-serial", "chardev:uart", "-kernel", str(elf), *self._plugin(elf),
+                *self.extra_args]
+
+    def _plugin(self, elf: Path) -> list[str]:
+        if self.count_instructions is None:
+            return []
+        from hilbench.targets.qemu_plugin import plugin_arguments
+
+        return ["-plugin", plugin_arguments(elf, self.count_instructions)]
 
     def start(self, elf: Path) -> Transport:
         if shutil.which(QEMU) is None:

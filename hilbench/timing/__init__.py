@@ -1,0 +1,1 @@
+"""Cycles and latency: estimates from instruction classes, measured counts, statistics."""
