@@ -68,7 +68,29 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="kernel variant to build with (default: ref, the portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.add_argument("--profile", action="store_true", help="add a per-layer table")
+    run.add_argument("--budget", type=Path, metavar="FILE",
+                     help="budgets TOML ([[budget]] tables; or a pyproject.toml with "
+                          "[[tool.hilbench.budget]])")
+    run.add_argument("--baseline", type=Path, metavar="FILE",
+                     help="flag regressions against figures saved by 'hilbench baseline save'")
+    run.add_argument("--tolerance", type=float, metavar="PERCENT",
+                     help="baseline tolerance (default 0 for exact QEMU counts, 5 measured)")
+    run.add_argument("--junit", type=Path, metavar="PATH",
+                     help="write JUnit XML, one testcase per check")
     run.set_defaults(run=cmd_run)
+
+    baseline = commands.add_parser("baseline", help="record figures to compare later runs with")
+    baseline_commands = baseline.add_subparsers(dest="action", required=True,
+                                                parser_class=_Parser)
+    save = baseline_commands.add_parser("save", help="run a model and store its figures")
+    save.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL)
+    save.add_argument("--board", default=DEFAULT_BOARD)
+    save.add_argument("--vectors", type=int, default=20)
+    save.add_argument("--seed", type=int, default=0)
+    save.add_argument("--kernels", default="ref", metavar="VARIANT")
+    save.add_argument("--timeout", type=float, default=60.0)
+    save.add_argument("-o", "--output", type=Path, default=Path("hilbench-baseline.json"))
+    save.set_defaults(run=cmd_baseline_save)
     return parser
 
 
@@ -136,11 +158,10 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace, console: Console) -> int:
+def _run(args: argparse.Namespace, console: Console):
     from rich.progress import Progress
 
     from hilbench.board import load_board
-    from hilbench.report.run_report import print_profile, print_run, write_json
     from hilbench.runner import run_model
 
     if args.vectors < 1:
@@ -149,15 +170,66 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     graph = load_model(args.model)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{args.model.stem} on {board.name}", total=args.vectors)
-        result = run_model(args.model, board, args.vectors, args.seed, timeout=args.timeout,
-                           graph=graph, kernels=args.kernels,
-                           progress=lambda done: progress.update(task, completed=done))
+        return run_model(args.model, board, args.vectors, args.seed, timeout=args.timeout,
+                         graph=graph, kernels=args.kernels,
+                         progress=lambda done: progress.update(task, completed=done))
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.compare.baseline import baseline_key, compare_baseline, load_baselines
+    from hilbench.compare.budgets import applicable, check_budgets, load_budgets
+    from hilbench.compare.checks import Check
+    from hilbench.report.junit import write_junit
+    from hilbench.report.run_report import (
+        figures, print_profile, print_run, print_verdict, run_record, write_json)
+
+    budgets = load_budgets(args.budget) if args.budget else []  # fail fast, before running
+    baselines = load_baselines(args.baseline) if args.baseline else {}
+    start = time.perf_counter()
+    result = _run(args, console)
     print_run(console, result)
     if args.profile:
         print_profile(console, result)
     if args.json is not None:
         write_json(result, args.json, profile=args.profile)
-    return 0 if result.comparison.bit_exact else 1
+
+    record = run_record(result, profile=True)
+    current = figures(record)
+    c = result.comparison
+    checks = [Check("bit_exact", c.bit_exact, f"{c.mismatches} mismatching values", "0")]
+    if args.budget:
+        matching = applicable(budgets, result.model, result.board)
+        if not matching:
+            raise ConfigError(f"no budget in {args.budget} applies to model {result.model!r} "
+                              f"on board {result.board!r}")
+        checks += check_budgets(matching, current)
+    if args.baseline:
+        key = baseline_key(result.model, result.board)
+        if key not in baselines:
+            raise ConfigError(f"{args.baseline} has no baseline for {key}")
+        checks += compare_baseline(baselines[key], current, args.tolerance)
+    if args.budget or args.baseline:
+        print_verdict(console, checks)
+    if args.junit is not None:
+        write_junit(args.junit, "hilbench", f"{result.model}.{result.board}", checks,
+                    time.perf_counter() - start)
+    return 0 if all(check.passed for check in checks) else 1
+
+
+def cmd_baseline_save(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.compare.baseline import save_baseline
+    from hilbench.report.run_report import figures, run_record
+
+    result = _run(args, console)
+    if not result.comparison.bit_exact:
+        raise ConfigError(f"refusing to save a baseline from a run that is not bit-exact "
+                          f"({result.comparison.mismatches} mismatching values)")
+    record = figures(run_record(result, profile=True))
+    save_baseline(args.output, record)
+    console.print(f"saved baseline {result.model}@{result.board} to {args.output}: "
+                  f"{record['instructions'] or record['cycles']:,} "
+                  f"{'instructions' if record['instructions'] else 'cycles'} per inference")
+    return 0
 
 
 def _save(path: Path, array: np.ndarray) -> None:

@@ -76,6 +76,7 @@ class RunResult:
     model: str
     board: str
     vectors: int
+    seed: int
     comparison: Comparison
     build: FirmwareBuild
     arena_bytes: int
@@ -184,7 +185,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
                               f"expected {vectors}")
     timing = _timing(board, graph, counts, measured_cycles)
     return RunResult(
-        model=model_path.stem, board=board.name, vectors=vectors,
+        model=model_path.stem, board=board.name, vectors=vectors, seed=seed,
         comparison=compare_outputs(expected, actual), build=firmware,
         arena_bytes=generated.plan.arena_size,
         arena_lower_bound=model_stats(graph).activation_lower_bound,

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from hilbench.compare.checks import Check
 from hilbench.errors import ConfigError
 from hilbench.runner import RunResult
 
@@ -41,6 +42,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "model": result.model,
         "board": result.board,
         "vectors": result.vectors,
+        "seed": result.seed,
         "bit_exact": c.bit_exact,
         "mismatches": c.mismatches,
         "max_abs_diff": c.max_abs_diff,
@@ -128,3 +130,28 @@ def print_profile(console: Console, result: RunResult) -> None:
         layer_sum = sum(l.instructions or 0 for l in t.layers)
         console.print(f"layers add up to {layer_sum:,} of {int(t.instructions.max):,} "
                       f"instructions; measuring overhead {t.overhead_instructions:,}")
+
+
+def figures(record: dict[str, Any]) -> dict[str, Any]:
+    """The flat worst-case figures budgets and baselines compare, from a run record."""
+    return {
+        "model": record["model"], "board": record["board"], "vectors": record["vectors"],
+        "seed": record["seed"], "bit_exact": record["bit_exact"],
+        "max_abs_diff": record["max_abs_diff"], "flash_bytes": record["flash_bytes"],
+        "ram_bytes": record["ram_bytes"]["total"], "instructions": record["instructions"],
+        "cycles": record["cycles"]["max"] if record["cycles"] else None,
+        "latency_us": record["latency_us"]["max"] if record["latency_us"] else None,
+        "estimated": bool(record["cycles"] and record["cycles"]["estimated"]),
+        "layer_ops": [layer["op"] for layer in record.get("layers", [])],
+        "layer_instructions": [layer["instructions"] for layer in record.get("layers", [])],
+    }
+
+
+def print_verdict(console: Console, checks: list[Check]) -> None:
+    table = Table(title="verdict", title_justify="left")
+    for column in ("check", "result", "actual", "limit", "note"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(check.name, "[green]pass[/]" if check.passed else "[red]FAIL[/]",
+                      check.actual, check.limit, check.detail)
+    console.print(table)
