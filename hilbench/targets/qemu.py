@@ -74,7 +74,8 @@ class QemuTarget(Target):
         self.log = tempfile.TemporaryFile()
 
     def command(self, elf: Path, port: int) -> list[str]:
-        return [QEMU, "-machine", self.board.qemu["machine"], "-cpu", self.board.qemu["cpu"],
+        cpu = ["-cpu", self.board.qemu["cpu"]] if "cpu" in self.board.qemu else []
+        return [QEMU, "-machine", self.board.qemu["machine"], *cpu,
                 "-display", "none", "-monitor", "none",
                 "-chardev", f"socket,id=uart,host=127.0.0.1,port={port},server=on,wait=on,"
                             f"nodelay=on",

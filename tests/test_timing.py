@@ -1,0 +1,136 @@
+"""Instruction counts, profiles, budgets and baselines (issue #4), on QEMU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from hilbench.board import FIRMWARE_DIR, load_board
+from hilbench.runner import run_model
+from hilbench.timing.cycle_model import CLASS_COSTS, estimate_cycles
+from support import SHARED_MODELS
+from test_cli import hilbench
+
+BOARD = load_board("qemu-mps2-an386")
+KWS = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
+MICRO_SPEECH = SHARED_MODELS / "tflm_micro_speech_int8.tflite"
+
+
+def test_instruction_counts_identical_over_three_runs():
+    runs = [run_model(MICRO_SPEECH, BOARD, 4, seed=5) for _ in range(3)]
+    signatures = [(r.timing.instructions, [l.instructions for l in r.timing.layers])
+                  for r in runs]
+    assert signatures[0] == signatures[1] == signatures[2]
+    assert runs[0].timing.instructions.max > 100_000
+
+
+def test_layers_add_up_to_the_inference():
+    result = run_model(KWS, BOARD, 2, seed=1)
+    t = result.timing
+    layer_sum = sum(l.instructions for l in t.layers)
+    total = int(t.instructions.max)
+    assert layer_sum + t.overhead_instructions == total
+    assert abs(total - layer_sum) / total < 0.02
+    assert len(t.layers) == 13 and all(l.instructions > 0 for l in t.layers)
+    assert t.cycles_estimated and t.cycles.max > total  # M4 loads cost 2 cycles
+
+
+def test_json_timing_keys(tmp_path):
+    result = hilbench("run", MICRO_SPEECH, "--vectors", 2, "--profile", "--json",
+                      tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert isinstance(record["instructions"], int)
+    assert set(record["cycles"]) == {"min", "median", "max", "estimated"}
+    assert record["cycles"]["estimated"] is True
+    assert set(record["latency_us"]) == {"min", "median", "max", "estimated"}
+    assert record["clock_hz"] == 25_000_000
+    assert record["latency_us"]["max"] == pytest.approx(record["cycles"]["max"] / 25, rel=1e-6)
+    assert [layer["op"] for layer in record["layers"]] == [
+        "RESHAPE", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX"]
+    for layer in record["layers"]:
+        assert set(layer) == {"index", "op", "macs", "instructions", "cycles"}
+    assert "per-layer profile" in result.stdout and "cycles/MAC" in result.stdout
+
+
+def _budget(tmp_path, text, name="budget.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_budget_exceeded_exits_1_and_fails_its_testcase(tmp_path):
+    budget = _budget(tmp_path, '[[budget]]\nmodel = "kws_ds_cnn_int8"\n'
+                               'board = "qemu-mps2-an386"\nlatency_us = 100\n'
+                               'ram_bytes = 102400\n')
+    result = hilbench("run", KWS, "--vectors", 2, "--budget", budget, "--junit",
+                      tmp_path / "j.xml")
+    assert result.returncode == 1, result.stdout + result.stderr
+    suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert set(cases) == {"bit_exact", "latency_us", "ram_bytes"}
+    assert cases["latency_us"].find("failure") is not None
+    assert cases["ram_bytes"].find("failure") is None
+    assert suite.get("failures") == "1"
+
+
+def test_budget_that_holds_exits_0_from_pyproject(tmp_path):
+    budget = _budget(tmp_path, '[tool.hilbench]\n[[tool.hilbench.budget]]\n'
+                               'model = "kws_ds_cnn_int8"\nlatency_us = 10_000_000\n'
+                               'ram_bytes = 102400\nflash_bytes = 262144\nbit_exact = true\n',
+                     name="pyproject.toml")
+    result = hilbench("run", KWS, "--vectors", 2, "--budget", budget, "--junit",
+                      tmp_path / "j.xml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
+    assert suite.get("tests") == "5" and suite.get("failures") == "0"
+
+
+def test_budget_for_another_model_is_an_error(tmp_path):
+    budget = _budget(tmp_path, '[[budget]]\nmodel = "other"\nram_bytes = 1\n')
+    result = hilbench("run", KWS, "--vectors", 1, "--budget", budget)
+    assert result.returncode == 2 and "no budget" in result.stderr
+
+
+def test_kernel_that_executes_more_fails_the_baseline(tmp_path):
+    baseline = tmp_path / "baseline.json"
+    saved = hilbench("baseline", "save", MICRO_SPEECH, "--vectors", 2, "-o", baseline)
+    assert saved.returncode == 0, saved.stderr
+    same = hilbench("run", MICRO_SPEECH, "--vectors", 2, "--baseline", baseline)
+    assert same.returncode == 0, same.stdout + same.stderr
+
+    # same results, more instructions: the softmax computes its row maximum twice
+    variant = tmp_path / "kernels" / "slower"
+    variant.mkdir(parents=True)
+    source = (FIRMWARE_DIR / "kernels" / "ref" / "softmax.c").read_text()
+    slower = source.replace('#include "../hb_fixedpoint.h"', '#include "hb_fixedpoint.h"')
+    marker = "    for (c = 0; c < p->depth; ++c) if (row[c] > max_value) max_value = row[c];\n"
+    assert slower.count(marker) == 1
+    slower = slower.replace(marker, marker + "    { volatile int32_t spin = 0; "
+                                             "for (c = 0; c < 100; ++c) spin += c; }\n")
+    (variant / "softmax.c").write_text(slower)
+    env = dict(os.environ, HILBENCH_KERNEL_PATH=str(tmp_path / "kernels"))
+    result = subprocess.run([sys.executable, "-m", "hilbench", "run", str(MICRO_SPEECH),
+                             "--vectors", "2", "--kernels", "slower", "--baseline",
+                             str(baseline), "--junit", str(tmp_path / "j.xml")],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "baseline.instructions" in result.stdout and "FAIL" in result.stdout
+    assert "layer 3 SOFTMAX" in result.stdout
+    failures = [c.get("name") for c in ET.parse(tmp_path / "j.xml").iter("testcase")
+                if c.find("failure") is not None]
+    assert "baseline.instructions" in failures
+
+
+def test_cycle_model_costs():
+    classes = dict(alu=10, load=4, store=2, mul=1, mac=3, div=0, simd=0, branch=5,
+                   taken_branch=3, multi_regs=4)
+    assert estimate_cycles("cortex-m4", classes) == 10 + 8 + 2 + 1 + 3 + 5 + 6 + 4
+    assert estimate_cycles("cortex-m0", classes) == 10 + 8 + 4 + 1 + 3 + 5 + 6 + 4
+    assert set(CLASS_COSTS) == {"cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4",
+                                "cortex-m7", "cortex-m33", "cortex-m55"}
