@@ -42,6 +42,7 @@ class Board:
     defines: dict[str, str]
     sources: tuple[str, ...]  # relative to firmware/boards/
     linker_script: str
+    kernels: str = "ref"  # default kernel variant for this core
     qemu: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -115,4 +116,5 @@ def _validate(data: dict[str, Any], path: Path) -> Board:
         cflags=tuple(build.get("cflags", ())),
         defines={k: str(v) for k, v in build.get("defines", {}).items()},
         sources=sources, linker_script=build["linker_script"],
+        kernels=str(build.get("kernels", "ref")),
         qemu=data.get("qemu", {}), path=path)

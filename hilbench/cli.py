@@ -64,8 +64,9 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--timeout", type=float, default=60.0,
                      help="seconds one inference may take before the run is abandoned")
-    run.add_argument("--kernels", default="ref", metavar="VARIANT",
-                     help="kernel variant to build with (default: ref, the portable C)")
+    run.add_argument("--kernels", metavar="VARIANT",
+                     help="kernel variant to build with (default: the board's; 'ref' is the "
+                          "portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.add_argument("--profile", action="store_true", help="add a per-layer table")
     run.add_argument("--budget", type=Path, metavar="FILE",
@@ -87,7 +88,7 @@ def _build_parser() -> argparse.ArgumentParser:
     save.add_argument("--board", default=DEFAULT_BOARD)
     save.add_argument("--vectors", type=int, default=20)
     save.add_argument("--seed", type=int, default=0)
-    save.add_argument("--kernels", default="ref", metavar="VARIANT")
+    save.add_argument("--kernels", metavar="VARIANT")
     save.add_argument("--timeout", type=float, default=60.0)
     save.add_argument("-o", "--output", type=Path, default=Path("hilbench-baseline.json"))
     save.set_defaults(run=cmd_baseline_save)

@@ -134,7 +134,7 @@ def make_target(board: Board, count_instructions: Path | None = None) -> Target:
 
 
 def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
-              timeout: float = 60.0, debug_commands: bool = False, kernels: str = "ref",
+              timeout: float = 60.0, debug_commands: bool = False, kernels: str | None = None,
               progress: Callable[[int], None] | None = None,
               graph: Graph | None = None) -> RunResult:
     timings: dict[str, float] = {}
@@ -148,7 +148,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
     clock = time.perf_counter()
     generated: GeneratedModel = generate_model(graph, model_path.read_bytes(), model_path.stem)
     firmware = build_firmware(generated, board, model_path.stem, debug_commands=debug_commands,
-                              variant=kernels)
+                              variant=kernels or board.kernels)
     timings["build"] = time.perf_counter() - clock
 
     actual = np.zeros_like(expected)

@@ -77,3 +77,16 @@ def test_reshape_pad_concat_mean_quantize_chain_on_qemu(tmp_path):
     b.op("DEQUANTIZE", [m], [y])
     b.output(y)
     _run(b.graph(), tmp_path, "chain")
+
+
+M0 = load_board("qemu-microbit")
+
+
+@pytest.mark.parametrize("case", cases.FC_CASES)
+def test_armv6m_fully_connected_on_cortex_m0(case, tmp_path):
+    """The Armv6-M variant (folded bias, 16-bit partial products) on the Cortex-M0."""
+    assert M0.kernels == "armv6m"
+    path = tmp_path / f"fc-{case}.tflite"
+    write_tflite(cases.fc_model(np.random.default_rng(3), **cases.FC_CASES[case]), path)
+    result = run_model(path, M0, VECTORS, seed=3)
+    assert result.comparison.bit_exact, result.comparison.first

@@ -47,6 +47,9 @@ typedef struct {
   const int32_t *bias;            /* units values, or NULL */
   const int32_t *multiplier;      /* units values */
   const int32_t *shift;
+  /* bias + input_offset * sum of the unit's weights (weights_offset 0), precomputed on the
+   * host so that optimized kernels need no offset add per MAC; units values */
+  const int32_t *folded_bias;
 } hb_fc_params;
 
 /* AVERAGE_POOL_2D and MAX_POOL_2D (same quantization in and out). */

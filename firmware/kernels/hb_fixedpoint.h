@@ -30,9 +30,10 @@ static inline int32_t hb_srdhm(int32_t a, int32_t b) {
   return (int32_t)(((int64_t)a * b + ((int64_t)1 << 30)) >> 31);
 }
 
-/* Rounding arithmetic right shift, ties away from zero. */
+/* Rounding arithmetic right shift, ties away from zero; exponent in 0..31. The mask is
+ * built in 32 bits: a 64-bit variable shift is a library call on Armv6-M. */
 static inline int32_t hb_rdbpot(int32_t x, int32_t exponent) {
-  const int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+  const int32_t mask = (int32_t)((1u << exponent) - 1u);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);

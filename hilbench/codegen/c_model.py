@@ -152,12 +152,20 @@ class _Emitter:
         rows = self.graph.tensor(op.inputs[0]).size // depth
         multiplier, shift = self._requant(op, p, units)
         bias = self.tensor(op.inputs[2]) if p.bias is not None else "0"
+        folded = "0"
+        if p.weights_offset == 0:
+            sums = p.weights.astype(np.int64).sum(axis=1)
+            base = p.bias.astype(np.int64) if p.bias is not None else np.zeros(units, np.int64)
+            values = base + p.input_offset * sums
+            if np.abs(values).max(initial=0) < 2**31:
+                folded = self.array(f"op{op.index}_folded_bias", "int32_t",
+                                    values.astype(np.int32))
         name = self.struct("hb_fc_params", f"op{op.index}", {
             "rows": rows, "depth": depth, "units": units,
             "input_offset": p.input_offset, "weights_offset": p.weights_offset,
             "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max,
             "weights": self.tensor(op.inputs[1]), "bias": bias,
-            "multiplier": multiplier, "shift": shift})
+            "multiplier": multiplier, "shift": shift, "folded_bias": folded})
         self.call(op, f"hb_fully_connected_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
 
