@@ -69,6 +69,9 @@ def _build_parser() -> argparse.ArgumentParser:
                           "portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.add_argument("--profile", action="store_true", help="add a per-layer table")
+    run.add_argument("--cycle-counter", action="store_true",
+                     help="time with the board's own cycle counter, as on real cores (on "
+                          "QEMU: virtual time, SysTick boards)")
     run.add_argument("--budget", type=Path, metavar="FILE",
                      help="budgets TOML ([[budget]] tables; or a pyproject.toml with "
                           "[[tool.hilbench.budget]])")
@@ -173,6 +176,7 @@ def _run(args: argparse.Namespace, console: Console):
         task = progress.add_task(f"{args.model.stem} on {board.name}", total=args.vectors)
         return run_model(args.model, board, args.vectors, args.seed, timeout=args.timeout,
                          graph=graph, kernels=args.kernels,
+                         cycle_counter=getattr(args, "cycle_counter", False),
                          progress=lambda done: progress.update(task, completed=done))
 
 

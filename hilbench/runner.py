@@ -6,6 +6,7 @@ link -> comparison -> result record. Every resource (QEMU, ports) is released on
 
 from __future__ import annotations
 
+import math
 import statistics
 import tempfile
 import time
@@ -126,9 +127,14 @@ def measure_link(session: DeviceSession, total: int = LINK_PROBE_BYTES) -> float
     return wire / elapsed
 
 
-def make_target(board: Board, count_instructions: Path | None = None) -> Target:
+def make_target(board: Board, count_instructions: Path | None = None,
+                cycle_counter: bool = False) -> Target:
     if board.is_qemu:
-        return QemuTarget(board, count_instructions=count_instructions)
+        extra: tuple[str, ...] = ()
+        if cycle_counter:  # virtual time: about one clock tick per executed instruction
+            shift = max(0, round(math.log2(1e9 / board.clock_hz)))
+            extra = ("-icount", f"shift={shift},align=off,sleep=off")
+        return QemuTarget(board, extra, count_instructions=count_instructions)
     raise TargetError(f"board {board.name} needs a debug probe; real-board runs are not "
                       f"supported yet")
 
@@ -136,7 +142,9 @@ def make_target(board: Board, count_instructions: Path | None = None) -> Target:
 def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
               timeout: float = 60.0, debug_commands: bool = False, kernels: str | None = None,
               progress: Callable[[int], None] | None = None,
-              graph: Graph | None = None) -> RunResult:
+              graph: Graph | None = None, cycle_counter: bool = False) -> RunResult:
+    """cycle_counter: time with the board's own counter and per-layer timestamps, as on
+    real cores, instead of QEMU's exact instruction counts."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     graph = graph or load_model(model_path)
@@ -154,8 +162,11 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
     actual = np.zeros_like(expected)
     output_bytes = expected[0].nbytes
     measured_cycles: list[int] = []
-    counts_file = Path(tempfile.mkstemp(prefix="hilbench-counts-")[1]) if board.is_qemu else None
-    with make_target(board, counts_file) as target:
+    stamps: list[list[int]] = []
+    count_instructions = board.is_qemu and not cycle_counter
+    counts_file = (Path(tempfile.mkstemp(prefix="hilbench-counts-")[1]) if count_instructions
+                   else None)
+    with make_target(board, counts_file, cycle_counter) as target:
         session = DeviceSession(target.start(firmware.elf))
         info = session.info()
         if info.model_hash != generated.model_hash or info.arena_size != generated.plan.arena_size:
@@ -168,6 +179,8 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
             session.load_input(x[i].tobytes())
             cycles, _ = session.invoke(1, timeout=timeout)
             measured_cycles.append(cycles)
+            if not count_instructions:
+                stamps.append(session.profile(len(graph.operators) + 1))
             raw = session.read_output(output_bytes)
             actual[i] = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
             if progress:
@@ -183,7 +196,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
         if len(counts) != vectors:
             raise TargetError(f"the instruction counter saw {len(counts)} inferences, "
                               f"expected {vectors}")
-    timing = _timing(board, graph, counts, measured_cycles)
+    timing = _timing(board, graph, counts, measured_cycles, stamps, stats.profile_overhead)
     return RunResult(
         model=model_path.stem, board=board.name, vectors=vectors, seed=seed,
         comparison=compare_outputs(expected, actual), build=firmware,
@@ -195,7 +208,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
 
 
 def _timing(board: Board, graph: Graph, counts: list[InferenceCount] | None,
-            measured: list[int]) -> Timing:
+            measured: list[int], stamps: list[list[int]], overhead: int) -> Timing:
     stats = model_stats(graph)
     if counts:  # QEMU: exact instructions, cycles estimated from their classes
         estimates = [sum(estimate_cycles(board.core, layer.classes) for layer in c.layers)
@@ -211,9 +224,17 @@ def _timing(board: Board, graph: Graph, counts: list[InferenceCount] | None,
                   for op in graph.operators]
         return Timing(board.clock_hz, Spread.of(estimates), True,
                       Spread.of([c.total for c in counts]), counts[slowest].overhead, layers)
-    if measured and any(measured):  # a real core with a cycle counter
+    if measured and any(measured):  # a cycle counter: calibrate the profiling marks out
+        marks = len(graph.operators) + 2
+        totals = [max(0, m - marks * overhead) for m in measured]
+        slowest = max(range(len(totals)), key=lambda i: totals[i])
+        row = stamps[slowest]
+        deltas = [max(0, ((row[i + 1] - row[i]) & 0xFFFFFFFF) - overhead)
+                  for i in range(len(graph.operators))]
+        total = sum(deltas) or 1
         layers = [LayerProfile(op.index, op.opcode, graph.tensor(op.outputs[0]).shape,
-                               stats.ops[op.index].macs, None, None, 0.0)
+                               stats.ops[op.index].macs, None, deltas[op.index],
+                               deltas[op.index] / total)
                   for op in graph.operators]
-        return Timing(board.clock_hz, Spread.of(measured), False, None, None, layers)
+        return Timing(board.clock_hz, Spread.of(totals), False, None, overhead, layers)
     return Timing(board.clock_hz, None, False, None, None, [])

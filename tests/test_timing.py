@@ -134,3 +134,20 @@ def test_cycle_model_costs():
     assert estimate_cycles("cortex-m0", classes) == 10 + 8 + 4 + 1 + 3 + 5 + 6 + 4
     assert set(CLASS_COSTS) == {"cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4",
                                 "cortex-m7", "cortex-m33", "cortex-m55"}
+
+
+def test_cycle_counter_path_agrees_with_exact_counts():
+    """The real-core path (SysTick read around each inference and layer, marking overhead
+    calibrated out) under QEMU's virtual time, where one instruction is 64 ns: 1.024 ticks
+    at 16 MHz. It must agree with the plugin's exact counts layer by layer."""
+    m0 = load_board("qemu-microbit")
+    touch = FIRMWARE_DIR.parent / "examples" / "touch_classifier" / "touch_mlp_int8.tflite"
+    exact = run_model(touch, m0, 3, seed=2)
+    measured = run_model(touch, m0, 3, seed=2, cycle_counter=True)
+    assert measured.comparison.bit_exact and not measured.timing.cycles_estimated
+    assert measured.timing.overhead_instructions > 0  # the calibration ran
+    ticks_per_instruction = 64e-9 * m0.clock_hz
+    for a, b in zip(exact.timing.layers, measured.timing.layers):
+        assert b.cycles == pytest.approx(a.instructions * ticks_per_instruction, rel=0.05)
+    assert measured.timing.cycles.max == pytest.approx(
+        sum(l.instructions for l in exact.timing.layers) * ticks_per_instruction, rel=0.05)

@@ -20,7 +20,7 @@ enum {
   HB_CMD_INVOKE = 0x03,      /* count u16 -> status u8, cycles of the last u32, total u32 */
   HB_CMD_READ_OUTPUT = 0x04, /* offset u32, length u16 -> bytes */
   HB_CMD_STATS = 0x05,       /* -> stack size u32, stack peak u32, last cycles u32,
-                                   invokes u32 */
+                                   invokes u32, cycles of one profiling mark u32 */
   HB_CMD_ECHO = 0x06,        /* bytes -> the same bytes */
   HB_CMD_PROFILE = 0x07,     /* first u16, count u16 -> count u32 timestamps of the last
                                    inference: [0] start, [i + 1] after layer i */

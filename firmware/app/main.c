@@ -129,7 +129,8 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
       put_u32(reply + 4, hb_stack_peak());
       put_u32(reply + 8, last_cycles);
       put_u32(reply + 12, total_invokes);
-      send(command | HB_REPLY_FLAG, sequence, reply, 16);
+      put_u32(reply + 16, hb_profile_overhead);
+      send(command | HB_REPLY_FLAG, sequence, reply, 20);
       return;
     case HB_CMD_PROFILE: {
       uint32_t first, count, i;
@@ -169,6 +170,7 @@ int main(void) {
   size_t received = 0;
   int overflowed = 0;
   hb_board_init();
+  hb_profile_calibrate();
   for (;;) {
     const uint8_t byte = hb_board_getc();
     size_t length;

@@ -23,6 +23,7 @@ class Command(IntEnum):
     READ_OUTPUT = 0x04
     STATS = 0x05
     ECHO = 0x06
+    PROFILE = 0x07
     DEBUG_HANG = 0x70
     DEBUG_FAULT = 0x71
     FAULT = 0xFE  # unsolicited, from the HardFault handler

@@ -57,6 +57,7 @@ class DeviceStats:
     stack_peak: int
     last_cycles: int
     invokes: int
+    profile_overhead: int  # cycles of one profiling mark, measured at start-up
 
 
 class DeviceSession:
@@ -165,7 +166,16 @@ class DeviceSession:
         return bytes(out)
 
     def stats(self) -> DeviceStats:
-        return DeviceStats(*struct.unpack("<IIII", self.request(Command.STATS)[:16]))
+        return DeviceStats(*struct.unpack("<IIIII", self.request(Command.STATS)[:20]))
+
+    def profile(self, count: int) -> list[int]:
+        """Cycle-counter timestamps of the last inference: start, then after each layer."""
+        stamps: list[int] = []
+        while len(stamps) < count:
+            chunk = min(64, count - len(stamps))
+            data = self.request(Command.PROFILE, struct.pack("<HH", len(stamps), chunk))
+            stamps += struct.unpack(f"<{chunk}I", data[:4 * chunk])
+        return stamps
 
     def echo(self, payload: bytes) -> bytes:
         return self.request(Command.ECHO, payload)

@@ -126,6 +126,9 @@ def print_profile(console: Console, result: RunResult) -> None:
                       "" if l.cycles is None else f"{l.cycles:,}", f"{100 * l.share:.1f}%",
                       per_mac)
     console.print(table)
+    if t.instructions is None and t.overhead_instructions is not None:
+        console.print(f"measured with the cycle counter; {t.overhead_instructions} cycles per "
+                      f"profiling mark calibrated out")
     if t.instructions is not None and t.overhead_instructions is not None:
         layer_sum = sum(l.instructions or 0 for l in t.layers)
         console.print(f"layers add up to {layer_sum:,} of {int(t.instructions.max):,} "

@@ -15,6 +15,7 @@ extern int main(void);
 void Reset_Handler(void);
 void HardFault_Handler(void);
 void Default_Handler(void);
+void SysTick_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
 __attribute__((section(".vectors"), used))
 const void *const hb_vectors[16 + 48] = {
@@ -25,6 +26,12 @@ const void *const hb_vectors[16 + 48] = {
     HardFault_Handler,   /* MemManage */
     HardFault_Handler,   /* BusFault */
     HardFault_Handler,   /* UsageFault */
+    0, 0, 0, 0,          /* reserved */
+    Default_Handler,     /* SVCall */
+    Default_Handler,     /* debug monitor */
+    0,                   /* reserved */
+    Default_Handler,     /* PendSV */
+    SysTick_Handler,     /* SysTick: the cycle counter of cores without DWT */
 };
 
 void Reset_Handler(void) {
