@@ -36,6 +36,9 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hilbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    boards = commands.add_parser("boards", help="list the boards hilbench knows")
+    boards.set_defaults(run=cmd_boards)
+
     inspect = commands.add_parser("inspect", help="ops, shapes, quantization, MACs, memory")
     inspect.add_argument("model", type=Path)
     inspect.set_defaults(run=cmd_inspect)
@@ -96,6 +99,14 @@ def _build_parser() -> argparse.ArgumentParser:
     save.add_argument("-o", "--output", type=Path, default=Path("hilbench-baseline.json"))
     save.set_defaults(run=cmd_baseline_save)
     return parser
+
+
+def cmd_boards(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.board import board_names, load_board
+    from hilbench.report.console import print_boards
+
+    print_boards(console, [load_board(name) for name in board_names()], DEFAULT_BOARD)
+    return 0
 
 
 def cmd_inspect(args: argparse.Namespace, console: Console) -> int:

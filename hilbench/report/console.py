@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from hilbench.board import Board
 from hilbench.model.graph import Graph
 from hilbench.model.stats import ModelStats, format_shape, human_bytes
 
@@ -53,4 +54,16 @@ def print_reference_summary(console: Console, model: str, vectors: int, seconds:
     table.add_row("time", f"{seconds * 1e3:.1f} ms ({per_vector * 1e6:.0f} us per vector)")
     for path in written:
         table.add_row("wrote", path)
+    console.print(table)
+
+
+def print_boards(console: Console, boards: list[Board], default: str) -> None:
+    table = Table(title="boards", title_justify="left")
+    for column in ("name", "core", "clock", "flash", "RAM", "cycle counter", "reached through"):
+        table.add_column(column, justify="right" if column in ("clock", "flash", "RAM") else "left")
+    for b in boards:
+        reach = f"QEMU {b.qemu['machine']}" if b.is_qemu else "debug probe (pyOCD)"
+        name = f"{b.name} (default)" if b.name == default else b.name
+        table.add_row(name, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024:,} KiB",
+                      f"{b.ram.size // 1024:,} KiB", b.cycle_counter, reach)
     console.print(table)

@@ -1,0 +1,56 @@
+"""The board catalogue: descriptions validated on load, and every QEMU machine running a
+shared model bit-exact (issue #5, QEMU part)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hilbench.board import board_names, load_board
+from hilbench.errors import ConfigError
+from hilbench.runner import run_model
+from support import SHARED_MODELS
+from test_cli import assert_one_line_error, hilbench
+
+QEMU_BOARDS = {"qemu-microbit": "cortex-m0", "qemu-mps2-an385": "cortex-m3",
+               "qemu-mps2-an386": "cortex-m4", "qemu-mps2-an500": "cortex-m7",
+               "qemu-mps2-an505": "cortex-m33", "qemu-mps3-an547": "cortex-m55"}
+
+
+def test_catalogue_lists_the_qemu_boards():
+    assert set(QEMU_BOARDS) <= set(board_names())
+    result = hilbench("boards")
+    assert result.returncode == 0
+    for name in QEMU_BOARDS:
+        assert name in result.stdout
+    assert "qemu-mps2-an386 (default)" in result.stdout
+
+
+@pytest.mark.parametrize("name", QEMU_BOARDS)
+def test_model_bit_exact_on_every_qemu_board(name):
+    board = load_board(name)
+    assert board.core == QEMU_BOARDS[name]
+    model = "tflm_hello_world_int8" if board.ram.size < 64 * 1024 else "kws_ds_cnn_int8"
+    result = run_model(SHARED_MODELS / f"{model}.tflite", board, 4, seed=4)
+    assert result.comparison.bit_exact
+    assert result.timing.instructions is not None and result.timing.cycles_estimated
+
+
+def test_model_too_large_for_the_cortex_m0_is_refused():
+    result = hilbench("run", SHARED_MODELS / "kws_ds_cnn_int8.tflite", "--board", "qemu-microbit")
+    assert_one_line_error(result, "model does not fit qemu-microbit", "over by 3,712 B")
+
+
+@pytest.mark.parametrize("edit,fragment", [
+    (("core = \"cortex-m4\"", "core = \"cortex-m99\""), "unknown core 'cortex-m99'"),
+    (("clock_hz = 25_000_000", "clock_hz = \"fast\""), "'clock_hz' must be int"),
+    (("stack_size = 16384", "stack_size = 16"), "stack_size must be at least 1024"),
+    (('"common/board_init.c"', '"common/missing.c"'), "firmware/boards/common/missing.c"),
+])
+def test_board_files_are_validated(tmp_path, edit, fragment):
+    text = load_board("qemu-mps2-an386").path.read_text()
+    assert edit[0] in text
+    path = tmp_path / "broken.toml"
+    path.write_text(text.replace(edit[0], edit[1]))
+    with pytest.raises(ConfigError) as error:
+        load_board(str(path))
+    assert fragment in str(error.value)
