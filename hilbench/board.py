@@ -6,11 +6,11 @@ for it and how to reach it. Targets (QEMU, pyOCD) consume it.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hilbench.config_files import read_toml
 from hilbench.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,13 +62,7 @@ def load_board(name_or_path: str) -> Board:
         if not path.exists():
             raise ConfigError(f"unknown board {name_or_path!r}; known boards: "
                               f"{', '.join(board_names())}")
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"board file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
-    return _validate(data, path)
+    return _validate(read_toml(path, "board file"), path)
 
 
 def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: Path) -> Any:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hilbench.compare.checks import Check
+from hilbench.config_files import read_json
 from hilbench.errors import ConfigError
 
 DEFAULT_TOLERANCE_EXACT = 0.0  # percent
@@ -22,12 +23,7 @@ def baseline_key(model: str, board: str) -> str:
 
 
 def load_baselines(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"baseline file not found: {path}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not a baseline file ({exc})") from None
+    data = read_json(path, "baseline file")
     if not isinstance(data, dict) or "baselines" not in data:
         raise ConfigError(f"{path}: not a hilbench baseline file")
     return data["baselines"]

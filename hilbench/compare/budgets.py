@@ -13,12 +13,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hilbench.compare.checks import Check
+from hilbench.config_files import read_toml
 from hilbench.errors import ConfigError
 
 LIMITS = ("latency_us", "cycles", "ram_bytes", "flash_bytes", "bit_exact", "max_abs_diff")
@@ -33,12 +33,7 @@ class Budget:
 
 
 def load_budgets(path: Path) -> list[Budget]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"budget file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML ({exc})") from None
+    data = read_toml(path, "budget file")
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("hilbench", {})
     tables = data.get("budget", [])

@@ -1,6 +1,7 @@
 /* AVERAGE_POOL_2D, int8: average over the taps inside the image, rounded to nearest. */
 #include "hb_kernels.h"
 #include "../hb_fixedpoint.h"
+#include "pool_window.h"
 
 hb_status hb_avg_pool2d_s8(const hb_pool_params *p, const int8_t *input, int8_t *output) {
   const int32_t in_h = p->input.h, in_w = p->input.w, ch = p->input.c;
@@ -8,20 +9,15 @@ hb_status hb_avg_pool2d_s8(const hb_pool_params *p, const int8_t *input, int8_t 
   for (b = 0; b < p->input.n; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
     for (oy = 0; oy < p->output.h; ++oy) {
-      const int32_t y0 = oy * p->stride_h - p->pad_h;
-      const int32_t y_start = y0 < 0 ? 0 : y0;
-      const int32_t y_end = (y0 + p->filter_h < in_h) ? y0 + p->filter_h : in_h;
       for (ox = 0; ox < p->output.w; ++ox) {
-        const int32_t x0 = ox * p->stride_w - p->pad_w;
-        const int32_t x_start = x0 < 0 ? 0 : x0;
-        const int32_t x_end = (x0 + p->filter_w < in_w) ? x0 + p->filter_w : in_w;
-        const int32_t count = (y_end - y_start) * (x_end - x_start);
+        const hb_pool_window w = hb_pool_window_at(p, oy, ox);
+        const int32_t count = (w.y_end - w.y_start) * (w.x_end - w.x_start);
+        if (count <= 0) return HB_ERROR;
         for (c = 0; c < ch; ++c) {
           int32_t acc = 0;
-          for (y = y_start; y < y_end; ++y) {
-            for (x = x_start; x < x_end; ++x) acc += in_b[(y * in_w + x) * ch + c];
+          for (y = w.y_start; y < w.y_end; ++y) {
+            for (x = w.x_start; x < w.x_end; ++x) acc += in_b[(y * in_w + x) * ch + c];
           }
-          if (count == 0) return HB_ERROR;
           acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
           *output++ = (int8_t)hb_clamp(acc, p->act_min, p->act_max);
         }

@@ -12,6 +12,13 @@ static int32_t count_leading_zeros(uint32_t x) {
   return n;
 }
 
+/* exp(beta * input_scale * diff) in Q0.31 for a non-positive difference from the row max */
+static int32_t exp_of_diff(const hb_softmax_params *p, int32_t diff) {
+  const int32_t scaled = hb_srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
+                                  p->input_multiplier);
+  return hb_exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS);
+}
+
 hb_status hb_softmax_s8(const hb_softmax_params *p, const int8_t *input, int8_t *output) {
   int32_t r, c;
   for (r = 0; r < p->rows; ++r) {
@@ -22,11 +29,8 @@ hb_status hb_softmax_s8(const hb_softmax_params *p, const int8_t *input, int8_t 
     for (c = 0; c < p->depth; ++c) {
       const int32_t diff = row[c] - max_value;
       if (diff >= p->diff_min) {
-        const int32_t scaled = hb_srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
-                                        p->input_multiplier);
-        const int32_t e = hb_exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS);
-        sum_of_exps = hb_wrap_add(sum_of_exps,
-                                  hb_sat_mul_pot(e, -ACCUMULATION_INTEGER_BITS));
+        sum_of_exps = hb_wrap_add(sum_of_exps, hb_sat_mul_pot(exp_of_diff(p, diff),
+                                                              -ACCUMULATION_INTEGER_BITS));
       }
     }
     headroom = count_leading_zeros((uint32_t)sum_of_exps);
@@ -37,10 +41,7 @@ hb_status hb_softmax_s8(const hb_softmax_params *p, const int8_t *input, int8_t 
     for (c = 0; c < p->depth; ++c) {
       const int32_t diff = row[c] - max_value;
       if (diff >= p->diff_min) {
-        const int32_t scaled = hb_srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
-                                        p->input_multiplier);
-        const int32_t e = hb_exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS);
-        const int32_t v = hb_rdbpot(hb_srdhm(scale, e), exponent) - 128;
+        const int32_t v = hb_rdbpot(hb_srdhm(scale, exp_of_diff(p, diff)), exponent) - 128;
         out[c] = (int8_t)hb_clamp(v, -128, 127);
       } else {
         out[c] = -128;
