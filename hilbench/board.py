@@ -44,6 +44,7 @@ class Board:
     linker_script: str
     kernels: str = "ref"  # default kernel variant for this core
     qemu: dict[str, Any] = field(default_factory=dict)
+    probe: dict[str, Any] = field(default_factory=dict)  # pyOCD target, pack, unique_id
     path: Path | None = None
 
     @property
@@ -96,6 +97,8 @@ def _validate(data: dict[str, Any], path: Path) -> Board:
     for source in sources + (_get(data, "build.linker_script", str, path),):
         if not (FIRMWARE_DIR / "boards" / source).exists():
             raise ConfigError(f"{path.name}: board source firmware/boards/{source} does not exist")
+    if "qemu" not in data and not isinstance(data.get("probe", {}).get("target"), str):
+        raise ConfigError(f"{path.name}: needs [qemu] machine or [probe] target (pyOCD)")
     stack = _get(data, "memory.stack_size", int, path)
     ram = _region(data, "memory.ram", path)
     if not 1024 <= stack < ram.size:
@@ -111,4 +114,4 @@ def _validate(data: dict[str, Any], path: Path) -> Board:
         defines={k: str(v) for k, v in build.get("defines", {}).items()},
         sources=sources, linker_script=build["linker_script"],
         kernels=str(build.get("kernels", "ref")),
-        qemu=data.get("qemu", {}), path=path)
+        qemu=data.get("qemu", {}), probe=data.get("probe", {}), path=path)

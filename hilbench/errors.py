@@ -50,3 +50,7 @@ class TransportError(TargetError):
 
 class FirmwareFault(TargetError):
     """The firmware reported a HardFault."""
+
+
+class ProbeError(TargetError):
+    """No debug probe, the wrong one, or one pyOCD cannot drive."""

@@ -135,8 +135,9 @@ def make_target(board: Board, count_instructions: Path | None = None,
             shift = max(0, round(math.log2(1e9 / board.clock_hz)))
             extra = ("-icount", f"shift={shift},align=off,sleep=off")
         return QemuTarget(board, extra, count_instructions=count_instructions)
-    raise TargetError(f"board {board.name} needs a debug probe; real-board runs are not "
-                      f"supported yet")
+    from hilbench.targets.pyocd_target import PyocdTarget
+
+    return PyocdTarget(board)
 
 
 def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,

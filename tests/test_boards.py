@@ -54,3 +54,40 @@ def test_board_files_are_validated(tmp_path, edit, fragment):
     with pytest.raises(ConfigError) as error:
         load_board(str(path))
     assert fragment in str(error.value)
+
+
+REAL_BOARDS = {"nucleo-l4r5zi": "cortex-m4", "nucleo-f401re": "cortex-m4",
+               "nucleo-h743zi2": "cortex-m7", "nrf52840dk": "cortex-m4",
+               "rpi-pico": "cortex-m0plus"}
+
+
+@pytest.mark.parametrize("name", REAL_BOARDS)
+def test_real_board_firmware_builds(name, tmp_path):
+    """Not run here (no board attached), but built: the ELF exists and fits the board."""
+    from elftools.elf.elffile import ELFFile
+
+    from hilbench.build.firmware import build_firmware
+    from hilbench.codegen.c_model import generate_model
+    from hilbench.model import load_model
+
+    board = load_board(name)
+    assert board.core == REAL_BOARDS[name] and not board.is_qemu
+    assert board.probe["target"]
+    model = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
+    generated = generate_model(load_model(model), model.read_bytes(), model.stem)
+    firmware = build_firmware(generated, board, model.stem, variant=board.kernels,
+                              cache_dir=tmp_path)
+    sizes = firmware.sizes
+    assert 0 < sizes.flash <= board.flash.size
+    assert generated.plan.arena_size <= sizes.static_ram <= board.ram.size - board.stack_size
+    with open(firmware.elf, "rb") as f:
+        elf = ELFFile(f)
+        assert elf["e_machine"] == "EM_ARM"
+        vectors = elf.get_section_by_name(".text")["sh_addr"]
+    assert vectors == board.flash.origin  # the vector table opens the flash image
+
+
+def test_real_board_without_a_probe_says_so_in_one_line():
+    result = hilbench("run", "--board", "nucleo-l4r5zi", "--vectors", 2)
+    assert_one_line_error(result, "no debug probe attached for nucleo-l4r5zi",
+                          "pyOCD target stm32l4r5zitx")
