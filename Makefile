@@ -46,6 +46,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/bench_reference.py
+	$(PY) bench/bench_link.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

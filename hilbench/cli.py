@@ -72,6 +72,8 @@ def _build_parser() -> argparse.ArgumentParser:
                           "portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.add_argument("--profile", action="store_true", help="add a per-layer table")
+    run.add_argument("--transport", choices=("serial", "probe"), default="serial",
+                     help="the link: the board's UART, or RAM buffers over the debug probe")
     run.add_argument("--cycle-counter", action="store_true",
                      help="time with the board's own cycle counter, as on real cores (on "
                           "QEMU: virtual time, SysTick boards)")
@@ -188,6 +190,7 @@ def _run(args: argparse.Namespace, console: Console):
         return run_model(args.model, board, args.vectors, args.seed, timeout=args.timeout,
                          graph=graph, kernels=args.kernels,
                          cycle_counter=getattr(args, "cycle_counter", False),
+                         link=getattr(args, "transport", "serial"),
                          progress=lambda done: progress.update(task, completed=done))
 
 

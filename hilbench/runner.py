@@ -78,6 +78,7 @@ class RunResult:
     board: str
     vectors: int
     seed: int
+    link: str
     comparison: Comparison
     build: FirmwareBuild
     arena_bytes: int
@@ -128,13 +129,13 @@ def measure_link(session: DeviceSession, total: int = LINK_PROBE_BYTES) -> float
 
 
 def make_target(board: Board, count_instructions: Path | None = None,
-                cycle_counter: bool = False) -> Target:
+                cycle_counter: bool = False, link: str = "serial") -> Target:
     if board.is_qemu:
         extra: tuple[str, ...] = ()
         if cycle_counter:  # virtual time: about one clock tick per executed instruction
             shift = max(0, round(math.log2(1e9 / board.clock_hz)))
             extra = ("-icount", f"shift={shift},align=off,sleep=off")
-        return QemuTarget(board, extra, count_instructions=count_instructions)
+        return QemuTarget(board, extra, count_instructions=count_instructions, link=link)
     from hilbench.targets.pyocd_target import PyocdTarget
 
     return PyocdTarget(board)
@@ -143,7 +144,8 @@ def make_target(board: Board, count_instructions: Path | None = None,
 def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
               timeout: float = 60.0, debug_commands: bool = False, kernels: str | None = None,
               progress: Callable[[int], None] | None = None,
-              graph: Graph | None = None, cycle_counter: bool = False) -> RunResult:
+              graph: Graph | None = None, cycle_counter: bool = False,
+              link: str = "serial") -> RunResult:
     """cycle_counter: time with the board's own counter and per-layer timestamps, as on
     real cores, instead of QEMU's exact instruction counts."""
     timings: dict[str, float] = {}
@@ -157,7 +159,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
     clock = time.perf_counter()
     generated: GeneratedModel = generate_model(graph, model_path.read_bytes(), model_path.stem)
     firmware = build_firmware(generated, board, model_path.stem, debug_commands=debug_commands,
-                              variant=kernels or board.kernels)
+                              variant=kernels or board.kernels, link=link)
     timings["build"] = time.perf_counter() - clock
 
     actual = np.zeros_like(expected)
@@ -167,7 +169,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
     count_instructions = board.is_qemu and not cycle_counter
     counts_file = (Path(tempfile.mkstemp(prefix="hilbench-counts-")[1]) if count_instructions
                    else None)
-    with make_target(board, counts_file, cycle_counter) as target:
+    with make_target(board, counts_file, cycle_counter, link) as target:
         session = DeviceSession(target.start(firmware.elf))
         info = session.info()
         if info.model_hash != generated.model_hash or info.arena_size != generated.plan.arena_size:
@@ -199,7 +201,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
                               f"expected {vectors}")
     timing = _timing(board, graph, counts, measured_cycles, stamps, stats.profile_overhead)
     return RunResult(
-        model=model_path.stem, board=board.name, vectors=vectors, seed=seed,
+        model=model_path.stem, board=board.name, vectors=vectors, seed=seed, link=link,
         comparison=compare_outputs(expected, actual), build=firmware,
         arena_bytes=generated.plan.arena_size,
         arena_lower_bound=model_stats(graph).activation_lower_bound,

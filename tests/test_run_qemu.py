@@ -80,3 +80,14 @@ def test_unknown_kernel_variant_is_one_line():
     result = hilbench("run", "--kernels", "nope")
     assert result.returncode == 2
     assert "unknown kernel variant 'nope'" in result.stderr
+
+
+def test_probe_transport_bit_exact(tmp_path):
+    """The same frames through RAM ring buffers over QEMU's GDB stub instead of the UART."""
+    result = hilbench("run", SHARED_MODELS / "ic_resnet8_int8.tflite", "--vectors", 6,
+                      "--transport", "probe", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert record["transport"] == "probe" and record["bit_exact"]
+    assert record["instructions"] is not None  # the counting plugin works alongside
+    assert "over probe" in result.stdout

@@ -11,7 +11,9 @@
 #define HB_PROTOCOL_H
 
 #define HB_PROTOCOL_VERSION 1
-#define HB_MAX_DATA 512 /* data bytes per frame */
+#ifndef HB_MAX_DATA
+#define HB_MAX_DATA 512 /* data bytes per frame; the probe link uses larger frames */
+#endif
 
 enum {
   HB_CMD_INFO = 0x01,        /* -> version u8, hash[8], arena u32, input u32, output u32,

@@ -3,6 +3,7 @@
 #include "cobs.h"
 #include "crc32.h"
 #include "hb_board.h"
+#include "hb_link.h"
 #include "hb_model.h"
 #include "hb_protocol.h"
 #include "profile.h"
@@ -34,8 +35,8 @@ static void send(uint8_t command, uint8_t sequence, const uint8_t *data, uint32_
   if (length) memcpy(tx_frame + 2, data, length);
   put_u32(tx_frame + 2 + length, hb_crc32(tx_frame, 2 + length));
   wire = hb_cobs_encode(tx_frame, 2 + length + 4, tx_wire);
-  for (i = 0; i < wire; ++i) hb_board_putc(tx_wire[i]);
-  hb_board_putc(0);
+  for (i = 0; i < wire; ++i) hb_link_putc(tx_wire[i]);
+  hb_link_putc(0);
 }
 
 static void send_error(uint8_t sequence, uint8_t code, uint8_t command) {
@@ -170,9 +171,10 @@ int main(void) {
   size_t received = 0;
   int overflowed = 0;
   hb_board_init();
+  hb_link_init();
   hb_profile_calibrate();
   for (;;) {
-    const uint8_t byte = hb_board_getc();
+    const uint8_t byte = hb_link_getc();
     size_t length;
     if (byte != 0) {
       if (received < sizeof rx) rx[received++] = byte;

@@ -30,6 +30,7 @@ COMMON_FLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunct
 # the application's fixed RAM besides arena and stack: frame buffers, counters (measured
 # from builds: about 1.6 KiB), and its code size without model data (about 8 KiB)
 RUNTIME_RAM_ESTIMATE = 2048
+PROBE_LINK_RAM = 8192 + 3 * 1536  # ring buffers, and frame buffers for 2 KiB frames
 RUNTIME_FLASH_ESTIMATE = 16384
 
 
@@ -75,14 +76,15 @@ def kernel_sources(variant: str = "ref") -> list[Path]:
     return sources + [FIRMWARE_DIR / "kernels" / "fixedpoint.c"]
 
 
-def check_fits(board: Board, generated: GeneratedModel) -> None:
+def check_fits(board: Board, generated: GeneratedModel, link: str = "serial") -> None:
     """Refuse before building when the model cannot fit, saying by how much."""
-    ram_need = generated.plan.arena_size + board.stack_size + RUNTIME_RAM_ESTIMATE
+    runtime = RUNTIME_RAM_ESTIMATE + (PROBE_LINK_RAM if link == "probe" else 0)
+    ram_need = generated.plan.arena_size + board.stack_size + runtime
     if ram_need > board.ram.size:
         raise BuildError(
             f"model does not fit {board.name}: needs about {ram_need:,} B of RAM (arena "
             f"{generated.plan.arena_size:,} + stack {board.stack_size:,} + runtime "
-            f"{RUNTIME_RAM_ESTIMATE:,}), the board has {board.ram.size:,}: over by "
+            f"{runtime:,}), the board has {board.ram.size:,}: over by "
             f"{ram_need - board.ram.size:,} B")
     flash_need = generated.constant_bytes + RUNTIME_FLASH_ESTIMATE
     if flash_need > board.flash.size:
@@ -98,17 +100,26 @@ def _memory_script(board: Board) -> str:
             f"{board.ram.size:#x}\n}}\nSTACK_SIZE = {board.stack_size:#x};\n")
 
 
+LINKS = {"serial": ("link_uart.c", 512), "probe": ("link_probe.c", 2048)}
+
+
 def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
                    debug_commands: bool = False, variant: str = "ref",
-                   cache_dir: Path = CACHE_DIR) -> FirmwareBuild:
-    check_fits(board, generated)
+                   cache_dir: Path = CACHE_DIR, link: str = "serial") -> FirmwareBuild:
+    """link: "serial" (the board's UART) or "probe" (RAM ring buffers for a debug probe)."""
+    if link not in LINKS:
+        raise ConfigError(f"unknown transport {link!r}; one of {', '.join(LINKS)}")
+    link_source, max_data = LINKS[link]
+    check_fits(board, generated, link)
     board_dir = FIRMWARE_DIR / "boards"
-    sources = ([FIRMWARE_DIR / "app" / n for n in ("main.c", "cobs.c", "crc32.c", "profile.c")]
+    sources = ([FIRMWARE_DIR / "app" / n
+                for n in ("main.c", "cobs.c", "crc32.c", "profile.c", link_source)]
                + kernel_sources(variant) + [board_dir / s for s in board.sources])
     headers = sorted(FIRMWARE_DIR.glob("[!q]*/**/*.h")) + [board_dir / board.linker_script]
-    key_flags = f"variant={variant}"
+    key_flags = f"variant={variant} link={link}"
     flags = list(COMMON_FLAGS) + list(board.cflags)
     flags += [f"-D{k}={v}" for k, v in sorted(board.defines.items())]
+    flags.append(f"-DHB_MAX_DATA={max_data}")
     if debug_commands:
         flags.append("-DHB_DEBUG_COMMANDS")
 

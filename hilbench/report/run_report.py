@@ -54,6 +54,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
                       "stack_peak": result.stack_peak, "total": result.ram_total},
         "arena_lower_bound": result.arena_lower_bound,
         "link_bytes_per_s": round(result.link_bytes_per_s, 1),
+        "transport": result.link,
         "vectors_per_s": round(result.vectors_per_s, 3),
         "build_id": result.build.build_id,
         "build_cached": result.build.cached,
@@ -87,7 +88,8 @@ def print_run(console: Console, result: RunResult) -> None:
         ("stack peak", f"{result.stack_peak:,} B"),
         ("total RAM", f"{result.ram_total:,} B"),
         ("vectors/s", f"{result.vectors_per_s:.2f}"),
-        ("link", f"{result.link_bytes_per_s / 1024:.1f} KiB/s (measured, echo round trip)"),
+        ("link", f"{result.link_bytes_per_s / 1024:.1f} KiB/s over {result.link} (measured, "
+                 f"echo round trip)"),
     ]
     t = result.timing
     if t.instructions is not None:

@@ -62,25 +62,29 @@ def _free_port() -> int:
 
 class QemuTarget(Target):
     def __init__(self, board: Board, extra_args: tuple[str, ...] = (),
-                 count_instructions: Path | None = None) -> None:
-        """count_instructions: file the instruction-counting plugin writes to, or None."""
+                 count_instructions: Path | None = None, link: str = "serial") -> None:
+        """count_instructions: file the instruction-counting plugin writes to, or None.
+        link: "serial" (UART on a socket) or "probe" (RAM ring buffers via the GDB stub)."""
         if not board.is_qemu:
             raise TargetError(f"board {board.name} is not a QEMU machine")
         self.board = board
         self.extra_args = extra_args
         self.count_instructions = count_instructions
+        self.link = link
         self.process: subprocess.Popen | None = None
-        self.transport: SerialTransport | None = None
+        self.transport: Transport | None = None
         self.log = tempfile.TemporaryFile()
 
     def command(self, elf: Path, port: int) -> list[str]:
         cpu = ["-cpu", self.board.qemu["cpu"]] if "cpu" in self.board.qemu else []
+        if self.link == "probe":  # the debugger's view: GDB stub, UART unused
+            link = ["-serial", "null", "-gdb", f"tcp:127.0.0.1:{port}"]
+        else:
+            link = ["-chardev", f"socket,id=uart,host=127.0.0.1,port={port},server=on,"
+                                f"wait=on,nodelay=on", "-serial", "chardev:uart"]
         return [QEMU, "-machine", self.board.qemu["machine"], *cpu,
-                "-display", "none", "-monitor", "none",
-                "-chardev", f"socket,id=uart,host=127.0.0.1,port={port},server=on,wait=on,"
-                            f"nodelay=on",
-                "-serial", "chardev:uart", "-kernel", str(elf), *self._plugin(elf),
-                *self.extra_args]
+                "-display", "none", "-monitor", "none", *link,
+                "-kernel", str(elf), *self._plugin(elf), *self.extra_args]
 
     def _plugin(self, elf: Path) -> list[str]:
         if self.count_instructions is None:
@@ -97,6 +101,17 @@ class QemuTarget(Target):
                                         stdout=self.log, stderr=subprocess.STDOUT,
                                         preexec_fn=_die_with_parent)
         _live.add(self.process)
+        if self.link == "probe":
+            from hilbench.transport.gdb_memory import GdbMemory
+            from hilbench.transport.probe_link import ProbeTransport, control_block_address
+
+            try:
+                memory = GdbMemory("127.0.0.1", port, timeout=CONNECT_TIMEOUT)
+                self.transport = ProbeTransport(memory, control_block_address(elf))
+            except TransportError:
+                self.stop()
+                raise
+            return self.transport
         deadline = time.monotonic() + CONNECT_TIMEOUT
         while self.transport is None:
             if self.process.poll() is not None:

@@ -1,0 +1,101 @@
+"""The protocol's bytes through RAM ring buffers in the target (firmware/app/link_probe.c),
+read and written by a debug connection instead of a UART.
+
+Any memory port works: QEMU's GDB stub (halts around each access) or, on real boards,
+pyOCD's memory access (which needs no halt)."""
+
+from __future__ import annotations
+
+import struct
+import time
+from pathlib import Path
+from typing import Protocol
+
+from elftools.elf.elffile import ELFFile
+
+from hilbench.errors import TransportError
+
+MAGIC = b"HILBENCH-LINK-1\x00"
+HEADER = struct.Struct("<16sIIIIII")  # magic, up_size, down_size, up_w, up_r, down_w, down_r
+
+
+class MemoryPort(Protocol):
+    def halt(self) -> None: ...
+    def resume(self) -> None: ...
+    def read(self, address: int, length: int) -> bytes: ...
+    def write(self, address: int, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+def control_block_address(elf: Path) -> int:
+    with open(elf, "rb") as f:
+        table = ELFFile(f).get_section_by_name(".symtab")
+        found = table.get_symbol_by_name("hb_link_block") if table else None
+    if not found:
+        raise TransportError(f"{elf.name} was not built for the probe transport "
+                             f"(no hb_link_block)")
+    return found[0]["st_value"]
+
+
+class ProbeTransport:
+    def __init__(self, memory: MemoryPort, address: int, timeout: float = 10.0) -> None:
+        self.memory = memory
+        self.address = address
+        self.up = address + HEADER.size
+        deadline = time.monotonic() + timeout
+        while True:  # the firmware writes the magic during start-up
+            self.memory.halt()
+            magic, up_size, down_size, *_ = HEADER.unpack(memory.read(address, HEADER.size))
+            if magic == MAGIC:
+                break
+            self.memory.resume()
+            if time.monotonic() > deadline:
+                raise TransportError("no hilbench link block in target RAM (magic not found)")
+            time.sleep(0.01)
+        self.up_size, self.down_size = up_size, down_size
+        self.down = self.up + up_size
+        self.memory.resume()
+
+    def _indices(self) -> tuple[int, int, int, int]:
+        return struct.unpack("<IIII", self.memory.read(self.address + 24, 16))
+
+    def write(self, data: bytes) -> None:
+        data = bytes(data)
+        while data:
+            self.memory.halt()
+            _, _, down_write, down_read = self._indices()
+            free = (down_read - down_write - 1) % self.down_size
+            part = data[:free]
+            if part:
+                first = min(len(part), self.down_size - down_write)
+                self.memory.write(self.down + down_write, part[:first])
+                if len(part) > first:
+                    self.memory.write(self.down, part[first:])
+                self.memory.write(self.address + 32,
+                                  struct.pack("<I", (down_write + len(part)) % self.down_size))
+                data = data[len(part):]
+            self.memory.resume()
+
+    def read(self, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        pause = 0.0001
+        while True:
+            self.memory.halt()
+            up_write, up_read, _, _ = self._indices()
+            if up_write != up_read:
+                if up_write > up_read:
+                    data = self.memory.read(self.up + up_read, up_write - up_read)
+                else:
+                    data = (self.memory.read(self.up + up_read, self.up_size - up_read)
+                            + self.memory.read(self.up, up_write))
+                self.memory.write(self.address + 28, struct.pack("<I", up_write))
+                self.memory.resume()
+                return data
+            self.memory.resume()
+            if time.monotonic() >= deadline:
+                return b""
+            time.sleep(pause)  # let the target run; back off while it computes
+            pause = min(pause * 2, 0.005)
+
+    def close(self) -> None:
+        self.memory.close()
