@@ -20,7 +20,7 @@ from hilbench.board import Board
 from hilbench.build.firmware import FirmwareBuild, build_firmware
 from hilbench.codegen.c_model import GeneratedModel, generate_model
 from hilbench.compare.outputs import Comparison, compare_outputs
-from hilbench.errors import TargetError
+from hilbench.errors import ConfigError, TargetError
 from hilbench.model import Graph, load_model
 from hilbench.model.stats import model_stats
 from hilbench.protocol.session import DeviceSession
@@ -138,6 +138,9 @@ def make_target(board: Board, count_instructions: Path | None = None,
         return QemuTarget(board, extra, count_instructions=count_instructions, link=link)
     from hilbench.targets.pyocd_target import PyocdTarget
 
+    if link != "serial":
+        raise ConfigError(f"--transport {link} on real boards (pyOCD memory access) is not "
+                          f"implemented yet; use the serial link on {board.name}")
     return PyocdTarget(board)
 
 
@@ -150,6 +153,8 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
     real cores, instead of QEMU's exact instruction counts."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    if link != "serial" and not board.is_qemu:
+        make_target(board, link=link)  # refuses unsupported combinations before any work
     graph = graph or load_model(model_path)
     reference = Reference(graph)
     x = make_vectors(graph, vectors, seed)
