@@ -55,8 +55,8 @@ def main() -> int:
         x = np.random.default_rng(0).integers(-128, 128, (count,) + tensor.shape, dtype=np.int8)
         reference = Reference(graph)
         oracle = TflmOracle(path, graph, preserve_all_tensors=False)
-        ours = _best_of(args.repeats, lambda: reference.run([x]))
-        theirs = _best_of(args.repeats, lambda: [oracle.invoke(v) for v in x])
+        ours = _best_of(args.repeats, lambda r=reference, v=x: r.run([v]))
+        theirs = _best_of(args.repeats, lambda o=oracle, v=x: [o.invoke(row) for row in v])
         same = np.array_equal(reference.run([x[:50]]).outputs[0], oracle.run(x[:50]).outputs[0])
         ratio = theirs / ours
         if ratio <= 1.0:

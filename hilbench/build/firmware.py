@@ -56,7 +56,7 @@ def compiler_version() -> str:
 def kernel_variant_dirs() -> dict[str, Path]:
     roots = [FIRMWARE_DIR / "kernels"]
     roots += [Path(p) for p in os.environ.get(KERNEL_PATH_VARIABLE, "").split(os.pathsep) if p]
-    variants = {}
+    variants: dict[str, Path] = {}
     for root in roots:
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
             if folder.is_dir() and any(folder.glob("*.c")):

@@ -23,7 +23,7 @@ class Buffer:
     last: int  # last op index during which it is live (graph outputs: the final op)
     offset: int = -1
 
-    def lives_with(self, other: "Buffer") -> bool:
+    def lives_with(self, other: Buffer) -> bool:
         return self.first <= other.last and other.first <= self.last
 
 

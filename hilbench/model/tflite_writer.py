@@ -7,7 +7,7 @@ builds its edge-case models with it, and the quantizer writes its output with it
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import flatbuffers
 import numpy as np
@@ -25,8 +25,14 @@ from hilbench.model.tflite_schema import (
 
 SCHEMA_VERSION = 3
 
-_activation: Callable[[Any], int] = lambda v: ACTIVATION_CODES[v]
-_padding: Callable[[Any], int] = lambda v: PADDING_CODES[v]
+def _activation(name: str) -> int:
+    return ACTIVATION_CODES[name]
+
+
+def _padding(name: str) -> int:
+    return PADDING_CODES[name]
+
+
 _int: Callable[[Any], int] = int
 
 _CONV_FIELDS = [("Padding", "padding", _padding), ("StrideW", "stride_w", _int),
@@ -70,7 +76,8 @@ class _Writer:
         self.graph = graph
         self.b = flatbuffers.Builder(1024)
 
-    def _int_vector(self, start: Callable, values: list[int] | np.ndarray, width: int = 4) -> int:
+    def _int_vector(self, start: Callable, values: Sequence[int] | np.ndarray,
+                    width: int = 4) -> int:
         values = list(values)
         start(self.b, len(values))
         prepend = {4: self.b.PrependInt32, 8: self.b.PrependInt64}[width]

@@ -68,11 +68,11 @@ def rounding_divide_by_pot(x: ArrayLike, exponent: ArrayLike) -> np.ndarray:
     """
     x = as_i64(x)
     if np.ndim(exponent) == 0:
-        e = int(exponent)
+        e = int(exponent)  # type: ignore[arg-type]
         return x if e == 0 else (x + ((1 << (e - 1)) - (x < 0))) >> e
-    e = as_i64(exponent)
-    half = (np.int64(1) << e) >> 1
-    return (x + half - ((x < 0) & (e > 0))) >> e
+    exponents = as_i64(exponent)
+    half = (np.int64(1) << exponents) >> 1
+    return (x + half - ((x < 0) & (exponents > 0))) >> exponents
 
 
 def saturating_rounding_multiply_by_pot(x: ArrayLike, exponent: int) -> np.ndarray:

@@ -14,10 +14,10 @@ from hilbench.model.stats import ModelStats, format_shape, human_bytes
 def print_inspect(console: Console, name: str, graph: Graph, stats: ModelStats,
                   unsupported: list[str]) -> None:
     table = Table(title=f"{name}: {len(graph.operators)} ops", title_justify="left")
-    for column, justify in (("#", "right"), ("op", "left"), ("input", "left"),
-                            ("output", "left"), ("output quantization", "left"),
-                            ("MACs", "right"), ("weights", "right"), ("live act.", "right")):
-        table.add_column(column, justify=justify)
+    right = ("#", "MACs", "weights", "live act.")
+    for column in ("#", "op", "input", "output", "output quantization", "MACs", "weights",
+                   "live act."):
+        table.add_column(column, justify="right" if column in right else "left")
     for s in stats.ops:
         marker = " *" if s.index == stats.peak_op else ""
         table.add_row(str(s.index), s.opcode,

@@ -18,7 +18,7 @@ class Target(ABC):
     def stop(self) -> None:
         """Stop the firmware and release every resource. Safe to call twice."""
 
-    def __enter__(self) -> "Target":
+    def __enter__(self) -> Target:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,

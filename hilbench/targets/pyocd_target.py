@@ -7,6 +7,7 @@ Exercised in CI only up to probe discovery (no board is attached there)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hilbench.board import Board
 from hilbench.errors import ProbeError
@@ -41,7 +42,7 @@ class PyocdTarget(Target):
         self.target_name = board.probe.get("target", "")
         self.pack = board.probe.get("pack", "")
         self.unique_id = unique_id or board.probe.get("unique_id") or None
-        self.session = None
+        self.session: Any = None  # pyocd.core.session.Session once started
         self.transport: SerialTransport | None = None
 
     def start(self, elf: Path) -> Transport:
@@ -60,12 +61,15 @@ class PyocdTarget(Target):
             raise ProbeError(f"{self.board.name} needs the vendor's CMSIS-Pack for "
                              f"{self.target_name}: set [probe] pack in the board file")
         probe = probes[0]
-        self.session = connect.session_with_chosen_probe(
+        session = connect.session_with_chosen_probe(
             unique_id=probe.unique_id, target_override=self.target_name, options=options)
-        self.session.open()
-        programmer(self.session).program(str(elf))
+        if session is None:
+            raise ProbeError(f"pyOCD could not open a session on probe {probe.unique_id}")
+        self.session = session
+        session.open()
+        programmer(session).program(str(elf))
         port = serial_port_of(probe.unique_id)
-        self.session.target.reset()
+        session.target.reset()
         self.transport = SerialTransport(port, baudrate=int(self.board.uart.get("baud", 115200)))
         return self.transport
 
