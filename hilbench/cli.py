@@ -72,6 +72,9 @@ def _build_parser() -> argparse.ArgumentParser:
                           "portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.add_argument("--profile", action="store_true", help="add a per-layer table")
+    run.add_argument("--via", choices=("direct", "pyocd"), default="direct",
+                     help="load and control the target through pyOCD (on QEMU: its GDB stub "
+                          "as a debug probe)")
     run.add_argument("--transport", choices=("serial", "probe"), default="serial",
                      help="the link: the board's UART, or RAM buffers over the debug probe")
     run.add_argument("--cycle-counter", action="store_true",
@@ -191,6 +194,7 @@ def _run(args: argparse.Namespace, console: Console):
                          graph=graph, kernels=args.kernels,
                          cycle_counter=getattr(args, "cycle_counter", False),
                          link=getattr(args, "transport", "serial"),
+                         via=getattr(args, "via", "direct"),
                          progress=lambda done: progress.update(task, completed=done))
 
 

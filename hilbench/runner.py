@@ -88,6 +88,8 @@ class RunResult:
     vectors_per_s: float
     timing: Timing
     timings: dict[str, float] = field(default_factory=dict)
+    via: str = "direct"
+    probe_stack_peak: int | None = None  # read through the debug probe, when there is one
 
     @property
     def ram_static(self) -> int:
@@ -96,6 +98,21 @@ class RunResult:
     @property
     def ram_total(self) -> int:
         return self.ram_static + self.stack_peak
+
+
+def stack_peak_from_memory(read_memory: Callable[[int, int], bytes], elf: Path) -> int:
+    """The stack's high-water mark from target memory: painted words left untouched."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(elf, "rb") as f:
+        table = ELFFile(f).get_section_by_name(".symtab")
+        bottom = table.get_symbol_by_name("__stack_bottom")[0]["st_value"]
+        top = table.get_symbol_by_name("__stack_top")[0]["st_value"]
+    words = read_memory(bottom, top - bottom)
+    untouched = 0
+    while untouched + 4 <= len(words) and words[untouched:untouched + 4] == b"\xa5" * 4:
+        untouched += 4
+    return (top - bottom) - untouched
 
 
 def make_vectors(graph: Graph, count: int, seed: int) -> np.ndarray:
@@ -129,32 +146,36 @@ def measure_link(session: DeviceSession, total: int = LINK_PROBE_BYTES) -> float
 
 
 def make_target(board: Board, count_instructions: Path | None = None,
-                cycle_counter: bool = False, link: str = "serial") -> Target:
-    if board.is_qemu:
-        extra: tuple[str, ...] = ()
-        if cycle_counter:  # virtual time: about one clock tick per executed instruction
-            shift = max(0, round(math.log2(1e9 / board.clock_hz)))
-            extra = ("-icount", f"shift={shift},align=off,sleep=off")
-        return QemuTarget(board, extra, count_instructions=count_instructions, link=link)
-    from hilbench.targets.pyocd_target import PyocdTarget
+                cycle_counter: bool = False, link: str = "serial", via: str = "direct") -> Target:
+    """QEMU boards run directly or through pyOCD (--via pyocd); real boards always go
+    through pyOCD. Both offer the serial link and the debug-probe RAM link."""
+    if not board.is_qemu:
+        from hilbench.targets.pyocd_target import PyocdTarget
 
-    if link != "serial":
-        raise ConfigError(f"--transport {link} on real boards (pyOCD memory access) is not "
-                          f"implemented yet; use the serial link on {board.name}")
-    return PyocdTarget(board)
+        return PyocdTarget(board, link=link)
+    if via == "pyocd":
+        if count_instructions is not None or cycle_counter:
+            raise ConfigError("--via pyocd does not count instructions; use --cycle-counter "
+                              "or the direct QEMU target")
+        from hilbench.targets.pyocd_target import PyocdQemuTarget
+
+        return PyocdQemuTarget(board, link=link)
+    extra: tuple[str, ...] = ()
+    if cycle_counter:  # virtual time: about one clock tick per executed instruction
+        shift = max(0, round(math.log2(1e9 / board.clock_hz)))
+        extra = ("-icount", f"shift={shift},align=off,sleep=off")
+    return QemuTarget(board, extra, count_instructions=count_instructions, link=link)
 
 
 def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
               timeout: float = 60.0, debug_commands: bool = False, kernels: str | None = None,
               progress: Callable[[int], None] | None = None,
               graph: Graph | None = None, cycle_counter: bool = False,
-              link: str = "serial") -> RunResult:
+              link: str = "serial", via: str = "direct") -> RunResult:
     """cycle_counter: time with the board's own counter and per-layer timestamps, as on
     real cores, instead of QEMU's exact instruction counts."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
-    if link != "serial" and not board.is_qemu:
-        make_target(board, link=link)  # refuses unsupported combinations before any work
     graph = graph or load_model(model_path)
     reference = Reference(graph)
     x = make_vectors(graph, vectors, seed)
@@ -171,10 +192,11 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
     output_bytes = expected[0].nbytes
     measured_cycles: list[int] = []
     stamps: list[list[int]] = []
-    count_instructions = board.is_qemu and not cycle_counter
+    count_instructions = board.is_qemu and not cycle_counter and via == "direct"
     counts_file = (Path(tempfile.mkstemp(prefix="hilbench-counts-")[1]) if count_instructions
                    else None)
-    with make_target(board, counts_file, cycle_counter, link) as target:
+    probe_stack_peak = None
+    with make_target(board, counts_file, cycle_counter, link, via) as target:
         session = DeviceSession(target.start(firmware.elf))
         info = session.info()
         if info.model_hash != generated.model_hash or info.arena_size != generated.plan.arena_size:
@@ -196,6 +218,8 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
         timings["stream"] = time.perf_counter() - clock
         session.context = ""
         stats = session.stats()
+        if hasattr(target, "read_memory"):  # the debugger's own view of the stack paint
+            probe_stack_peak = stack_peak_from_memory(target.read_memory, firmware.elf)
 
     counts = None
     if counts_file is not None:
@@ -212,7 +236,7 @@ def run_model(model_path: Path, board: Board, vectors: int, seed: int = 0,
         arena_lower_bound=model_stats(graph).activation_lower_bound,
         stack_peak=stats.stack_peak, link_bytes_per_s=link_rate,
         vectors_per_s=vectors / timings["stream"] if timings["stream"] else 0.0,
-        timing=timing, timings=timings)
+        timing=timing, timings=timings, via=via, probe_stack_peak=probe_stack_peak)
 
 
 def _timing(board: Board, graph: Graph, counts: list[InferenceCount] | None,

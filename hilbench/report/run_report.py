@@ -55,6 +55,8 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "arena_lower_bound": result.arena_lower_bound,
         "link_bytes_per_s": round(result.link_bytes_per_s, 1),
         "transport": result.link,
+        "via": result.via,
+        "stack_peak_via_probe": result.probe_stack_peak,
         "vectors_per_s": round(result.vectors_per_s, 3),
         "build_id": result.build.build_id,
         "build_cached": result.build.cached,
@@ -85,7 +87,9 @@ def print_run(console: Console, result: RunResult) -> None:
         ("flash", f"{record['flash_bytes']:,} B"),
         ("static RAM", f"{result.ram_static:,} B (data + bss)"),
         ("arena", f"{result.arena_bytes:,} B (lower bound {result.arena_lower_bound:,} B)"),
-        ("stack peak", f"{result.stack_peak:,} B"),
+        ("stack peak", f"{result.stack_peak:,} B"
+                       + (f" (read through pyOCD: {result.probe_stack_peak:,} B)"
+                          if result.probe_stack_peak is not None else "")),
         ("total RAM", f"{result.ram_total:,} B"),
         ("vectors/s", f"{result.vectors_per_s:.2f}"),
         ("link", f"{result.link_bytes_per_s / 1024:.1f} KiB/s over {result.link} (measured, "

@@ -36,9 +36,41 @@ def serial_port_of(unique_id: str) -> str:
                      f"port enabled?")
 
 
+class PyocdMemory:
+    """Target RAM through pyOCD: SWD reads and writes while the core runs, no halt."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+
+    def halt(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
+
+    def read(self, address: int, length: int) -> bytes:
+        return bytes(self.target.read_memory_block8(address, length))
+
+    def write(self, address: int, data: bytes) -> None:
+        self.target.write_memory_block8(address, list(data))
+
+    def close(self) -> None:
+        pass
+
+
+def _link_after_reset(session: Any, elf: Path, link: str) -> Transport | None:
+    """The probe link's transport, or None when the caller uses a serial port."""
+    if link != "probe":
+        return None
+    from hilbench.transport.probe_link import ProbeTransport, control_block_address
+
+    return ProbeTransport(PyocdMemory(session.target), control_block_address(elf))
+
+
 class PyocdTarget(Target):
-    def __init__(self, board: Board, unique_id: str | None = None) -> None:
+    def __init__(self, board: Board, unique_id: str | None = None, link: str = "serial") -> None:
         self.board = board
+        self.link = link
         self.target_name = board.probe.get("target", "")
         self.pack = board.probe.get("pack", "")
         self.unique_id = unique_id or board.probe.get("unique_id") or None
@@ -68,8 +100,11 @@ class PyocdTarget(Target):
         self.session = session
         session.open()
         programmer(session).program(str(elf))
-        port = serial_port_of(probe.unique_id)
+        port = serial_port_of(probe.unique_id) if self.link == "serial" else ""
         session.target.reset()
+        probe_link = _link_after_reset(session, elf, self.link)
+        if probe_link is not None:
+            return probe_link
         self.transport = SerialTransport(port, baudrate=int(self.board.uart.get("baud", 115200)))
         return self.transport
 
@@ -82,3 +117,87 @@ class PyocdTarget(Target):
                 self.session.close()
             finally:
                 self.session = None
+
+
+def board_target_name(board: Board) -> str:
+    """Register a pyOCD target type with the board's memory map; return its name."""
+    from pyocd.core.memory_map import MemoryMap, RamRegion
+    from pyocd.coresight.coresight_target import CoreSightTarget
+    from pyocd.target import TARGET
+
+    name = f"hilbench_{board.name.replace('-', '_')}"
+    if name not in TARGET:
+        memory_map = MemoryMap(
+            RamRegion(start=board.flash.origin, length=board.flash.size, name="code"),
+            RamRegion(start=board.ram.origin, length=board.ram.size, name="ram"))
+
+        class BoardTarget(CoreSightTarget):
+            VENDOR = "hilbench"
+
+            def __init__(self, session: Any) -> None:
+                super().__init__(session, memory_map.clone())
+
+        TARGET[name] = BoardTarget
+    return name
+
+
+class PyocdQemuTarget(Target):
+    """A QEMU board driven through pyOCD, as a real board would be: QEMU starts halted with
+    no image; pyOCD (through the GDB-stub probe plugin) loads the ELF, resets and runs it;
+    the protocol runs on the UART; statistics can also be read through pyOCD's memory."""
+
+    def __init__(self, board: Board, extra_args: tuple[str, ...] = (),
+                 link: str = "serial") -> None:
+        from hilbench.targets.qemu import QemuTarget
+
+        self.board = board
+        self.link = link
+        self.qemu = QemuTarget(board, extra_args, link=link)
+        self.session: Any = None
+
+    def start(self, elf: Path) -> Transport:
+        from hilbench.targets.qemu import _free_port
+
+        connect, programmer = _pyocd()
+        if self.link == "probe":  # QEMU opens its GDB stub on its own port; pyOCD takes it
+            self.qemu.loader = ("-S",)
+            self.qemu.connect_link = False
+            self.qemu.start(elf)
+            gdb_port = self.qemu.port
+            transport: Transport | None = None
+        else:
+            gdb_port = _free_port()
+            self.qemu.loader = ("-S", "-gdb", f"tcp:127.0.0.1:{gdb_port}")
+            transport = self.qemu.start(elf)  # the UART first: QEMU waits for it
+        try:
+            session = connect.session_with_chosen_probe(
+                unique_id=f"qemu:127.0.0.1:{gdb_port}", target_override=board_target_name(self.board),
+                options={"frequency": 1000000, "connect_mode": "halt"})
+            if session is None:
+                raise ProbeError("pyOCD did not find the QEMU GDB-stub probe (is hilbench "
+                                 "installed, with its pyocd.probe entry point?)")
+            self.session = session
+            session.open()
+            programmer(session).program(str(elf))
+            session.target.reset()
+            transport = _link_after_reset(session, elf, self.link) or transport
+        except ProbeError:
+            self.stop()
+            raise
+        except Exception as exc:  # pyOCD raises many kinds; report one line
+            self.stop()
+            raise ProbeError(f"pyOCD failed on {self.board.name}: {type(exc).__name__}: {exc}") from None
+        assert transport is not None
+        return transport
+
+    def read_memory(self, address: int, length: int) -> bytes:
+        return bytes(self.session.target.read_memory_block8(address, length))
+
+    def stop(self) -> None:
+        if self.session is not None:
+            try:
+                self.session.close()
+            except Exception:  # closing must not mask the error that got us here
+                pass
+            self.session = None
+        self.qemu.stop()

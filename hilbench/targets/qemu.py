@@ -71,6 +71,9 @@ class QemuTarget(Target):
         self.extra_args = extra_args
         self.count_instructions = count_instructions
         self.link = link
+        self.loader: tuple[str, ...] = ()  # replaces "-kernel ELF" when a debugger loads it
+        self.connect_link = True  # False: another client (pyOCD) takes the GDB stub
+        self.port = 0
         self.process: subprocess.Popen | None = None
         self.transport: Transport | None = None
         self.log = tempfile.TemporaryFile()
@@ -84,7 +87,7 @@ class QemuTarget(Target):
                                 f"wait=on,nodelay=on", "-serial", "chardev:uart"]
         return [QEMU, "-machine", self.board.qemu["machine"], *cpu,
                 "-display", "none", "-monitor", "none", *link,
-                "-kernel", str(elf), *self._plugin(elf), *self.extra_args]
+                *(self.loader or ("-kernel", str(elf))), *self._plugin(elf), *self.extra_args]
 
     def _plugin(self, elf: Path) -> list[str]:
         if self.count_instructions is None:
@@ -96,11 +99,13 @@ class QemuTarget(Target):
     def start(self, elf: Path) -> Transport:
         if shutil.which(QEMU) is None:
             raise TargetError(f"{QEMU} not found: run 'make setup' (Debian: qemu-system-arm)")
-        port = _free_port()
+        port = self.port = _free_port()
         self.process = subprocess.Popen(self.command(elf, port), stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.STDOUT,
                                         preexec_fn=_die_with_parent)
         _live.add(self.process)
+        if self.link == "probe" and not self.connect_link:
+            return None  # type: ignore[return-value]  # the caller connects to self.port
         if self.link == "probe":
             from hilbench.transport.gdb_memory import GdbMemory
             from hilbench.transport.probe_link import ProbeTransport, control_block_address

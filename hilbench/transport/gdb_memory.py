@@ -8,7 +8,10 @@ doubles them). Memory is accessed with the CPU halted, as QEMU's stub requires.
 from __future__ import annotations
 
 import socket
+import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hilbench.errors import TransportError
 
@@ -92,6 +95,50 @@ class GdbMemory:
             if reply != "OK":
                 raise TransportError(f"GDB stub could not write at {address + offset:#x}: "
                                      f"{reply[:20]!r}")
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """Halt for the duration of a debugger access, then run again if it was running."""
+        was_running = self.running
+        self.halt()
+        try:
+            yield
+        finally:
+            if was_running:
+                self.resume()
+
+    # --- registers and monitor ------------------------------------------------------------
+    def unlock_registers(self) -> None:
+        """QEMU answers 'p'/'P' only after the client has read the target description."""
+        with self.stopped():
+            offset = 0
+            while True:
+                reply = self._command(f"qXfer:features:read:target.xml:{offset:x},400")
+                if not reply or reply[0] not in "ml":
+                    break
+                offset += len(reply) - 1
+                if reply[0] == "l":
+                    break
+
+    def read_register(self, number: int) -> int:
+        reply = self._command(f"p{number:x}")
+        if len(reply) < 8 or reply.startswith("E"):
+            raise TransportError(f"GDB stub could not read register {number}: {reply[:20]!r}")
+        return struct.unpack("<I", bytes.fromhex(reply[:8]))[0]
+
+    def write_register(self, number: int, value: int) -> None:
+        reply = self._command(f"P{number:x}={struct.pack('<I', value & 0xFFFFFFFF).hex()}")
+        if reply != "OK":
+            raise TransportError(f"GDB stub could not write register {number}: {reply[:20]!r}")
+
+    def monitor(self, command: str) -> None:
+        """A QEMU monitor command through qRcmd; console output packets are skipped."""
+        self._send(f"qRcmd,{command.encode().hex()}")
+        while True:
+            reply = self._receive()
+            if reply == "OK" or reply.startswith("E"):
+                return
+            # 'O<hex>' is monitor output; stop notifications may also arrive
 
     def close(self) -> None:
         try:
