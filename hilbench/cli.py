@@ -38,6 +38,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
     boards = commands.add_parser("boards", help="list the boards hilbench knows")
     boards.set_defaults(run=cmd_boards)
+    probes = commands.add_parser("probes", help="list attached debug probes and their serial ports")
+    probes.set_defaults(run=cmd_probes)
 
     inspect = commands.add_parser("inspect", help="ops, shapes, quantization, MACs, memory")
     inspect.add_argument("model", type=Path)
@@ -111,6 +113,17 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
     from hilbench.report.console import print_boards
 
     print_boards(console, [load_board(name) for name in board_names()], DEFAULT_BOARD)
+    return 0
+
+
+def cmd_probes(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.targets.pyocd_target import list_probes
+
+    found = list_probes()
+    if not found:
+        console.print("no debug probes attached (pyOCD sees none)")
+    for unique_id, description, port in found:
+        console.print(f"{unique_id}  {description}  serial port: {port or 'none found'}")
     return 0
 
 

@@ -91,3 +91,8 @@ def test_real_board_without_a_probe_says_so_in_one_line():
     result = hilbench("run", "--board", "nucleo-l4r5zi", "--vectors", 2)
     assert_one_line_error(result, "no debug probe attached for nucleo-l4r5zi",
                           "pyOCD target stm32l4r5zitx")
+
+
+def test_probe_listing_without_probes():
+    result = hilbench("probes")
+    assert result.returncode == 0 and "no debug probes attached" in result.stdout

@@ -36,6 +36,19 @@ def serial_port_of(unique_id: str) -> str:
                      f"port enabled?")
 
 
+def list_probes() -> list[tuple[str, str, str]]:
+    """Attached debug probes as (unique ID, description, serial port or "")."""
+    connect, _ = _pyocd()
+    probes = []
+    for probe in connect.get_all_connected_probes(blocking=False):
+        try:
+            port = serial_port_of(probe.unique_id)
+        except ProbeError:
+            port = ""
+        probes.append((probe.unique_id, probe.description, port))
+    return probes
+
+
 class PyocdMemory:
     """Target RAM through pyOCD: SWD reads and writes while the core runs, no halt."""
 
