@@ -36,6 +36,17 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hilbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    quantize = commands.add_parser("quantize", help="float ONNX model -> int8 .tflite")
+    quantize.add_argument("model", type=Path, help="an ONNX model (from torch.onnx.export)")
+    quantize.add_argument("--calib", type=Path, required=True, metavar="CALIB.npy",
+                          help="representative float inputs, leading axis = vectors")
+    quantize.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.tflite")
+    quantize.add_argument("--eval", type=Path, metavar="EVAL.npy",
+                          help="held-out float inputs to report the cost on")
+    quantize.add_argument("--ranges", choices=("minmax", "percentile"), default="minmax",
+                          help="activation ranges from the calibration set")
+    quantize.set_defaults(run=cmd_quantize)
+
     boards = commands.add_parser("boards", help="list the boards hilbench knows")
     boards.set_defaults(run=cmd_boards)
     probes = commands.add_parser("probes", help="list attached debug probes and their serial ports")
@@ -113,6 +124,30 @@ def cmd_boards(args: argparse.Namespace, console: Console) -> int:
     from hilbench.report.console import print_boards
 
     print_boards(console, [load_board(name) for name in board_names()], DEFAULT_BOARD)
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.model.tflite_writer import write_tflite
+    from hilbench.quantize.onnx_reader import load_onnx
+    from hilbench.quantize.quantizer import quantize_graph
+    from hilbench.quantize.report import quantization_report
+    from hilbench.report.console import print_quantization
+
+    float_graph = load_onnx(args.model)
+    calibration = _load_vectors(args.calib)
+    if not np.issubdtype(calibration.dtype, np.floating) or calibration.ndim < 2:
+        raise InputError(f"{args.calib} must hold float vectors with a leading vector axis")
+    graph, quant, layers = quantize_graph(float_graph, calibration, args.ranges)
+    try:
+        write_tflite(graph, args.output)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    reports = [quantization_report("calibration", float_graph, graph, quant, layers, calibration)]
+    if args.eval is not None:
+        reports.append(quantization_report("eval", float_graph, graph, quant, layers,
+                                           _load_vectors(args.eval).astype(np.float64)))
+    print_quantization(console, reports, str(args.output))
     return 0
 
 

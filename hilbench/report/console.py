@@ -67,3 +67,22 @@ def print_boards(console: Console, boards: list[Board], default: str) -> None:
         table.add_row(name, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024:,} KiB",
                       f"{b.ram.size // 1024:,} KiB", b.cycle_counter, reach)
     console.print(table)
+
+
+def print_quantization(console: Console, reports: list, output: str) -> None:
+    table = Table(title="quantization cost (float vs dequantized int8)", title_justify="left")
+    table.add_column("layer")
+    for report in reports:
+        table.add_column(f"SNR dB ({report.dataset})", justify="right")
+        table.add_column(f"cosine ({report.dataset})", justify="right")
+    for i, cost in enumerate(reports[0].layers):
+        row = [cost.name]
+        for report in reports:
+            layer = report.layers[i]
+            row += [f"{layer.snr_db:.1f}", f"{layer.cosine:.4f}"]
+        table.add_row(*row)
+    console.print(table)
+    for report in reports:
+        console.print(f"top-1 agreement with the float model on {report.dataset} "
+                      f"({report.vectors} vectors): {100 * report.top1_agreement:.1f}%")
+    console.print(f"wrote {output}")

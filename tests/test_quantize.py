@@ -1,0 +1,83 @@
+"""hilbench quantize (issue #6, first slice): PyTorch MLPs exported to ONNX become int8
+models that TFLM runs bit-exact with hilbench's reference and that run bit-exact on the
+chip."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+import torch  # a test dependency (torch==2.13.0, the local CPU build)
+
+from hilbench.board import REPO, load_board
+from hilbench.model import load_model
+from hilbench.runner import run_model
+from support import compare_with_tflm
+from test_cli import assert_one_line_error, hilbench
+
+sys.path.insert(0, str(REPO / "examples" / "touch_classifier"))
+from make_model import synthetic_touches  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def touch_mlp(tmp_path_factory):
+    """A touch-gesture MLP with HardTanh and ReLU6, trained briefly, exported to ONNX."""
+    folder = tmp_path_factory.mktemp("touch")
+    x, y = synthetic_touches(3000, np.random.default_rng(0))
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Hardtanh(),
+                                torch.nn.Linear(16, 8), torch.nn.ReLU6(),
+                                torch.nn.Linear(8, 4))
+    optimizer = torch.optim.Adam(model.parameters(), 0.02)
+    inputs, labels = torch.tensor(x), torch.tensor(y)
+    for _ in range(200):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(inputs), labels).backward()
+        optimizer.step()
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 8), str(folder / "touch.onnx"), dynamo=False,
+                      opset_version=17)
+    np.save(folder / "calib.npy", x[:400])
+    np.save(folder / "eval.npy", synthetic_touches(1000, np.random.default_rng(1))[0])
+    return folder
+
+
+def test_touch_mlp_quantizes_reloads_and_runs_bit_exact(touch_mlp):
+    out = touch_mlp / "touch_int8.tflite"
+    result = hilbench("quantize", touch_mlp / "touch.onnx", "--calib", touch_mlp / "calib.npy",
+                      "--eval", touch_mlp / "eval.npy", "-o", out)
+    assert result.returncode == 0, result.stderr
+    agreement = [line for line in result.stdout.splitlines() if "on eval" in line][0]
+    assert float(agreement.rsplit(":", 1)[1].strip().rstrip("%")) >= 98.0
+    graph = load_model(out)  # reloads with hilbench's loader
+    assert [op.options["activation"] for op in graph.operators] == [
+        "RELU_N1_TO_1", "RELU6", "NONE"]  # HardTanh and ReLU6 fused as TFLM clamps
+    assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
+    run = run_model(out, load_board("qemu-microbit"), 12, seed=1)  # a Cortex-M0
+    assert run.comparison.bit_exact
+
+
+def test_percentile_ranges(touch_mlp):
+    result = hilbench("quantize", touch_mlp / "touch.onnx", "--calib", touch_mlp / "calib.npy",
+                      "--ranges", "percentile", "-o", touch_mlp / "p.tflite")
+    assert result.returncode == 0, result.stderr
+    assert "SNR dB" in result.stdout
+
+
+def test_unsupported_layer_named_with_its_onnx_node(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten())
+    torch.onnx.export(model, torch.zeros(1, 1, 5, 5), str(tmp_path / "conv.onnx"),
+                      dynamo=False, opset_version=17)
+    np.save(tmp_path / "calib.npy", np.zeros((4, 1, 5, 5), np.float32))
+    result = hilbench("quantize", tmp_path / "conv.onnx", "--calib", tmp_path / "calib.npy",
+                      "-o", tmp_path / "out.tflite")
+    assert_one_line_error(result, "unsupported ONNX operator Conv", "node '/0/Conv'")
+
+
+def test_malformed_onnx_is_one_line(tmp_path):
+    (tmp_path / "bad.onnx").write_bytes(b"\x08\x01garbage")
+    np.save(tmp_path / "calib.npy", np.zeros((2, 8), np.float32))
+    result = hilbench("quantize", tmp_path / "bad.onnx", "--calib", tmp_path / "calib.npy",
+                      "-o", tmp_path / "out.tflite")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
