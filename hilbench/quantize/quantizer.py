@@ -39,7 +39,7 @@ class ActivationQuant:
     zero_point: int
 
     @classmethod
-    def for_range(cls, low: float, high: float) -> "ActivationQuant":
+    def for_range(cls, low: float, high: float) -> ActivationQuant:
         low, high = min(low, 0.0), max(high, 0.0)  # zero must be exact
         scale = max((high - low) / 255.0, 1e-8)
         zero_point = int(np.clip(round(-128 - low / scale), -128, 127))
