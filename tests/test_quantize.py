@@ -66,13 +66,14 @@ def test_percentile_ranges(touch_mlp):
 
 
 def test_unsupported_layer_named_with_its_onnx_node(tmp_path):
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten())
-    torch.onnx.export(model, torch.zeros(1, 1, 5, 5), str(tmp_path / "conv.onnx"),
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
+    torch.onnx.export(model, torch.zeros(1, 4), str(tmp_path / "norm.onnx"),
                       dynamo=False, opset_version=17)
-    np.save(tmp_path / "calib.npy", np.zeros((4, 1, 5, 5), np.float32))
-    result = hilbench("quantize", tmp_path / "conv.onnx", "--calib", tmp_path / "calib.npy",
+    np.save(tmp_path / "calib.npy", np.zeros((4, 4), np.float32))
+    result = hilbench("quantize", tmp_path / "norm.onnx", "--calib", tmp_path / "calib.npy",
                       "-o", tmp_path / "out.tflite")
-    assert_one_line_error(result, "unsupported ONNX operator Conv", "node '/0/Conv'")
+    assert_one_line_error(result, "unsupported ONNX operator LayerNormalization",
+                          "node '/1/LayerNormalization'")
 
 
 def test_malformed_onnx_is_one_line(tmp_path):
@@ -81,3 +82,27 @@ def test_malformed_onnx_is_one_line(tmp_path):
     result = hilbench("quantize", tmp_path / "bad.onnx", "--calib", tmp_path / "calib.npy",
                       "-o", tmp_path / "out.tflite")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+
+def test_cnn_quantizes_bit_exact_on_tflm_and_qemu(tmp_path):
+    """Conv-BN-ReLU6, a stride-2 depthwise conv with HardTanh, a pointwise conv, average
+    pooling and a Linear head: the issue's CNN."""
+    from torch_models import train_cnn
+
+    accuracy, calib, held_out = train_cnn(tmp_path / "cnn.onnx")
+    assert accuracy > 0.95
+    np.save(tmp_path / "calib.npy", calib)
+    np.save(tmp_path / "eval.npy", held_out)
+    out = tmp_path / "cnn_int8.tflite"
+    result = hilbench("quantize", tmp_path / "cnn.onnx", "--calib", tmp_path / "calib.npy",
+                      "--eval", tmp_path / "eval.npy", "-o", out)
+    assert result.returncode == 0, result.stderr
+    agreement = [line for line in result.stdout.splitlines() if "on eval" in line][0]
+    print(agreement)
+    assert float(agreement.rsplit(":", 1)[1].strip().rstrip("%")) >= 98.0
+    graph = load_model(out)
+    assert [op.opcode for op in graph.operators] == [
+        "CONV_2D", "PAD", "DEPTHWISE_CONV_2D", "CONV_2D", "AVERAGE_POOL_2D", "FULLY_CONNECTED"]
+    assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
+    assert run_model(out, load_board("qemu-mps2-an386"), 10, seed=2).comparison.bit_exact

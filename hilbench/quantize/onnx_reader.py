@@ -9,7 +9,8 @@ import numpy as np
 from hilbench.errors import ModelError
 from hilbench.quantize.float_graph import FloatGraph, FloatNode
 
-SUPPORTED = ("Gemm", "MatMul", "Add", "Relu", "Clip", "Flatten", "Reshape", "Identity")
+SUPPORTED = ("Conv", "Gemm", "MatMul", "Add", "Relu", "Clip", "AveragePool", "MaxPool",
+             "GlobalAveragePool", "Flatten", "Reshape", "Identity")
 
 
 def load_onnx(path: Path) -> FloatGraph:

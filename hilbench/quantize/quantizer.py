@@ -25,12 +25,12 @@ FUSED = {(0.0, math.inf): "RELU", (0.0, 6.0): "RELU6", (-1.0, 1.0): "RELU_N1_TO_
 
 @dataclass
 class Layer:
-    name: str  # the ONNX node name of the linear op
-    input: str
-    output: str  # tensor after the fused activations
-    weights: np.ndarray  # (units, depth), float
-    bias: np.ndarray  # (units,)
-    activation: str
+    """One emitted int8 op and the float tensor it stands for (for the report)."""
+
+    name: str  # the ONNX node name
+    output: str  # float tensor name (NCHW for 4-D tensors)
+    int8_op: int  # index of the op in the int8 graph
+    nhwc: bool  # the int8 tensor is NHWC while the float one is NCHW
 
 
 @dataclass(frozen=True)
@@ -59,64 +59,11 @@ def _consumers(graph: FloatGraph, tensor: str) -> list[FloatNode]:
 def _clamp_of(graph: FloatGraph, node: FloatNode) -> tuple[float, float]:
     if node.op == "Relu":
         return 0.0, math.inf
-    low = graph.constants[node.inputs[1]].item() if len(node.inputs) > 1 and node.inputs[1] else -math.inf
-    high = graph.constants[node.inputs[2]].item() if len(node.inputs) > 2 and node.inputs[2] else math.inf
-    return float(low), float(high)
-
-
-def find_layers(graph: FloatGraph) -> list[Layer]:
-    """Group the graph into linear layers with their fused activations, in order."""
-    layers: list[Layer] = []
-    consumed: set[int] = set()
-    for i, node in enumerate(graph.nodes):
-        if i in consumed or node.op in ("Flatten", "Reshape", "Identity"):
-            continue
-        if node.op == "Gemm":
-            w = graph.constants.get(node.inputs[1])
-            if w is None:
-                raise ModelError(f"node {node.name!r}: Gemm weights must be constant")
-            w = w if node.attrs.get("transB", 0) else w.T
-            w = w * node.attrs.get("alpha", 1.0)
-            b = (graph.constants[node.inputs[2]] * node.attrs.get("beta", 1.0)
-                 if len(node.inputs) > 2 and node.inputs[2] else np.zeros(w.shape[0]))
-            output = node.outputs[0]
-        elif node.op == "MatMul" and node.inputs[1] in graph.constants:
-            w = graph.constants[node.inputs[1]].T
-            b = np.zeros(w.shape[0])
-            output = node.outputs[0]
-            users = _consumers(graph, output)
-            if len(users) == 1 and users[0].op == "Add" and \
-                    any(t in graph.constants for t in users[0].inputs):
-                add = users[0]
-                b = graph.constants[next(t for t in add.inputs if t in graph.constants)]
-                consumed.add(graph.nodes.index(add))
-                output = add.outputs[0]
-        else:
-            raise ModelError(f"node {node.name!r}: {node.op} is not a layer the quantizer "
-                             f"takes here (it needs a preceding linear layer)")
-        low, high = -math.inf, math.inf
-        while True:  # fold a chain of ReLU/Clip into one clamp
-            users = _consumers(graph, output)
-            if len(users) != 1 or users[0].op not in ("Relu", "Clip"):
-                break
-            node_low, node_high = _clamp_of(graph, users[0])
-            low, high = max(low, node_low), min(high, node_high)
-            consumed.add(graph.nodes.index(users[0]))
-            output = users[0].outputs[0]
-        if (low, high) not in FUSED:
-            raise ModelError(f"node {node.name!r}: a clamp to [{low:g}, {high:g}] cannot be "
-                             f"fused (TFLM fuses ReLU, ReLU6 and [-1, 1])")
-        source = node.inputs[0]
-        while source not in graph.inputs and not any(l.output == source for l in layers):
-            producer = next((n for n in graph.nodes if source in n.outputs), None)
-            if producer is None or producer.op not in ("Flatten", "Reshape", "Identity"):
-                raise ModelError(f"node {node.name!r}: its input is not produced by a layer")
-            source = producer.inputs[0]
-        layers.append(Layer(node.name, source, output, np.asarray(w, np.float64),
-                            np.asarray(b, np.float64).reshape(-1), FUSED[(low, high)]))
-    if not layers:
-        raise ModelError("the model has no linear layer to quantize")
-    return layers
+    def bound(position: int, default: float) -> float:
+        if len(node.inputs) > position and node.inputs[position]:
+            return float(graph.constants[node.inputs[position]].item())
+        return default
+    return bound(1, -math.inf), bound(2, math.inf)
 
 
 def _range(values: np.ndarray, method: str) -> tuple[float, float]:
@@ -125,40 +72,218 @@ def _range(values: np.ndarray, method: str) -> tuple[float, float]:
     return float(values.min()), float(values.max())
 
 
+def _same_padding(in_size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    out = (in_size + stride - 1) // stride
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - in_size, 0)
+    return total // 2, total - total // 2
+
+
+class _Lowering:
+    """Walks the float graph in order and emits the int8 graph (NHWC)."""
+
+    def __init__(self, graph: FloatGraph, values: dict[str, np.ndarray], method: str) -> None:
+        self.graph = graph
+        self.values = values  # calibration tensors, NCHW
+        self.method = method
+        self.b = GraphBuilder(description="quantized by hilbench from ONNX")
+        self.tensors: dict[str, int] = {}  # float tensor -> int8 tensor index
+        self.quant: dict[str, ActivationQuant] = {}
+        self.layers: list[Layer] = []
+        self.flattened: dict[str, str] = {}  # Flatten output -> its 4-D NCHW source
+        self.done: set[int] = set()
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """The int8 (NHWC) shape of a float tensor, batch 1."""
+        s = self.values[name].shape[1:]
+        return (1, s[1], s[2], s[0]) if len(s) == 3 else (1,) + tuple(s)
+
+    def activation_quant(self, name: str, low: float = -math.inf,
+                         high: float = math.inf) -> ActivationQuant:
+        lo, hi = _range(self.values[name], self.method)
+        return ActivationQuant.for_range(max(lo, low), min(hi, high))
+
+    def new_tensor(self, name: str, q: ActivationQuant) -> int:
+        self.quant[name] = q
+        index = self.b.tensor(name, self.shape(name), scale=q.scale, zero_point=q.zero_point)
+        self.tensors[name] = index
+        return index
+
+    def fused(self, node: FloatNode, output: str) -> tuple[str, str, float, float]:
+        low, high = -math.inf, math.inf
+        while True:  # fold a chain of ReLU/Clip into one clamp
+            users = _consumers(self.graph, output)
+            if len(users) != 1 or users[0].op not in ("Relu", "Clip"):
+                break
+            node_low, node_high = _clamp_of(self.graph, users[0])
+            low, high = max(low, node_low), min(high, node_high)
+            self.done.add(self.graph.nodes.index(users[0]))
+            output = users[0].outputs[0]
+        if (low, high) not in FUSED:
+            raise ModelError(f"node {node.name!r}: a clamp to [{low:g}, {high:g}] cannot be "
+                             f"fused (TFLM fuses ReLU, ReLU6 and [-1, 1])")
+        return output, FUSED[(low, high)], low, high
+
+    def emit(self, node: FloatNode, opcode: str, inputs: list[int], output: str,
+             q: ActivationQuant, nhwc: bool, **options) -> None:
+        out = self.new_tensor(output, q)
+        self.b.op(opcode, inputs, [out], **options)
+        self.layers.append(Layer(node.name, output, len(self.b.operators) - 1, nhwc))
+
+    def weights(self, node: FloatNode, w: np.ndarray, axis: int, bias: np.ndarray | None,
+                in_scale: float):
+        """Per-channel symmetric int8 weights (channels on `axis`) and int32 bias."""
+        reduce = tuple(i for i in range(w.ndim) if i != axis)
+        w_scale = (np.maximum(np.abs(w).max(axis=reduce), 1e-12) / 127.0).astype(np.float32)
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        q = np.clip(np.round(w / w_scale.reshape(shape)), -127, 127).astype(np.int8)
+        bias_scale = np.float32(in_scale) * w_scale
+        channels = w.shape[axis]
+        b = bias if bias is not None else np.zeros(channels)
+        q_bias = np.round(b / bias_scale.astype(np.float64)).astype(np.int32)
+        t_w = self.b.constant(f"{node.name}/weights", q, scale=w_scale, zero_point=0, axis=axis)
+        t_b = self.b.constant(f"{node.name}/bias", q_bias, scale=bias_scale, zero_point=0)
+        return t_w, t_b
+
+    # --- operators --------------------------------------------------------------------
+    def conv(self, node: FloatNode) -> None:
+        x = node.inputs[0]
+        if x not in self.tensors:
+            raise ModelError(f"node {node.name!r}: its input is not a quantized tensor")
+        w = self.graph.constants.get(node.inputs[1])
+        if w is None:
+            raise ModelError(f"node {node.name!r}: Conv weights must be constant")
+        bias = self.graph.constants.get(node.inputs[2]) if len(node.inputs) > 2 else None
+        group = node.attrs.get("group", 1)
+        out_c, in_per_group, k_h, k_w = w.shape
+        in_c = self.values[x].shape[1]
+        depthwise = group > 1
+        if depthwise and not (group == in_c and in_per_group == 1):
+            raise ModelError(f"node {node.name!r}: grouped convolutions other than depthwise "
+                             f"are not supported")
+        strides = node.attrs.get("strides", [1, 1])
+        dilations = node.attrs.get("dilations", [1, 1])
+        pads = list(node.attrs.get("pads", [0, 0, 0, 0]))
+        _, in_h, in_w, _ = self.shape(x)
+        same = (_same_padding(in_h, k_h, strides[0], dilations[0]),
+                _same_padding(in_w, k_w, strides[1], dilations[1]))
+        source = self.tensors[x]
+        if not any(pads):
+            padding = "VALID"
+        elif ((pads[0], pads[2]), (pads[1], pads[3])) == same:
+            padding = "SAME"
+        else:  # PyTorch's symmetric padding where TFLite's SAME would differ: pad explicitly
+            padded = f"{node.name}/padded"
+            self.values[padded] = np.pad(self.values[x], ((0, 0), (0, 0), (pads[0], pads[2]),
+                                                          (pads[1], pads[3])))
+            q_in = self.quant[x]
+            target = self.new_tensor(padded, q_in)
+            paddings = self.b.constant(f"{node.name}/paddings", np.array(
+                [[0, 0], [pads[0], pads[2]], [pads[1], pads[3]], [0, 0]], np.int32))
+            self.b.op("PAD", [source, paddings], [target])
+            source, padding = target, "VALID"
+        output, activation, low, high = self.fused(node, node.outputs[0])
+        q_in = self.quant[x]
+        if depthwise:  # (C_out, 1, kh, kw) -> (1, kh, kw, C_out), channels on axis 3
+            t_w, t_b = self.weights(node, w.transpose(1, 2, 3, 0), 3, bias, q_in.scale)
+            opcode, extra = "DEPTHWISE_CONV_2D", {"depth_multiplier": out_c // in_c}
+        else:  # (C_out, C_in, kh, kw) -> (C_out, kh, kw, C_in)
+            t_w, t_b = self.weights(node, w.transpose(0, 2, 3, 1), 0, bias, q_in.scale)
+            opcode, extra = "CONV_2D", {}
+        self.emit(node, opcode, [source, t_w, t_b], output,
+                  self.activation_quant(output, low, high), True, padding=padding,
+                  stride_h=strides[0], stride_w=strides[1], dilation_h=dilations[0],
+                  dilation_w=dilations[1], activation=activation, **extra)
+
+    def linear(self, node: FloatNode) -> None:
+        if node.op == "Gemm":
+            w = self.graph.constants.get(node.inputs[1])
+            if w is None:
+                raise ModelError(f"node {node.name!r}: Gemm weights must be constant")
+            w = (w if node.attrs.get("transB", 0) else w.T) * node.attrs.get("alpha", 1.0)
+            bias = (self.graph.constants[node.inputs[2]] * node.attrs.get("beta", 1.0)
+                    if len(node.inputs) > 2 and node.inputs[2] else None)
+            output = node.outputs[0]
+        else:  # MatMul with constant weights, maybe followed by Add of a constant bias
+            if node.inputs[1] not in self.graph.constants:
+                raise ModelError(f"node {node.name!r}: MatMul needs constant weights")
+            w, bias, output = self.graph.constants[node.inputs[1]].T, None, node.outputs[0]
+            users = _consumers(self.graph, output)
+            if len(users) == 1 and users[0].op == "Add":
+                constant = [t for t in users[0].inputs if t in self.graph.constants]
+                if constant:
+                    bias = self.graph.constants[constant[0]]
+                    self.done.add(self.graph.nodes.index(users[0]))
+                    output = users[0].outputs[0]
+        x = node.inputs[0]
+        if x in self.flattened:  # the float flatten ran over C,H,W; ours runs over H,W,C
+            source = self.flattened[x]
+            c, h, wd = self.values[source].shape[1:]
+            w = w.reshape(w.shape[0], c, h, wd).transpose(0, 2, 3, 1).reshape(w.shape[0], -1)
+            x = source
+        if x not in self.tensors:
+            raise ModelError(f"node {node.name!r}: its input is not a quantized tensor")
+        output, activation, low, high = self.fused(node, output)
+        t_w, t_b = self.weights(node, np.asarray(w, np.float64), 0,
+                                None if bias is None else np.asarray(bias).reshape(-1),
+                                self.quant[x].scale)
+        self.emit(node, "FULLY_CONNECTED", [self.tensors[x], t_w, t_b], output,
+                  self.activation_quant(output, low, high), False, activation=activation,
+                  weights_format=0, keep_num_dims=False)
+
+    def pool(self, node: FloatNode) -> None:
+        x = node.inputs[0]
+        _, h, w, _ = self.shape(x)
+        if node.op == "GlobalAveragePool":
+            kernel, strides = (h, w), (1, 1)
+        else:
+            if any(node.attrs.get("pads", [0, 0, 0, 0])) or node.attrs.get("ceil_mode", 0):
+                raise ModelError(f"node {node.name!r}: padded or ceil-mode pooling is not "
+                                 f"supported")
+            kernel = tuple(node.attrs["kernel_shape"])
+            strides = tuple(node.attrs.get("strides", kernel))
+        opcode = "MAX_POOL_2D" if node.op == "MaxPool" else "AVERAGE_POOL_2D"
+        # TFLM pools keep the input quantization
+        self.emit(node, opcode, [self.tensors[x]], node.outputs[0], self.quant[x], True,
+                  padding="VALID", stride_h=strides[0], stride_w=strides[1],
+                  filter_h=kernel[0], filter_w=kernel[1], activation="NONE")
+
+    def run(self) -> Graph:
+        name = self.graph.inputs[0]
+        self.new_tensor(name, self.activation_quant(name))
+        self.b.inputs.append(self.tensors[name])
+        for i, node in enumerate(self.graph.nodes):
+            if i in self.done:
+                continue
+            if node.op == "Conv":
+                self.conv(node)
+            elif node.op in ("Gemm", "MatMul"):
+                self.linear(node)
+            elif node.op in ("AveragePool", "MaxPool", "GlobalAveragePool"):
+                self.pool(node)
+            elif node.op in ("Flatten", "Reshape", "Identity"):
+                source = node.inputs[0]
+                if self.values[source].ndim == 4:
+                    self.flattened[node.outputs[0]] = source
+                else:
+                    self.tensors[node.outputs[0]] = self.tensors[source]
+                    self.quant[node.outputs[0]] = self.quant[source]
+            else:
+                raise ModelError(f"node {node.name!r}: {node.op} must follow a layer it can "
+                                 f"be fused into")
+        output = self.graph.outputs[0]
+        if output not in self.tensors:
+            raise ModelError("the model's output is not produced by a quantized layer")
+        self.b.output(self.tensors[output])
+        return self.b.graph()
+
+
 def quantize_graph(graph: FloatGraph, calibration: np.ndarray,
                    method: str = "minmax") -> tuple[Graph, dict[str, ActivationQuant], list[Layer]]:
     if method not in ("minmax", "percentile"):
         raise ModelError(f"unknown range method {method!r}: minmax or percentile")
-    layers = find_layers(graph)
-    values = run_float(graph, calibration.reshape(calibration.shape[0], -1))
-    quant = {graph.inputs[0]: ActivationQuant.for_range(*_range(values[graph.inputs[0]], method))}
-    for layer in layers:
-        low, high = _range(values[layer.output], method)
-        if layer.activation == "RELU6":
-            high = min(high, 6.0)
-        elif layer.activation == "RELU_N1_TO_1":
-            low, high = max(low, -1.0), min(high, 1.0)
-        quant[layer.output] = ActivationQuant.for_range(low, high)
-
-    depth = layers[0].weights.shape[1]
-    b = GraphBuilder(description="quantized by hilbench from ONNX")
-    tensors = {graph.inputs[0]: b.input(graph.inputs[0], (1, depth),
-                                        scale=quant[graph.inputs[0]].scale,
-                                        zero_point=quant[graph.inputs[0]].zero_point)}
-    for layer in layers:
-        q_in = quant[layer.input]
-        w_scale = np.maximum(np.abs(layer.weights).max(axis=1), 1e-12) / 127.0
-        w_scale = w_scale.astype(np.float32)
-        weights = np.clip(np.round(layer.weights / w_scale[:, None]), -127, 127).astype(np.int8)
-        bias_scale = np.float32(q_in.scale) * w_scale
-        bias = np.round(layer.bias / bias_scale.astype(np.float64)).astype(np.int32)
-        t_w = b.constant(f"{layer.name}/weights", weights, scale=w_scale, zero_point=0)
-        t_b = b.constant(f"{layer.name}/bias", bias, scale=bias_scale, zero_point=0)
-        q_out = quant[layer.output]
-        out = b.tensor(layer.output, (1, weights.shape[0]), scale=q_out.scale,
-                       zero_point=q_out.zero_point)
-        b.op("FULLY_CONNECTED", [tensors[layer.input], t_w, t_b], [out],
-             activation=layer.activation, weights_format=0, keep_num_dims=False)
-        tensors[layer.output] = out
-    b.output(tensors[layers[-1].output])
-    return b.graph(), quant, layers
+    lowering = _Lowering(graph, run_float(graph, calibration), method)
+    int8 = lowering.run()
+    if not lowering.layers:
+        raise ModelError("the model has no layer to quantize")
+    return int8, lowering.quant, lowering.layers

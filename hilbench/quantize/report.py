@@ -28,6 +28,11 @@ class QuantizationReport:
     top1_agreement: float
 
 
+def to_int8_layout(x: np.ndarray) -> np.ndarray:
+    """Float NCHW batches as the int8 model's NHWC."""
+    return x.transpose(0, 2, 3, 1) if x.ndim == 4 else x
+
+
 def _snr(f: np.ndarray, d: np.ndarray) -> float:
     noise = float(np.sum((f - d) ** 2))
     signal = float(np.sum(f ** 2))
@@ -42,14 +47,14 @@ def _cosine(f: np.ndarray, d: np.ndarray) -> float:
 def quantization_report(dataset: str, float_graph: FloatGraph, int8_graph: Graph,
                         quant: dict[str, ActivationQuant], layers: list[Layer],
                         x: np.ndarray) -> QuantizationReport:
-    x = x.reshape(x.shape[0], -1)
     expected = run_float(float_graph, x)
-    q_in = quant[float_graph.inputs[0]].quantize(x)
+    q_in = quant[float_graph.inputs[0]].quantize(to_int8_layout(expected[float_graph.inputs[0]]))
     result = Reference(int8_graph).run([q_in.reshape((x.shape[0],) + int8_graph.input_tensors[0].shape)],
                                        intermediates=True)
     costs = []
-    for layer, q in zip(layers, result.intermediates):
-        f = expected[layer.output].reshape(x.shape[0], -1)
+    for layer in layers:
+        f = to_int8_layout(expected[layer.output]).reshape(x.shape[0], -1)
+        q = result.intermediates[layer.int8_op]
         d = quant[layer.output].dequantize(q.reshape(x.shape[0], -1))
         costs.append(LayerCost(layer.name, _snr(f, d), _cosine(f, d)))
     f_out = expected[layers[-1].output].reshape(x.shape[0], -1)
