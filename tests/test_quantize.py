@@ -106,3 +106,30 @@ def test_cnn_quantizes_bit_exact_on_tflm_and_qemu(tmp_path):
         "CONV_2D", "PAD", "DEPTHWISE_CONV_2D", "CONV_2D", "AVERAGE_POOL_2D", "FULLY_CONNECTED"]
     assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
     assert run_model(out, load_board("qemu-mps2-an386"), 10, seed=2).comparison.bit_exact
+
+
+@pytest.mark.parametrize("keep_batch_norm", [False, True])
+def test_residual_concat_and_activation_ops(tmp_path, keep_batch_norm):
+    """Add, Concat, HardSwish, Sigmoid, Tanh, MaxPool, global pooling and Softmax; with
+    BatchNormalization either folded by the exporter or kept as nodes for hilbench to fold."""
+    import onnx
+
+    from torch_models import train_branchy
+
+    calib, held_out = train_branchy(tmp_path / "m.onnx", keep_batch_norm)
+    has_bn = any(n.op_type == "BatchNormalization"
+                 for n in onnx.load(str(tmp_path / "m.onnx")).graph.node)
+    assert has_bn == keep_batch_norm
+    np.save(tmp_path / "calib.npy", calib)
+    np.save(tmp_path / "eval.npy", held_out)
+    out = tmp_path / "m_int8.tflite"
+    result = hilbench("quantize", tmp_path / "m.onnx", "--calib", tmp_path / "calib.npy",
+                      "--eval", tmp_path / "eval.npy", "-o", out)
+    assert result.returncode == 0, result.stderr
+    graph = load_model(out)
+    ops = [op.opcode for op in graph.operators]
+    for opcode in ("ADD", "CONCATENATION", "HARD_SWISH", "LOGISTIC", "TANH", "MAX_POOL_2D",
+                   "SOFTMAX"):
+        assert opcode in ops
+    assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
+    assert run_model(out, load_board("qemu-mps2-an386"), 6, seed=3).comparison.bit_exact

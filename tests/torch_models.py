@@ -62,3 +62,49 @@ def train_cnn(path: Path) -> tuple[float, np.ndarray, np.ndarray]:
     accuracy = (model(inputs).argmax(1) == labels).float().mean().item()
     torch.onnx.export(model, torch.zeros(1, 1, 12, 12), str(path), dynamo=False, opset_version=17)
     return accuracy, x[:400], shapes(1000, np.random.default_rng(1))[0]
+
+
+class BranchyCNN(torch.nn.Module):
+    """A residual Add, a Concat of two branches, HardSwish, Sigmoid and Tanh, a global
+    average pool, and a Softmax head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1),
+                                        torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+        self.res = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=1),
+                                       torch.nn.BatchNorm2d(8))
+        self.left = torch.nn.Sequential(torch.nn.Conv2d(8, 4, 1), torch.nn.Hardswish())
+        self.right = torch.nn.Sequential(torch.nn.Conv2d(8, 4, 1), torch.nn.Sigmoid())
+        self.squeeze = torch.nn.Sequential(torch.nn.MaxPool2d(2), torch.nn.Conv2d(8, 8, 1),
+                                           torch.nn.Tanh())
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.head = torch.nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = torch.relu(x + self.res(x))
+        x = torch.cat([self.left(x), self.right(x)], dim=1)
+        x = self.pool(self.squeeze(x))
+        return torch.softmax(self.head(torch.flatten(x, 1)), dim=1)
+
+
+def train_branchy(path: Path, keep_batch_norm: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Train BranchyCNN briefly; export (optionally with BatchNormalization kept as nodes)."""
+    x, y = shapes(1200, np.random.default_rng(2))
+    torch.manual_seed(1)
+    model = BranchyCNN()
+    optimizer = torch.optim.Adam(model.parameters(), 0.01)
+    inputs, labels = torch.tensor(x), torch.tensor(y)
+    for _ in range(8):
+        for i in range(0, len(x), 100):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.nll_loss(torch.log(model(inputs[i:i + 100]) + 1e-9),
+                                                labels[i:i + 100])
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    mode = torch.onnx.TrainingMode.PRESERVE if keep_batch_norm else torch.onnx.TrainingMode.EVAL
+    torch.onnx.export(model, torch.zeros(1, 1, 12, 12), str(path), dynamo=False,
+                      opset_version=17, training=mode, do_constant_folding=not keep_batch_norm)
+    return x[:300], shapes(500, np.random.default_rng(3))[0]

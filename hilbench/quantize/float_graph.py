@@ -100,6 +100,23 @@ def run_float(graph: FloatGraph, x: np.ndarray) -> dict[str, np.ndarray]:
             out = np.clip(args[0], low, high)
         elif node.op in ("Flatten", "Reshape", "Identity"):
             out = args[0].reshape(args[0].shape[0], -1)
+        elif node.op == "Concat":
+            out = np.concatenate(args, axis=node.attrs.get("axis", 1))
+        elif node.op == "Softmax":
+            axis = node.attrs.get("axis", -1)
+            e = np.exp(args[0] - args[0].max(axis=axis, keepdims=True))
+            out = e / e.sum(axis=axis, keepdims=True)
+        elif node.op == "HardSwish":
+            out = args[0] * np.clip(args[0] + 3.0, 0.0, 6.0) / 6.0
+        elif node.op == "Sigmoid":
+            out = 1.0 / (1.0 + np.exp(-args[0]))
+        elif node.op == "Tanh":
+            out = np.tanh(args[0])
+        elif node.op == "BatchNormalization":
+            gamma, beta, mean, var = args[1:5]
+            shape = (1, -1) + (1,) * (args[0].ndim - 2)
+            scale = gamma / np.sqrt(var + node.attrs.get("epsilon", 1e-5))
+            out = (args[0] - mean.reshape(shape)) * scale.reshape(shape) + beta.reshape(shape)
         elif node.op == "Conv":
             out = conv_nchw(node, args[0], args[1], args[2] if len(args) > 2 else None)
         elif node.op in ("AveragePool", "MaxPool", "GlobalAveragePool"):

@@ -9,7 +9,8 @@ import numpy as np
 from hilbench.errors import ModelError
 from hilbench.quantize.float_graph import FloatGraph, FloatNode
 
-SUPPORTED = ("Conv", "Gemm", "MatMul", "Add", "Relu", "Clip", "AveragePool", "MaxPool",
+SUPPORTED = ("Conv", "BatchNormalization", "Gemm", "MatMul", "Add", "Concat", "Relu", "Clip",
+             "HardSwish", "Sigmoid", "Tanh", "Softmax", "AveragePool", "MaxPool",
              "GlobalAveragePool", "Flatten", "Reshape", "Identity")
 
 

@@ -154,6 +154,7 @@ class _Lowering:
         if w is None:
             raise ModelError(f"node {node.name!r}: Conv weights must be constant")
         bias = self.graph.constants.get(node.inputs[2]) if len(node.inputs) > 2 else None
+        w, bias, output = self._fold_batch_norm(node, w, bias)
         group = node.attrs.get("group", 1)
         out_c, in_per_group, k_h, k_w = w.shape
         in_c = self.values[x].shape[1]
@@ -182,7 +183,7 @@ class _Lowering:
                 [[0, 0], [pads[0], pads[2]], [pads[1], pads[3]], [0, 0]], np.int32))
             self.b.op("PAD", [source, paddings], [target])
             source, padding = target, "VALID"
-        output, activation, low, high = self.fused(node, node.outputs[0])
+        output, activation, low, high = self.fused(node, output)
         q_in = self.quant[x]
         if depthwise:  # (C_out, 1, kh, kw) -> (1, kh, kw, C_out), channels on axis 3
             t_w, t_b = self.weights(node, w.transpose(1, 2, 3, 0), 3, bias, q_in.scale)
@@ -194,6 +195,75 @@ class _Lowering:
                   self.activation_quant(output, low, high), True, padding=padding,
                   stride_h=strides[0], stride_w=strides[1], dilation_h=dilations[0],
                   dilation_w=dilations[1], activation=activation, **extra)
+
+    def _fold_batch_norm(self, node: FloatNode, w: np.ndarray, bias: np.ndarray | None):
+        """Fold a BatchNormalization that directly follows the convolution into it."""
+        output = node.outputs[0]
+        users = _consumers(self.graph, output)
+        if len(users) != 1 or users[0].op != "BatchNormalization":
+            return w, bias, output
+        bn = users[0]
+        gamma, beta, mean, var = (self.graph.constants[t] for t in bn.inputs[1:5])
+        scale = gamma / np.sqrt(var + bn.attrs.get("epsilon", 1e-5))
+        bias = (bias if bias is not None else np.zeros_like(mean)) - mean
+        self.done.add(self.graph.nodes.index(bn))
+        return w * scale.reshape(-1, 1, 1, 1), bias * scale + beta, bn.outputs[0]
+
+    def add(self, node: FloatNode) -> None:
+        a, b = node.inputs[:2]
+        if a not in self.tensors or b not in self.tensors:
+            raise ModelError(f"node {node.name!r}: Add of a constant is supported only as a "
+                             f"layer's bias")
+        output, activation, low, high = self.fused(node, node.outputs[0])
+        self.emit(node, "ADD", [self.tensors[a], self.tensors[b]], output,
+                  self.activation_quant(output, low, high), self.values[output].ndim == 4,
+                  activation=activation)
+
+    def concat(self, node: FloatNode) -> None:
+        rank = self.values[node.outputs[0]].ndim
+        axis = node.attrs.get("axis", 1) % rank
+        nhwc_axis = {0: 0, 1: 3, 2: 1, 3: 2}[axis] if rank == 4 else axis
+        q_out = self.activation_quant(node.outputs[0])
+        inputs = []
+        for name in node.inputs:  # TFLM copies bytes: every input needs the output's scale
+            if self.quant[name] != q_out:
+                moved = f"{node.name}/{name}/requantized"
+                self.values[moved] = self.values[name]
+                target = self.new_tensor(moved, q_out)
+                self.b.op("QUANTIZE", [self.tensors[name]], [target])
+                inputs.append(target)
+            else:
+                inputs.append(self.tensors[name])
+        self.emit(node, "CONCATENATION", inputs, node.outputs[0], q_out, rank == 4,
+                  axis=nhwc_axis, activation="NONE")
+
+    def elementwise(self, node: FloatNode) -> None:
+        x, output = node.inputs[0], node.outputs[0]
+        nhwc = self.values[output].ndim == 4
+        if node.op == "Softmax":
+            if node.attrs.get("axis", -1) % self.values[x].ndim != self.values[x].ndim - 1 or nhwc:
+                raise ModelError(f"node {node.name!r}: Softmax is supported over the last "
+                                 f"axis of a 2-D tensor")
+            self.emit(node, "SOFTMAX", [self.tensors[x]], output,
+                      ActivationQuant(1 / 256, -128), nhwc, beta=1.0)
+        elif node.op == "Sigmoid":
+            self.emit(node, "LOGISTIC", [self.tensors[x]], output,
+                      ActivationQuant(1 / 256, -128), nhwc)
+        elif node.op == "Tanh":
+            self.emit(node, "TANH", [self.tensors[x]], output, ActivationQuant(1 / 128, 0), nhwc)
+        elif node.op == "HardSwish":
+            self.emit(node, "HARD_SWISH", [self.tensors[x]], output,
+                      self.activation_quant(output), nhwc)
+        else:  # a ReLU or Clip that no layer before it can absorb
+            low, high = _clamp_of(self.graph, node)
+            if (low, high) == (0.0, math.inf):
+                self.emit(node, "RELU", [self.tensors[x]], output,
+                          self.activation_quant(output, low, high), nhwc)
+            elif (low, high) == (0.0, 6.0):
+                self.emit(node, "RELU6", [self.tensors[x]], output, self.quant[x], nhwc)
+            else:
+                raise ModelError(f"node {node.name!r}: a standalone clamp to [{low:g}, "
+                                 f"{high:g}] is not supported; put it after a layer")
 
     def linear(self, node: FloatNode) -> None:
         if node.op == "Gemm":
@@ -261,6 +331,12 @@ class _Lowering:
                 self.linear(node)
             elif node.op in ("AveragePool", "MaxPool", "GlobalAveragePool"):
                 self.pool(node)
+            elif node.op == "Add":
+                self.add(node)
+            elif node.op == "Concat":
+                self.concat(node)
+            elif node.op in ("Softmax", "Sigmoid", "Tanh", "HardSwish", "Relu", "Clip"):
+                self.elementwise(node)
             elif node.op in ("Flatten", "Reshape", "Identity"):
                 source = node.inputs[0]
                 if self.values[source].ndim == 4:
