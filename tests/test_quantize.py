@@ -133,3 +133,56 @@ def test_residual_concat_and_activation_ops(tmp_path, keep_batch_norm):
         assert opcode in ops
     assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
     assert run_model(out, load_board("qemu-mps2-an386"), 6, seed=3).comparison.bit_exact
+
+
+def _qdq(source, target, calib):
+    """Quantize an ONNX model in QDQ form with onnxruntime, as users do."""
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+
+    name = onnx.load(str(source)).graph.input[0].name
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{name: row[None].astype(np.float32)} for row in calib])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
+                    per_channel=True)
+
+
+@pytest.mark.parametrize("case", ["mlp", "cnn"])
+def test_qdq_models_keep_their_quantization(case, touch_mlp, tmp_path):
+    import onnx
+    from onnx import numpy_helper
+
+    from torch_models import train_cnn
+
+    if case == "mlp":
+        source, calib = touch_mlp / "touch.onnx", np.load(touch_mlp / "calib.npy")
+        board = "qemu-microbit"
+    else:
+        source = tmp_path / "cnn.onnx"
+        _, calib, _ = train_cnn(source)
+        board = "qemu-mps2-an386"
+    _qdq(source, tmp_path / "qdq.onnx", calib[:100])
+    np.save(tmp_path / "calib.npy", calib)
+    out = tmp_path / "qdq_int8.tflite"
+    result = hilbench("quantize", tmp_path / "qdq.onnx", "--calib", tmp_path / "calib.npy",
+                      "-o", out)
+    assert result.returncode == 0, result.stderr
+    agreement = [line for line in result.stdout.splitlines() if "top-1" in line][0]
+    assert float(agreement.rsplit(":", 1)[1].strip().rstrip("%")) >= 98.0
+    graph = load_model(out)
+    prescribed = {float(numpy_helper.to_array(t)) for t in onnx.load(str(tmp_path / "qdq.onnx"))
+                  .graph.initializer if t.name.endswith("_scale") and t.dims == []}
+    activations = [t for t in graph.tensors if t.data is None and t.quantization is not None]
+    # activation scales come from the QDQ model, not from hilbench's calibration
+    assert all(float(t.scale) in prescribed for t in activations if t.dtype == np.int8
+               and "/padded" not in t.name)
+    assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
+    assert run_model(out, load_board(board), 6, seed=5).comparison.bit_exact

@@ -25,6 +25,8 @@ class FloatGraph:
     inputs: list[str]
     outputs: list[str]
     input_shapes: dict[str, tuple[int, ...]]
+    # activation quantization already fixed by the model (QDQ form): tensor -> (scale, zp)
+    fixed_quant: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
 def _gemm(node: FloatNode, a: np.ndarray, b: np.ndarray, c: np.ndarray | None) -> np.ndarray:
@@ -123,5 +125,14 @@ def run_float(graph: FloatGraph, x: np.ndarray) -> dict[str, np.ndarray]:
             out = pool_nchw(node, args[0])
         else:  # the reader refuses other operators before this point
             raise AssertionError(node.op)
-        values[node.outputs[0]] = out
+        values[node.outputs[0]] = _saturate(graph, node.outputs[0], out)
     return values
+
+
+def _saturate(graph: FloatGraph, name: str, x: np.ndarray) -> np.ndarray:
+    """A tensor with prescribed quantization (QDQ models) cannot leave its int8 range: this
+    is where the clamps that onnxruntime removed from such models still act."""
+    if name not in graph.fixed_quant:
+        return x
+    scale, zero_point = graph.fixed_quant[name]
+    return np.clip(x, (-128 - zero_point) * scale, (127 - zero_point) * scale)

@@ -9,6 +9,7 @@ import numpy as np
 from hilbench.errors import ModelError
 from hilbench.quantize.float_graph import FloatGraph, FloatNode
 
+QDQ = ("QuantizeLinear", "DequantizeLinear")
 SUPPORTED = ("Conv", "BatchNormalization", "Gemm", "MatMul", "Add", "Concat", "Relu", "Clip",
              "HardSwish", "Sigmoid", "Tanh", "Softmax", "AveragePool", "MaxPool",
              "GlobalAveragePool", "Flatten", "Reshape", "Identity")
@@ -33,14 +34,52 @@ def load_onnx(path: Path) -> FloatGraph:
         if node.op_type == "Constant":
             constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t).astype(np.float64)
             continue
-        if node.op_type not in SUPPORTED:
+        if node.op_type not in SUPPORTED + QDQ:
             raise ModelError(f"unsupported ONNX operator {node.op_type} (node {node.name!r}); "
                              f"the quantizer takes {', '.join(SUPPORTED)} so far")
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         nodes.append(FloatNode(node.op_type, node.name, list(node.input), list(node.output), attrs))
+    nodes, fixed, outputs = _strip_qdq(nodes, constants, [graph.output[0].name])
     inputs = [i.name for i in graph.input if i.name not in constants]
     if len(inputs) != 1 or len(graph.output) != 1:
         raise ModelError("the quantizer takes models with one input and one output")
     dims = graph.input[[i.name for i in graph.input].index(inputs[0])].type.tensor_type.shape.dim
     shape = tuple(d.dim_value if d.dim_value > 0 else 1 for d in dims)
-    return FloatGraph(nodes, constants, inputs, [graph.output[0].name], {inputs[0]: shape})
+    return FloatGraph(nodes, constants, inputs, outputs, {inputs[0]: shape}, fixed)
+
+
+def _strip_qdq(nodes: list[FloatNode], constants: dict[str, np.ndarray],
+               outputs: list[str]) -> tuple[list[FloatNode], dict[str, tuple[float, int]], list[str]]:
+    """Turn a QDQ model (onnxruntime.quantization) back into a float graph plus the
+    quantization it prescribes. Weights: DequantizeLinear of a constant becomes the float
+    constant. Activations: a QuantizeLinear -> DequantizeLinear pair becomes the scale and
+    zero point of the tensor it quantizes. onnxruntime removes ReLU/ReLU6/HardTanh clamps
+    from such models; they live on as those ranges, which int8 saturation reproduces."""
+    fixed: dict[str, tuple[float, int]] = {}
+    alias: dict[str, str] = {}
+    kept = []
+    for node in nodes:
+        node.inputs = [alias.get(name, name) for name in node.inputs]
+        if node.op == "DequantizeLinear" and node.inputs[0] in constants:
+            q, scale = constants[node.inputs[0]], constants[node.inputs[1]]
+            zero = constants.get(node.inputs[2], np.zeros(1)) if len(node.inputs) > 2 else np.zeros(1)
+            shape = [1] * q.ndim
+            if scale.size > 1:
+                shape[node.attrs.get("axis", 1)] = -1
+            constants[node.outputs[0]] = (q - zero.reshape(shape)) * scale.reshape(shape)
+        elif node.op == "QuantizeLinear":
+            if node.inputs[0] in constants:  # a quantized constant: dequantized again below
+                constants[node.outputs[0]] = constants[node.inputs[0]]
+                alias[node.outputs[0]] = node.inputs[0]
+                continue
+            scale = float(constants[node.inputs[1]].reshape(-1)[0])
+            zero = int(constants[node.inputs[2]].reshape(-1)[0]) if len(node.inputs) > 2 else 0
+            fixed[node.inputs[0]] = (scale, zero)
+            alias[node.outputs[0]] = node.inputs[0]
+        elif node.op == "DequantizeLinear":  # of an activation quantized just before
+            alias[node.outputs[0]] = node.inputs[0]
+        else:
+            kept.append(node)
+    for node in kept:
+        node.inputs = [alias.get(name, name) for name in node.inputs]
+    return kept, fixed, [alias.get(name, name) for name in outputs]

@@ -99,6 +99,9 @@ class _Lowering:
 
     def activation_quant(self, name: str, low: float = -math.inf,
                          high: float = math.inf) -> ActivationQuant:
+        if name in self.graph.fixed_quant:  # prescribed by a QDQ model
+            scale, zero_point = self.graph.fixed_quant[name]
+            return ActivationQuant(float(np.float32(scale)), zero_point)
         lo, hi = _range(self.values[name], self.method)
         return ActivationQuant.for_range(max(lo, low), min(hi, high))
 
