@@ -20,6 +20,17 @@ sys.path.insert(0, str(REPO / "examples" / "touch_classifier"))
 from make_model import synthetic_touches  # noqa: E402
 
 
+def quantize_cli(model, calib, out, held_out=None) -> float:
+    """`hilbench quantize`; returns the printed top-1 agreement (held-out if given), in %."""
+    extra = ["--eval", held_out] if held_out is not None else []
+    result = hilbench("quantize", model, "--calib", calib, "-o", out, *extra)
+    assert result.returncode == 0, result.stderr
+    label = "on eval" if held_out is not None else "on calibration"
+    line = [text for text in result.stdout.splitlines() if label in text][0]
+    print(line)
+    return float(line.rsplit(":", 1)[1].strip().rstrip("%"))
+
+
 @pytest.fixture(scope="module")
 def touch_mlp(tmp_path_factory):
     """A touch-gesture MLP with HardTanh and ReLU6, trained briefly, exported to ONNX."""
@@ -45,11 +56,8 @@ def touch_mlp(tmp_path_factory):
 
 def test_touch_mlp_quantizes_reloads_and_runs_bit_exact(touch_mlp):
     out = touch_mlp / "touch_int8.tflite"
-    result = hilbench("quantize", touch_mlp / "touch.onnx", "--calib", touch_mlp / "calib.npy",
-                      "--eval", touch_mlp / "eval.npy", "-o", out)
-    assert result.returncode == 0, result.stderr
-    agreement = [line for line in result.stdout.splitlines() if "on eval" in line][0]
-    assert float(agreement.rsplit(":", 1)[1].strip().rstrip("%")) >= 98.0
+    assert quantize_cli(touch_mlp / "touch.onnx", touch_mlp / "calib.npy", out,
+                        touch_mlp / "eval.npy") >= 98.0
     graph = load_model(out)  # reloads with hilbench's loader
     assert [op.options["activation"] for op in graph.operators] == [
         "RELU_N1_TO_1", "RELU6", "NONE"]  # HardTanh and ReLU6 fused as TFLM clamps
@@ -95,12 +103,8 @@ def test_cnn_quantizes_bit_exact_on_tflm_and_qemu(tmp_path):
     np.save(tmp_path / "calib.npy", calib)
     np.save(tmp_path / "eval.npy", held_out)
     out = tmp_path / "cnn_int8.tflite"
-    result = hilbench("quantize", tmp_path / "cnn.onnx", "--calib", tmp_path / "calib.npy",
-                      "--eval", tmp_path / "eval.npy", "-o", out)
-    assert result.returncode == 0, result.stderr
-    agreement = [line for line in result.stdout.splitlines() if "on eval" in line][0]
-    print(agreement)
-    assert float(agreement.rsplit(":", 1)[1].strip().rstrip("%")) >= 98.0
+    assert quantize_cli(tmp_path / "cnn.onnx", tmp_path / "calib.npy", out,
+                        tmp_path / "eval.npy") >= 98.0
     graph = load_model(out)
     assert [op.opcode for op in graph.operators] == [
         "CONV_2D", "PAD", "DEPTHWISE_CONV_2D", "CONV_2D", "AVERAGE_POOL_2D", "FULLY_CONNECTED"]
@@ -123,9 +127,8 @@ def test_residual_concat_and_activation_ops(tmp_path, keep_batch_norm):
     np.save(tmp_path / "calib.npy", calib)
     np.save(tmp_path / "eval.npy", held_out)
     out = tmp_path / "m_int8.tflite"
-    result = hilbench("quantize", tmp_path / "m.onnx", "--calib", tmp_path / "calib.npy",
-                      "--eval", tmp_path / "eval.npy", "-o", out)
-    assert result.returncode == 0, result.stderr
+    assert quantize_cli(tmp_path / "m.onnx", tmp_path / "calib.npy", out,
+                        tmp_path / "eval.npy") >= 98.0
     graph = load_model(out)
     ops = [op.opcode for op in graph.operators]
     for opcode in ("ADD", "CONCATENATION", "HARD_SWISH", "LOGISTIC", "TANH", "MAX_POOL_2D",
@@ -172,11 +175,7 @@ def test_qdq_models_keep_their_quantization(case, touch_mlp, tmp_path):
     _qdq(source, tmp_path / "qdq.onnx", calib[:100])
     np.save(tmp_path / "calib.npy", calib)
     out = tmp_path / "qdq_int8.tflite"
-    result = hilbench("quantize", tmp_path / "qdq.onnx", "--calib", tmp_path / "calib.npy",
-                      "-o", out)
-    assert result.returncode == 0, result.stderr
-    agreement = [line for line in result.stdout.splitlines() if "top-1" in line][0]
-    assert float(agreement.rsplit(":", 1)[1].strip().rstrip("%")) >= 98.0
+    assert quantize_cli(tmp_path / "qdq.onnx", tmp_path / "calib.npy", out) >= 98.0
     graph = load_model(out)
     prescribed = {float(numpy_helper.to_array(t)) for t in onnx.load(str(tmp_path / "qdq.onnx"))
                   .graph.initializer if t.name.endswith("_scale") and t.dims == []}

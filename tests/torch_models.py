@@ -45,21 +45,30 @@ class CNN(torch.nn.Module):
         return self.head(torch.flatten(self.pool(self.pw(self.dw(self.c1(x)))), 1))
 
 
+def train(model: torch.nn.Module, x: np.ndarray, y: np.ndarray, epochs: int,
+          outputs_probabilities: bool = False) -> float:
+    """Adam, batches of 100; returns the accuracy on the training set, in eval mode."""
+    optimizer = torch.optim.Adam(model.parameters(), 0.01)
+    inputs, labels = torch.tensor(x), torch.tensor(y)
+    for _ in range(epochs):
+        for i in range(0, len(x), 100):
+            optimizer.zero_grad()
+            out = model(inputs[i:i + 100])
+            loss = (torch.nn.functional.nll_loss(torch.log(out + 1e-9), labels[i:i + 100])
+                    if outputs_probabilities
+                    else torch.nn.functional.cross_entropy(out, labels[i:i + 100]))
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    return (model(inputs).argmax(1) == labels).float().mean().item()
+
+
 def train_cnn(path: Path) -> tuple[float, np.ndarray, np.ndarray]:
     """Train the CNN on synthetic shapes; export it; return float accuracy, calib, eval."""
     x, y = shapes(2000, np.random.default_rng(0))
     torch.manual_seed(0)
     model = CNN()
-    optimizer = torch.optim.Adam(model.parameters(), 0.01)
-    inputs, labels = torch.tensor(x), torch.tensor(y)
-    for _ in range(12):
-        for i in range(0, len(x), 100):
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(inputs[i:i + 100]), labels[i:i + 100])
-            loss.backward()
-            optimizer.step()
-    model.eval()
-    accuracy = (model(inputs).argmax(1) == labels).float().mean().item()
+    accuracy = train(model, x, y, epochs=12)
     torch.onnx.export(model, torch.zeros(1, 1, 12, 12), str(path), dynamo=False, opset_version=17)
     return accuracy, x[:400], shapes(1000, np.random.default_rng(1))[0]
 
@@ -94,16 +103,7 @@ def train_branchy(path: Path, keep_batch_norm: bool = False) -> tuple[np.ndarray
     x, y = shapes(1200, np.random.default_rng(2))
     torch.manual_seed(1)
     model = BranchyCNN()
-    optimizer = torch.optim.Adam(model.parameters(), 0.01)
-    inputs, labels = torch.tensor(x), torch.tensor(y)
-    for _ in range(8):
-        for i in range(0, len(x), 100):
-            optimizer.zero_grad()
-            loss = torch.nn.functional.nll_loss(torch.log(model(inputs[i:i + 100]) + 1e-9),
-                                                labels[i:i + 100])
-            loss.backward()
-            optimizer.step()
-    model.eval()
+    train(model, x, y, epochs=8, outputs_probabilities=True)  # it ends in a Softmax
     mode = torch.onnx.TrainingMode.PRESERVE if keep_batch_norm else torch.onnx.TrainingMode.EVAL
     torch.onnx.export(model, torch.zeros(1, 1, 12, 12), str(path), dynamo=False,
                       opset_version=17, training=mode, do_constant_folding=not keep_batch_norm)
