@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from hilbench.board import Board
+from hilbench.build.elf_info import elf_symbols
 from hilbench.build.firmware import FirmwareBuild, build_firmware
 from hilbench.codegen.c_model import GeneratedModel, generate_model
 from hilbench.compare.outputs import Comparison, compare_outputs
@@ -102,12 +103,8 @@ class RunResult:
 
 def stack_peak_from_memory(read_memory: Callable[[int, int], bytes], elf: Path) -> int:
     """The stack's high-water mark from target memory: painted words left untouched."""
-    from elftools.elf.elffile import ELFFile
-
-    with open(elf, "rb") as f:
-        table = ELFFile(f).get_section_by_name(".symtab")
-        bottom = table.get_symbol_by_name("__stack_bottom")[0]["st_value"]
-        top = table.get_symbol_by_name("__stack_top")[0]["st_value"]
+    symbols = elf_symbols(elf, ("__stack_bottom", "__stack_top"))
+    bottom, top = symbols["__stack_bottom"][0], symbols["__stack_top"][0]
     words = read_memory(bottom, top - bottom)
     untouched = 0
     while untouched + 4 <= len(words) and words[untouched:untouched + 4] == b"\xa5" * 4:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from hilbench.board import FIRMWARE_DIR, REPO, Board
-from hilbench.build.elf_sizes import ElfSizes, elf_sizes
+from hilbench.build.elf_info import ElfSizes, elf_sizes
 from hilbench.codegen.c_model import GeneratedModel
 from hilbench.errors import BuildError, ConfigError
 
@@ -115,7 +115,9 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
     sources = ([FIRMWARE_DIR / "app" / n
                 for n in ("main.c", "cobs.c", "crc32.c", "profile.c", link_source)]
                + kernel_sources(variant) + [board_dir / s for s in board.sources])
-    headers = sorted(FIRMWARE_DIR.glob("[!q]*/**/*.h")) + [board_dir / board.linker_script]
+    headers = sorted(h for folder in ("include", "kernels", "app", "boards")
+                     for h in (FIRMWARE_DIR / folder).rglob("*.h"))
+    headers.append(board_dir / board.linker_script)
     key_flags = f"variant={variant} link={link}"
     flags = list(COMMON_FLAGS) + list(board.cflags)
     flags += [f"-D{k}={v}" for k, v in sorted(board.defines.items())]

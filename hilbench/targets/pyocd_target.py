@@ -174,9 +174,7 @@ class PyocdQemuTarget(Target):
         connect, programmer = _pyocd()
         if self.link == "probe":  # QEMU opens its GDB stub on its own port; pyOCD takes it
             self.qemu.loader = ("-S",)
-            self.qemu.connect_link = False
-            self.qemu.start(elf)
-            gdb_port = self.qemu.port
+            gdb_port = self.qemu.launch(elf)
             transport: Transport | None = None
         else:
             gdb_port = _free_port()

@@ -72,8 +72,6 @@ class QemuTarget(Target):
         self.count_instructions = count_instructions
         self.link = link
         self.loader: tuple[str, ...] = ()  # replaces "-kernel ELF" when a debugger loads it
-        self.connect_link = True  # False: another client (pyOCD) takes the GDB stub
-        self.port = 0
         self.process: subprocess.Popen | None = None
         self.transport: Transport | None = None
         self.log = tempfile.TemporaryFile()
@@ -96,16 +94,20 @@ class QemuTarget(Target):
 
         return ["-plugin", plugin_arguments(elf, self.count_instructions)]
 
-    def start(self, elf: Path) -> Transport:
+    def launch(self, elf: Path) -> int:
+        """Start QEMU without connecting to it; return the port of its link (the UART
+        socket, or the GDB stub for the probe link), for a caller that connects itself."""
         if shutil.which(QEMU) is None:
             raise TargetError(f"{QEMU} not found: run 'make setup' (Debian: qemu-system-arm)")
-        port = self.port = _free_port()
+        port = _free_port()
         self.process = subprocess.Popen(self.command(elf, port), stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=subprocess.STDOUT,
                                         preexec_fn=_die_with_parent)
         _live.add(self.process)
-        if self.link == "probe" and not self.connect_link:
-            return None  # type: ignore[return-value]  # the caller connects to self.port
+        return port
+
+    def start(self, elf: Path) -> Transport:
+        port = self.launch(elf)
         if self.link == "probe":
             from hilbench.transport.gdb_memory import GdbMemory
             from hilbench.transport.probe_link import ProbeTransport, control_block_address

@@ -8,9 +8,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from elftools.elf.elffile import ELFFile
-
 from hilbench.board import FIRMWARE_DIR, REPO
+from hilbench.build.elf_info import elf_symbols
 from hilbench.errors import BuildError, TargetError
 
 PLUGIN_SOURCE = FIRMWARE_DIR / "qemu_plugin" / "hb_insn_count.c"
@@ -50,14 +49,11 @@ def ensure_plugin() -> Path:
 
 
 def plugin_arguments(elf: Path, output: Path) -> str:
-    symbols = {}
-    with open(elf, "rb") as f:
-        table = ELFFile(f).get_section_by_name(".symtab")
-        for name in ("hb_markers", "hb_profile_mark"):
-            found = table.get_symbol_by_name(name) if table else None
-            if not found:
-                raise TargetError(f"{elf.name} has no symbol {name}: not a hilbench firmware")
-            symbols[name] = (found[0]["st_value"] & ~1, found[0]["st_size"])
+    wanted = ("hb_markers", "hb_profile_mark")
+    symbols = elf_symbols(elf, wanted)
+    for name in wanted:
+        if name not in symbols:
+            raise TargetError(f"{elf.name} has no symbol {name}: not a hilbench firmware")
     markers = symbols["hb_markers"][0]
     start, size = symbols["hb_profile_mark"]
     return (f"{ensure_plugin()},markers={markers:#x},overhead={start:#x}-{start + size:#x},"

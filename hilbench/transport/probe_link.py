@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from elftools.elf.elffile import ELFFile
-
+from hilbench.build.elf_info import elf_symbols
 from hilbench.errors import TransportError
 
 MAGIC = b"HILBENCH-LINK-1\x00"
@@ -28,13 +27,11 @@ class MemoryPort(Protocol):
 
 
 def control_block_address(elf: Path) -> int:
-    with open(elf, "rb") as f:
-        table = ELFFile(f).get_section_by_name(".symtab")
-        found = table.get_symbol_by_name("hb_link_block") if table else None
+    found = elf_symbols(elf, ("hb_link_block",))
     if not found:
         raise TransportError(f"{elf.name} was not built for the probe transport "
                              f"(no hb_link_block)")
-    return found[0]["st_value"]
+    return found["hb_link_block"][0]
 
 
 class ProbeTransport:

@@ -1,4 +1,5 @@
-"""Flash and static RAM of a firmware ELF, from its section headers (pyelftools).
+"""What the host needs to know from a firmware ELF (pyelftools): its sizes and the
+addresses of the symbols that targets and tools use.
 
 flash = text + rodata + data (the initial values of .data are stored in flash);
 static RAM = data + bss. The stack region is reported apart; its use is measured on the
@@ -50,3 +51,20 @@ def elf_sizes(path: Path) -> ElfSizes:
             else:
                 sizes["rodata"] += size
     return ElfSizes(**sizes)
+
+
+def elf_symbols(path: Path, names: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """Address and size of each named symbol that the ELF has (others are left out).
+    Function addresses lose their Thumb bit: callers want where the code is."""
+    found = {}
+    with open(path, "rb") as f:
+        table = ELFFile(f).get_section_by_name(".symtab")
+        for name in names:
+            symbols = table.get_symbol_by_name(name) if table is not None else None
+            if symbols:
+                symbol = symbols[0]
+                address = symbol["st_value"]
+                if symbol["st_info"]["type"] == "STT_FUNC":
+                    address &= ~1
+                found[name] = (address, symbol["st_size"])
+    return found
