@@ -72,9 +72,10 @@ def _strip_qdq(nodes: list[FloatNode], constants: dict[str, np.ndarray],
                 constants[node.outputs[0]] = constants[node.inputs[0]]
                 alias[node.outputs[0]] = node.inputs[0]
                 continue
-            scale = float(constants[node.inputs[1]].reshape(-1)[0])
-            zero = int(constants[node.inputs[2]].reshape(-1)[0]) if len(node.inputs) > 2 else 0
-            fixed[node.inputs[0]] = (scale, zero)
+            activation_scale = float(constants[node.inputs[1]].reshape(-1)[0])
+            activation_zero = (int(constants[node.inputs[2]].reshape(-1)[0])
+                               if len(node.inputs) > 2 else 0)
+            fixed[node.inputs[0]] = (activation_scale, activation_zero)
             alias[node.outputs[0]] = node.inputs[0]
         elif node.op == "DequantizeLinear":  # of an activation quantized just before
             alias[node.outputs[0]] = node.inputs[0]
