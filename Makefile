@@ -10,14 +10,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup system-deps demo test bench clean
 
-PLUGIN := build/plugins/hb_insn_count.so
-
-setup: system-deps $(STAMP) $(PLUGIN)
-
-# QEMU loads this TCG plugin to count instructions; it is built for the host, not the MCU.
-$(PLUGIN): firmware/qemu_plugin/hb_insn_count.c firmware/qemu_plugin/qemu_plugin_api.h
-	@mkdir -p $(dir $@)
-	cc -std=c99 -D_DEFAULT_SOURCE -O2 -Wall -shared -fPIC -fvisibility=hidden -o $@ $<
+# QEMU's instruction-counting plugin is built for the host by hilbench itself, in one
+# place (hilbench/targets/qemu_plugin.py), on first use or here.
+setup: system-deps $(STAMP)
+	@$(PY) -c "from hilbench.targets.qemu_plugin import ensure_plugin; ensure_plugin()"
 
 # Debian packages for the firmware side; --no-install-recommends keeps ~1.5 GB out.
 system-deps:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hilbench.board import load_board
-from hilbench.build.firmware import build_firmware
+from hilbench.toolchain.firmware import build_firmware
 from hilbench.codegen.c_model import generate_model
 from hilbench.model import load_model
 from hilbench.protocol.session import DeviceSession

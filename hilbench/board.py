@@ -12,10 +12,8 @@ from typing import Any
 
 from hilbench.config_files import read_toml
 from hilbench.errors import ConfigError
+from hilbench.paths import BOARDS_DIR, FIRMWARE_DIR
 
-REPO = Path(__file__).resolve().parents[1]
-BOARDS_DIR = REPO / "boards"
-FIRMWARE_DIR = REPO / "firmware"
 DEFAULT_BOARD = "qemu-mps2-an386"
 CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
          "cortex-m55")

@@ -13,15 +13,15 @@ import numpy as np
 from rich.console import Console
 
 from hilbench import __version__
-from hilbench.board import DEFAULT_BOARD, REPO
+from hilbench.board import DEFAULT_BOARD
 from hilbench.errors import ConfigError, HilbenchError, InputError
 from hilbench.model import load_model
 from hilbench.model.stats import model_stats
+from hilbench.paths import DEMO_MODEL
 from hilbench.reference import Reference, prepare
 from hilbench.report.console import print_inspect, print_reference_summary
 
 
-DEMO_MODEL = REPO / "hilbench" / "data" / "kws_ds_cnn_int8.tflite"
 
 
 class _Parser(argparse.ArgumentParser):

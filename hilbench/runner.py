@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from hilbench.board import Board
-from hilbench.build.elf_info import elf_symbols
-from hilbench.build.firmware import FirmwareBuild, build_firmware
+from hilbench.toolchain.elf_info import elf_symbols
+from hilbench.toolchain.firmware import FirmwareBuild, build_firmware
 from hilbench.codegen.c_model import GeneratedModel, generate_model
 from hilbench.compare.outputs import Comparison, compare_outputs
 from hilbench.errors import ConfigError, TargetError

@@ -66,7 +66,7 @@ def test_real_board_firmware_builds(name, tmp_path):
     """Not run here (no board attached), but built: the ELF exists and fits the board."""
     from elftools.elf.elffile import ELFFile
 
-    from hilbench.build.firmware import build_firmware
+    from hilbench.toolchain.firmware import build_firmware
     from hilbench.codegen.c_model import generate_model
     from hilbench.model import load_model
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hilbench.board import FIRMWARE_DIR, REPO
+from hilbench.paths import FIRMWARE_DIR, REPO
 from test_cli import hilbench
 
 EXAMPLE = REPO / "examples" / "touch_classifier"

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch  # a test dependency (torch==2.13.0, the local CPU build)
 
-from hilbench.board import REPO, load_board
+from hilbench.board import load_board
+from hilbench.paths import REPO
 from hilbench.model import load_model
 from hilbench.runner import run_model
 from support import compare_with_tflm

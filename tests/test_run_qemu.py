@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from hilbench.board import FIRMWARE_DIR
+from hilbench.paths import FIRMWARE_DIR
 from support import SHARED_MODELS, shared_models
 from test_cli import hilbench
 

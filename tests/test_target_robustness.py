@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from hilbench.board import load_board
-from hilbench.build.firmware import build_firmware
+from hilbench.toolchain.firmware import build_firmware
 from hilbench.codegen.c_model import generate_model
 from hilbench.errors import BuildError, FirmwareFault, TransportError
 from hilbench.model import load_model

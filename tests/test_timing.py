@@ -10,7 +10,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from hilbench.board import FIRMWARE_DIR, load_board
+from hilbench.board import load_board
+from hilbench.paths import FIRMWARE_DIR
 from hilbench.runner import run_model
 from hilbench.timing.cycle_model import CLASS_COSTS, estimate_cycles
 from support import SHARED_MODELS

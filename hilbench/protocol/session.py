@@ -7,9 +7,8 @@ from __future__ import annotations
 import struct
 import time
 from dataclasses import dataclass
-from typing import Protocol
-
 from hilbench.errors import FirmwareFault, TargetError, TransportError
+from hilbench.transport.base import Transport
 from hilbench.protocol.frames import (
     REPLY_FLAG,
     Command,
@@ -21,12 +20,6 @@ from hilbench.protocol.frames import (
 )
 
 DEFAULT_TIMEOUT = 5.0
-
-
-class Transport(Protocol):
-    def write(self, data: bytes) -> None: ...
-    def read(self, timeout: float) -> bytes: ...
-    def close(self) -> None: ...
 
 
 class DeviceError(TargetError):

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
 
-from hilbench.protocol.session import Transport
+from hilbench.transport.base import Transport
 
 
 class Target(ABC):

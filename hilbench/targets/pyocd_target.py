@@ -11,7 +11,7 @@ from typing import Any
 
 from hilbench.board import Board
 from hilbench.errors import ProbeError
-from hilbench.protocol.session import Transport
+from hilbench.transport.base import Transport
 from hilbench.targets.base import Target
 from hilbench.transport.serial_link import SerialTransport
 

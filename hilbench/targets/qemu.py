@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hilbench.board import Board
 from hilbench.errors import TargetError, TransportError
-from hilbench.protocol.session import Transport
+from hilbench.transport.base import Transport
 from hilbench.targets.base import Target
 from hilbench.transport.serial_link import SerialTransport
 

@@ -8,12 +8,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from hilbench.board import FIRMWARE_DIR, REPO
-from hilbench.build.elf_info import elf_symbols
+from hilbench.toolchain.elf_info import elf_symbols
 from hilbench.errors import BuildError, TargetError
+from hilbench.paths import BUILD_DIR, FIRMWARE_DIR
 
 PLUGIN_SOURCE = FIRMWARE_DIR / "qemu_plugin" / "hb_insn_count.c"
-PLUGIN = REPO / "build" / "plugins" / "hb_insn_count.so"
+PLUGIN = BUILD_DIR / "plugins" / "hb_insn_count.so"
 CLASSES = ("alu", "load", "store", "mul", "mac", "div", "simd", "branch", "taken_branch",
            "multi_regs")
 
@@ -32,7 +32,7 @@ class InferenceCount:
 
 
 def ensure_plugin() -> Path:
-    """Build the plugin if it is missing or older than its source (the Makefile also does)."""
+    """Build the plugin if it is missing or older than its source (make setup calls this too)."""
     sources = [PLUGIN_SOURCE, PLUGIN_SOURCE.with_name("qemu_plugin_api.h")]
     if PLUGIN.exists() and PLUGIN.stat().st_mtime >= max(s.stat().st_mtime for s in sources):
         return PLUGIN

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from hilbench.build.elf_info import elf_symbols
+from hilbench.toolchain.elf_info import elf_symbols
 from hilbench.errors import TransportError
 
 MAGIC = b"HILBENCH-LINK-1\x00"

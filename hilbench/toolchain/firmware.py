@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from hilbench.board import FIRMWARE_DIR, REPO, Board
-from hilbench.build.elf_info import ElfSizes, elf_sizes
+from hilbench.board import Board
+from hilbench.toolchain.elf_info import ElfSizes, elf_sizes
 from hilbench.codegen.c_model import GeneratedModel
 from hilbench.errors import BuildError, ConfigError
+from hilbench.paths import BUILD_DIR, FIRMWARE_DIR
 
 CC = "arm-none-eabi-gcc"
-CACHE_DIR = REPO / "build" / "firmware"
+CACHE_DIR = BUILD_DIR / "firmware"
 # Optimized variants live in firmware/kernels/<variant>/ and replace reference kernels of
 # the same file name; HILBENCH_KERNEL_PATH (os.pathsep-separated) adds folders of variants.
 KERNEL_PATH_VARIABLE = "HILBENCH_KERNEL_PATH"
