@@ -15,8 +15,8 @@ from hilbench.board import load_board
 from hilbench.toolchain.firmware import build_firmware
 from hilbench.codegen.c_model import generate_model
 from hilbench.model import load_model
-from hilbench.protocol.session import DeviceSession
-from hilbench.runner import make_target, measure_link
+from hilbench.drivers.registry import link_driver
+from hilbench.run.strategy import measure_link, open_target
 
 TARGET_BYTES_PER_S = 1_000_000
 
@@ -33,9 +33,9 @@ def main() -> int:
     rates = {}
     for name, link, via in (("serial", "serial", "direct"), ("probe", "probe", "direct"),
                             ("probe via pyOCD", "probe", "pyocd")):
-        firmware = build_firmware(generated, board, model.stem, variant=board.kernels, link=link)
-        with make_target(board, link=link, via=via) as target:
-            session = DeviceSession(target.start(firmware.elf), timeout=30)
+        firmware = build_firmware(generated, board, model.stem, variant=board.build.kernels,
+                                  link=link)
+        with open_target(board, firmware.elf, link_driver(link), via, timeout=30) as (_, session):
             session.info()
             total = args.kib * 1024 if link == "probe" else min(args.kib, 32) * 1024
             rates[name] = (measure_link(session, total), total)

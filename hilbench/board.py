@@ -1,22 +1,24 @@
-"""Board descriptions: boards/<name>.toml, validated when loaded.
+"""Board descriptions: boards/<name>.toml, one typed dataclass per section, validated when
+loaded.
 
 A board is data only (a labgrid "resource"): memory map, UART, core, clock, how to build
-for it and how to reach it. Targets (QEMU, pyOCD) consume it.
+for it and which drivers reach it. Drivers (hilbench.targets, through the registry in
+hilbench.drivers) consume it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from hilbench.config_files import read_toml
+from hilbench.config_files import parse_section, read_toml
 from hilbench.errors import ConfigError
 from hilbench.paths import BOARDS_DIR, FIRMWARE_DIR
 
 DEFAULT_BOARD = "qemu-mps2-an386"
 CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
          "cortex-m55")
+CYCLE_COUNTERS = ("dwt", "systick", "none")
 
 
 @dataclass(frozen=True)
@@ -26,28 +28,86 @@ class MemoryRegion:
 
 
 @dataclass(frozen=True)
-class Board:
-    name: str
-    description: str
-    core: str
-    clock_hz: int
+class MemoryMap:
     flash: MemoryRegion
     ram: MemoryRegion
     stack_size: int
-    uart: dict[str, Any]
-    cycle_counter: str
+
+
+@dataclass(frozen=True)
+class UartSpec:
+    """The console UART. Its driver is one of the board's build sources; `base` reaches it
+    as HB_UART_BASE, `baud` is what the host opens a real serial port with."""
+    base: int
+    baud: int = 115200
+
+
+@dataclass(frozen=True)
+class CycleCounterSpec:
+    """What the firmware times inferences with: "dwt" (DWT_CYCCNT), "systick", or "none"."""
+    kind: str = "none"
+
+
+@dataclass(frozen=True)
+class BuildSpec:
     cflags: tuple[str, ...]
-    defines: dict[str, str]
     sources: tuple[str, ...]  # relative to firmware/boards/
     linker_script: str
+    defines: dict[str, str] = field(default_factory=dict)
     kernels: str = "ref"  # default kernel variant for this core
-    qemu: dict[str, Any] = field(default_factory=dict)
-    probe: dict[str, Any] = field(default_factory=dict)  # pyOCD target, pack, unique_id
-    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class QemuSpec:
+    machine: str
+    cpu: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """A board behind a debug probe, for pyOCD."""
+    target: str  # pyOCD target type
+    pack: str = ""  # the vendor's CMSIS-Pack, where pyOCD does not know the part built in
+    unique_id: str | None = None  # which probe, when several are attached
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    core: str
+    clock_hz: int
+    memory: MemoryMap
+    uart: UartSpec
+    build: BuildSpec
+    # target drivers that reach this board, by registry name; the first is the default and
+    # `--via` picks another (hilbench.drivers.registry)
+    drivers: tuple[str, ...]
+    description: str = ""
+    cycle_counter: CycleCounterSpec = CycleCounterSpec()
+    qemu: QemuSpec | None = None
+    probe: ProbeSpec | None = None
+    path: Path | None = field(default=None, metadata={"toml": False})
 
     @property
     def is_qemu(self) -> bool:
-        return bool(self.qemu)
+        return self.qemu is not None
+
+    @property
+    def flash(self) -> MemoryRegion:
+        return self.memory.flash
+
+    @property
+    def ram(self) -> MemoryRegion:
+        return self.memory.ram
+
+    @property
+    def stack_size(self) -> int:
+        return self.memory.stack_size
+
+    @property
+    def defines(self) -> dict[str, str]:
+        """Preprocessor definitions for the firmware: the board file's, and the UART base."""
+        return {"HB_UART_BASE": f"{self.uart.base:#x}u", **self.build.defines}
 
 
 def board_names() -> list[str]:
@@ -61,55 +121,32 @@ def load_board(name_or_path: str) -> Board:
         if not path.exists():
             raise ConfigError(f"unknown board {name_or_path!r}; known boards: "
                               f"{', '.join(board_names())}")
-    return _validate(read_toml(path, "board file"), path)
+    board = parse_section(Board, read_toml(path, "board file"), path.name)
+    _check(board, path.name)
+    return Board(**{**board.__dict__, "path": path})
 
 
-def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: Path) -> Any:
-    value = data
-    for part in key.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise ConfigError(f"{where.name}: missing '{key}'")
-        value = value[part]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{where.name}: '{key}' must be {getattr(kind, '__name__', kind)}")
-    return value
-
-
-def _region(data: dict[str, Any], key: str, where: Path) -> MemoryRegion:
-    origin = _get(data, f"{key}.origin", int, where)
-    size = _get(data, f"{key}.size", int, where)
-    if origin < 0 or size <= 0:
-        raise ConfigError(f"{where.name}: '{key}' needs a non-negative origin and a positive size")
-    return MemoryRegion(origin, size)
-
-
-def _validate(data: dict[str, Any], path: Path) -> Board:
-    core = _get(data, "core", str, path)
-    if core not in CORES:
-        raise ConfigError(f"{path.name}: unknown core {core!r}; one of {', '.join(CORES)}")
-    clock = _get(data, "clock_hz", int, path)
-    if clock <= 0:
-        raise ConfigError(f"{path.name}: clock_hz must be positive")
-    build = _get(data, "build", dict, path)
-    sources = tuple(_get(data, "build.sources", list, path))
-    for source in sources + (_get(data, "build.linker_script", str, path),):
-        if not (FIRMWARE_DIR / "boards" / source).exists():
-            raise ConfigError(f"{path.name}: board source firmware/boards/{source} does not exist")
-    if "qemu" not in data and not isinstance(data.get("probe", {}).get("target"), str):
-        raise ConfigError(f"{path.name}: needs [qemu] machine or [probe] target (pyOCD)")
-    stack = _get(data, "memory.stack_size", int, path)
-    ram = _region(data, "memory.ram", path)
-    if not 1024 <= stack < ram.size:
-        raise ConfigError(f"{path.name}: stack_size must be at least 1024 and below the RAM size")
-    return Board(
-        name=_get(data, "name", str, path),
-        description=data.get("description", ""),
-        core=core, clock_hz=clock,
-        flash=_region(data, "memory.flash", path), ram=ram, stack_size=stack,
-        uart=_get(data, "uart", dict, path),
-        cycle_counter=data.get("cycle_counter", {}).get("kind", "none"),
-        cflags=tuple(build.get("cflags", ())),
-        defines={k: str(v) for k, v in build.get("defines", {}).items()},
-        sources=sources, linker_script=build["linker_script"],
-        kernels=str(build.get("kernels", "ref")),
-        qemu=data.get("qemu", {}), probe=data.get("probe", {}), path=path)
+def _check(board: Board, where: str) -> None:
+    """What the types alone do not say."""
+    if board.core not in CORES:
+        raise ConfigError(f"{where}: unknown core {board.core!r}; one of {', '.join(CORES)}")
+    if board.clock_hz <= 0:
+        raise ConfigError(f"{where}: clock_hz must be positive")
+    for name, region in (("flash", board.memory.flash), ("ram", board.memory.ram)):
+        if region.origin < 0 or region.size <= 0:
+            raise ConfigError(f"{where}: 'memory.{name}' needs a non-negative origin and a "
+                              f"positive size")
+    if not 1024 <= board.memory.stack_size < board.memory.ram.size:
+        raise ConfigError(f"{where}: stack_size must be at least 1024 and below the RAM size")
+    if board.cycle_counter.kind not in CYCLE_COUNTERS:
+        raise ConfigError(f"{where}: unknown cycle_counter.kind {board.cycle_counter.kind!r}; "
+                          f"one of {', '.join(CYCLE_COUNTERS)}")
+    if "HB_UART_BASE" in board.build.defines:
+        raise ConfigError(f"{where}: set the UART base as 'uart.base', not in build.defines")
+    if not board.drivers:
+        raise ConfigError(f"{where}: 'drivers' names no driver")
+    boards_dir = (FIRMWARE_DIR / "boards").resolve()
+    for source in board.build.sources + (board.build.linker_script,):
+        resolved = (boards_dir / source).resolve()
+        if not resolved.is_relative_to(boards_dir) or not resolved.is_file():
+            raise ConfigError(f"{where}: board source firmware/boards/{source} does not exist")

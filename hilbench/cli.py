@@ -85,11 +85,13 @@ def _build_parser() -> argparse.ArgumentParser:
                           "portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.add_argument("--profile", action="store_true", help="add a per-layer table")
-    run.add_argument("--via", choices=("direct", "pyocd"), default="direct",
-                     help="load and control the target through pyOCD (on QEMU: its GDB stub "
-                          "as a debug probe)")
-    run.add_argument("--transport", choices=("serial", "probe"), default="serial",
-                     help="the link: the board's UART, or RAM buffers over the debug probe")
+    run.add_argument("--via", metavar="WAY",
+                     help="which of the board's drivers reaches it (default: its first): "
+                          "'direct', or 'pyocd' to load and control it through pyOCD (on "
+                          "QEMU: its GDB stub as a debug probe)")
+    run.add_argument("--transport", default="serial", metavar="LINK",
+                     help="the link: 'serial' (the board's UART) or 'probe' (RAM buffers "
+                          "over the debug probe)")
     run.add_argument("--cycle-counter", action="store_true",
                      help="time with the board's own cycle counter, as on real cores (on "
                           "QEMU: virtual time, SysTick boards)")
@@ -230,32 +232,30 @@ def _run(args: argparse.Namespace, console: Console):
     from rich.progress import Progress
 
     from hilbench.board import load_board
-    from hilbench.runner import run_model
+    from hilbench.run import RunRequest, run
 
-    if args.vectors < 1:
-        raise ConfigError("--vectors must be at least 1")
-    board = load_board(args.board)
+    request = RunRequest(
+        model=args.model, board=load_board(args.board), vectors=args.vectors, seed=args.seed,
+        kernels=args.kernels, link=getattr(args, "transport", "serial"),
+        via=getattr(args, "via", None), cycle_counter=getattr(args, "cycle_counter", False),
+        timeout=args.timeout)
     graph = load_model(args.model)
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task(f"{args.model.stem} on {board.name}", total=args.vectors)
-        return run_model(args.model, board, args.vectors, args.seed, timeout=args.timeout,
-                         graph=graph, kernels=args.kernels,
-                         cycle_counter=getattr(args, "cycle_counter", False),
-                         link=getattr(args, "transport", "serial"),
-                         via=getattr(args, "via", "direct"),
-                         progress=lambda done: progress.update(task, completed=done))
+        task = progress.add_task(f"{request.model_name} on {request.board.name}",
+                                 total=request.vectors)
+        return run(request, graph=graph,
+                   progress=lambda done: progress.update(task, completed=done))
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    from hilbench.compare.baseline import baseline_key, compare_baseline, load_baselines
-    from hilbench.compare.budgets import applicable, check_budgets, load_budgets
-    from hilbench.compare.checks import Check
+    from hilbench.compare.baseline import load_baselines
+    from hilbench.compare.budgets import load_budgets
+    from hilbench.compare.verdict import verdict
     from hilbench.report.junit import write_junit
-    from hilbench.report.run_report import (
-        figures, print_profile, print_run, print_verdict, run_record, write_json)
+    from hilbench.report.run_report import print_profile, print_run, print_verdict, write_json
 
-    budgets = load_budgets(args.budget) if args.budget else []  # fail fast, before running
-    baselines = load_baselines(args.baseline) if args.baseline else {}
+    budgets = load_budgets(args.budget) if args.budget else None  # fail fast, before running
+    baselines = load_baselines(args.baseline) if args.baseline else None
     start = time.perf_counter()
     result = _run(args, console)
     print_run(console, result)
@@ -263,22 +263,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         print_profile(console, result)
     if args.json is not None:
         write_json(result, args.json, profile=args.profile)
-
-    record = run_record(result, profile=True)
-    current = figures(record)
-    c = result.comparison
-    checks = [Check("bit_exact", c.bit_exact, f"{c.mismatches} mismatching values", "0")]
-    if args.budget:
-        matching = applicable(budgets, result.model, result.board)
-        if not matching:
-            raise ConfigError(f"no budget in {args.budget} applies to model {result.model!r} "
-                              f"on board {result.board!r}")
-        checks += check_budgets(matching, current)
-    if args.baseline:
-        key = baseline_key(result.model, result.board)
-        if key not in baselines:
-            raise ConfigError(f"{args.baseline} has no baseline for {key}")
-        checks += compare_baseline(baselines[key], current, args.tolerance)
+    checks = verdict(result, budgets, args.budget, baselines, args.baseline, args.tolerance)
     if args.budget or args.baseline:
         print_verdict(console, checks)
     if args.junit is not None:
@@ -289,13 +274,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_baseline_save(args: argparse.Namespace, console: Console) -> int:
     from hilbench.compare.baseline import save_baseline
-    from hilbench.report.run_report import figures, run_record
+    from hilbench.compare.verdict import figures
 
     result = _run(args, console)
     if not result.comparison.bit_exact:
         raise ConfigError(f"refusing to save a baseline from a run that is not bit-exact "
                           f"({result.comparison.mismatches} mismatching values)")
-    record = figures(run_record(result, profile=True))
+    record = figures(result)
+    if record["instructions"] is None and record["cycles"] is None:
+        raise ConfigError(f"refusing to save a baseline without timing figures: "
+                          f"{result.timing.missing}")
     save_baseline(args.output, record)
     console.print(f"saved baseline {result.model}@{result.board} to {args.output}: "
                   f"{record['instructions'] or record['cycles']:,} "

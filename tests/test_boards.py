@@ -7,7 +7,7 @@ import pytest
 
 from hilbench.board import board_names, load_board
 from hilbench.errors import ConfigError
-from hilbench.runner import run_model
+from hilbench.run import RunRequest, run
 from support import SHARED_MODELS
 from test_cli import assert_one_line_error, hilbench
 
@@ -30,7 +30,7 @@ def test_model_bit_exact_on_every_qemu_board(name):
     board = load_board(name)
     assert board.core == QEMU_BOARDS[name]
     model = "tflm_hello_world_int8" if board.ram.size < 64 * 1024 else "kws_ds_cnn_int8"
-    result = run_model(SHARED_MODELS / f"{model}.tflite", board, 4, seed=4)
+    result = run(RunRequest(SHARED_MODELS / f"{model}.tflite", board, 4, seed=4))
     assert result.comparison.bit_exact
     assert result.timing.instructions is not None and result.timing.cycles_estimated
 
@@ -72,10 +72,10 @@ def test_real_board_firmware_builds(name, tmp_path):
 
     board = load_board(name)
     assert board.core == REAL_BOARDS[name] and not board.is_qemu
-    assert board.probe["target"]
+    assert board.probe.target
     model = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
     generated = generate_model(load_model(model), model.read_bytes(), model.stem)
-    firmware = build_firmware(generated, board, model.stem, variant=board.kernels,
+    firmware = build_firmware(generated, board, model.stem, variant=board.build.kernels,
                               cache_dir=tmp_path)
     sizes = firmware.sizes
     assert 0 < sizes.flash <= board.flash.size

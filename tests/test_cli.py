@@ -3,6 +3,7 @@ and one clear line (never a traceback) for every kind of bad input."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,11 @@ from support import SHARED_MODELS
 KWS = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
 
 
-def hilbench(*args: object) -> subprocess.CompletedProcess:
+def hilbench(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess; `env` adds to this process's environment."""
     return subprocess.run([sys.executable, "-m", "hilbench", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env} if env else None)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from hilbench.board import load_board
 from hilbench.model.tflite_writer import write_tflite
-from hilbench.runner import run_model
+from hilbench.run import RunRequest, run
 import test_reference_ops as cases
 
 BOARD = load_board("qemu-mps2-an386")
@@ -39,7 +39,7 @@ GRAPHS = dict(_graphs())
 def _run(graph, tmp_path, name):
     path = tmp_path / f"{name}.tflite"
     write_tflite(graph, path)
-    result = run_model(path, BOARD, VECTORS, seed=3)
+    result = run(RunRequest(path, BOARD, VECTORS, seed=3))
     c = result.comparison
     assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
 
@@ -85,8 +85,8 @@ M0 = load_board("qemu-microbit")
 @pytest.mark.parametrize("case", cases.FC_CASES)
 def test_armv6m_fully_connected_on_cortex_m0(case, tmp_path):
     """The Armv6-M variant (folded bias, 16-bit partial products) on the Cortex-M0."""
-    assert M0.kernels == "armv6m"
+    assert M0.build.kernels == "armv6m"
     path = tmp_path / f"fc-{case}.tflite"
     write_tflite(cases.fc_model(np.random.default_rng(3), **cases.FC_CASES[case]), path)
-    result = run_model(path, M0, VECTORS, seed=3)
+    result = run(RunRequest(path, M0, VECTORS, seed=3))
     assert result.comparison.bit_exact, result.comparison.first

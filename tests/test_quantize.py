@@ -13,7 +13,7 @@ import torch  # a test dependency (torch==2.13.0, the local CPU build)
 from hilbench.board import load_board
 from hilbench.paths import REPO
 from hilbench.model import load_model
-from hilbench.runner import run_model
+from hilbench.run import RunRequest, run
 from support import compare_with_tflm
 from test_cli import assert_one_line_error, hilbench
 
@@ -63,8 +63,8 @@ def test_touch_mlp_quantizes_reloads_and_runs_bit_exact(touch_mlp):
     assert [op.options["activation"] for op in graph.operators] == [
         "RELU_N1_TO_1", "RELU6", "NONE"]  # HardTanh and ReLU6 fused as TFLM clamps
     assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
-    run = run_model(out, load_board("qemu-microbit"), 12, seed=1)  # a Cortex-M0
-    assert run.comparison.bit_exact
+    result = run(RunRequest(out, load_board("qemu-microbit"), 12, seed=1))  # a Cortex-M0
+    assert result.comparison.bit_exact
 
 
 def test_percentile_ranges(touch_mlp):
@@ -110,7 +110,7 @@ def test_cnn_quantizes_bit_exact_on_tflm_and_qemu(tmp_path):
     assert [op.opcode for op in graph.operators] == [
         "CONV_2D", "PAD", "DEPTHWISE_CONV_2D", "CONV_2D", "AVERAGE_POOL_2D", "FULLY_CONNECTED"]
     assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
-    assert run_model(out, load_board("qemu-mps2-an386"), 10, seed=2).comparison.bit_exact
+    assert run(RunRequest(out, load_board("qemu-mps2-an386"), 10, seed=2)).comparison.bit_exact
 
 
 @pytest.mark.parametrize("keep_batch_norm", [False, True])
@@ -136,7 +136,7 @@ def test_residual_concat_and_activation_ops(tmp_path, keep_batch_norm):
                    "SOFTMAX"):
         assert opcode in ops
     assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
-    assert run_model(out, load_board("qemu-mps2-an386"), 6, seed=3).comparison.bit_exact
+    assert run(RunRequest(out, load_board("qemu-mps2-an386"), 6, seed=3)).comparison.bit_exact
 
 
 def _qdq(source, target, calib):
@@ -185,4 +185,4 @@ def test_qdq_models_keep_their_quantization(case, touch_mlp, tmp_path):
     assert all(float(t.scale) in prescribed for t in activations if t.dtype == np.int8
                and "/padded" not in t.name)
     assert compare_with_tflm(graph, out.read_bytes(), 200) == {"uniform": 0, "near_zp": 0}
-    assert run_model(out, load_board(board), 6, seed=5).comparison.bit_exact
+    assert run(RunRequest(out, load_board(board), 6, seed=5)).comparison.bit_exact

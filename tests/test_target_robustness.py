@@ -20,8 +20,9 @@ from hilbench.model.builder import GraphBuilder
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.protocol.frames import Command, ErrorCode, encode_frame
 from hilbench.protocol.session import DeviceError, DeviceSession
-from hilbench.runner import run_model
-from hilbench.targets import QemuTarget
+from hilbench.run import RunRequest, run
+from hilbench.drivers.registry import link_driver
+from hilbench.run.strategy import open_target
 from support import SHARED_MODELS
 from test_cli import assert_one_line_error, hilbench
 
@@ -34,11 +35,8 @@ VWW = SHARED_MODELS / "vww_mobilenet_v1_025_int8.tflite"
 def session():
     generated = generate_model(load_model(HELLO), HELLO.read_bytes(), HELLO.stem)
     firmware = build_firmware(generated, BOARD, HELLO.stem, debug_commands=True)
-    target = QemuTarget(BOARD)
-    try:
-        yield DeviceSession(target.start(firmware.elf), timeout=3.0)
-    finally:
-        target.stop()
+    with open_target(BOARD, firmware.elf, link_driver("serial"), timeout=3.0) as (_, session):
+        yield session
 
 
 def _expect_error(session: DeviceSession, *codes: ErrorCode) -> None:
@@ -169,7 +167,7 @@ def test_hostile_names_never_reach_c(tmp_path):
     for token in ("*/ int evil", "#include <stdio.h>", 'system("', 'quote "', "back\\slash",
                   "*/ evil", "\x00"):
         assert token not in source, token
-    result = run_model(model, BOARD, 6)
+    result = run(RunRequest(model, BOARD, 6))
     assert result.comparison.bit_exact
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from hilbench.board import load_board
 from hilbench.paths import FIRMWARE_DIR
-from hilbench.runner import run_model
+from hilbench.run import RunRequest, run
 from hilbench.timing.cycle_model import CLASS_COSTS, estimate_cycles
 from support import SHARED_MODELS
 from test_cli import hilbench
@@ -23,7 +23,7 @@ MICRO_SPEECH = SHARED_MODELS / "tflm_micro_speech_int8.tflite"
 
 
 def test_instruction_counts_identical_over_three_runs():
-    runs = [run_model(MICRO_SPEECH, BOARD, 4, seed=5) for _ in range(3)]
+    runs = [run(RunRequest(MICRO_SPEECH, BOARD, 4, seed=5)) for _ in range(3)]
     signatures = [(r.timing.instructions, [l.instructions for l in r.timing.layers])
                   for r in runs]
     assert signatures[0] == signatures[1] == signatures[2]
@@ -31,7 +31,7 @@ def test_instruction_counts_identical_over_three_runs():
 
 
 def test_layers_add_up_to_the_inference():
-    result = run_model(KWS, BOARD, 2, seed=1)
+    result = run(RunRequest(KWS, BOARD, 2, seed=1))
     t = result.timing
     layer_sum = sum(l.instructions for l in t.layers)
     total = int(t.instructions.max)
@@ -47,9 +47,9 @@ def test_json_timing_keys(tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "r.json").read_text())
     assert isinstance(record["instructions"], int)
-    assert set(record["cycles"]) == {"min", "median", "max", "estimated"}
+    assert set(record["cycles"]) == {"min", "median", "max", "estimated", "source"}
     assert record["cycles"]["estimated"] is True
-    assert set(record["latency_us"]) == {"min", "median", "max", "estimated"}
+    assert set(record["latency_us"]) == {"min", "median", "max", "estimated", "source"}
     assert record["clock_hz"] == 25_000_000
     assert record["latency_us"]["max"] == pytest.approx(record["cycles"]["max"] / 25, rel=1e-6)
     assert [layer["op"] for layer in record["layers"]] == [
@@ -143,8 +143,8 @@ def test_cycle_counter_path_agrees_with_exact_counts():
     at 16 MHz. It must agree with the plugin's exact counts layer by layer."""
     m0 = load_board("qemu-microbit")
     touch = FIRMWARE_DIR.parent / "examples" / "touch_classifier" / "touch_mlp_int8.tflite"
-    exact = run_model(touch, m0, 3, seed=2)
-    measured = run_model(touch, m0, 3, seed=2, cycle_counter=True)
+    exact = run(RunRequest(touch, m0, 3, seed=2))
+    measured = run(RunRequest(touch, m0, 3, seed=2, cycle_counter=True))
     assert measured.comparison.bit_exact and not measured.timing.cycles_estimated
     assert measured.timing.overhead_instructions > 0  # the calibration ran
     ticks_per_instruction = 64e-9 * m0.clock_hz

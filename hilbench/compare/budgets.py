@@ -65,7 +65,8 @@ def applicable(budgets: list[Budget], model: str, board: str) -> list[Budget]:
 
 def check_budgets(budgets: list[Budget], figures: dict[str, Any]) -> list[Check]:
     """figures: latency_us, cycles (worst case, or None if not measured), ram_bytes,
-    flash_bytes, bit_exact, max_abs_diff, and whether timing is "estimated"."""
+    flash_bytes, bit_exact, max_abs_diff; where cycles come from (cycle_source) or why
+    there are none (timing_missing)."""
     checks = []
     for budget in budgets:
         for key, limit in budget.limits.items():
@@ -76,9 +77,10 @@ def check_budgets(budgets: list[Budget], figures: dict[str, Any]) -> list[Check]
                 continue
             if actual is None:
                 checks.append(Check(key, False, "not measured", f"<= {limit:g}",
-                                    "this target reports no cycle figures"))
+                                    figures.get("timing_missing")
+                                    or "this target reports no cycle figures"))
                 continue
-            note = "estimated" if key in ("latency_us", "cycles") and figures["estimated"] else ""
+            note = (figures.get("cycle_source") or "") if key in ("latency_us", "cycles") else ""
             checks.append(Check(key, actual <= limit, _number(actual), f"<= {_number(limit)}", note))
     return checks
 

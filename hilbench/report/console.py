@@ -59,13 +59,15 @@ def print_reference_summary(console: Console, model: str, vectors: int, seconds:
 
 def print_boards(console: Console, boards: list[Board], default: str) -> None:
     table = Table(title="boards", title_justify="left")
-    for column in ("name", "core", "clock", "flash", "RAM", "cycle counter", "reached through"):
+    for column in ("name", "core", "clock", "flash", "RAM", "cycle counter", "machine or part",
+                   "drivers"):
         table.add_column(column, justify="right" if column in ("clock", "flash", "RAM") else "left")
     for b in boards:
-        reach = f"QEMU {b.qemu['machine']}" if b.is_qemu else "debug probe (pyOCD)"
+        part = f"QEMU {b.qemu.machine}" if b.qemu else (b.probe.target if b.probe else "")
         name = f"{b.name} (default)" if b.name == default else b.name
         table.add_row(name, b.core, f"{b.clock_hz / 1e6:g} MHz", f"{b.flash.size // 1024:,} KiB",
-                      f"{b.ram.size // 1024:,} KiB", b.cycle_counter, reach)
+                      f"{b.ram.size // 1024:,} KiB", b.cycle_counter.kind, part,
+                      ", ".join(b.drivers))
     console.print(table)
 
 

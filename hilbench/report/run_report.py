@@ -1,4 +1,6 @@
-"""The verdict of `hilbench run`, as a table for people and JSON for machines."""
+"""A run's result and verdict rendered: a table for people and JSON for machines. Nothing
+here decides anything; every figure comes from the typed RunResult, every check from
+compare.verdict."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from rich.table import Table
 
 from hilbench.compare.checks import Check
 from hilbench.errors import ConfigError
-from hilbench.runner import RunResult
+from hilbench.run.records import RunResult
 
 
 def _spread(spread: Any, digits: int = 0) -> dict[str, float] | None:
@@ -24,13 +26,13 @@ def _spread(spread: Any, digits: int = 0) -> dict[str, float] | None:
 def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
     c = result.comparison
     t = result.timing
+    source = {"estimated": t.cycles_estimated, "source": t.cycle_source}
     timing: dict[str, Any] = {
         "instructions": None if t.instructions is None else int(t.instructions.max),
         "instructions_per_inference": _spread(t.instructions),
-        "cycles": None if t.cycles is None else {**_spread(t.cycles),
-                                                  "estimated": t.cycles_estimated},
-        "latency_us": None if t.latency_us is None else {**_spread(t.latency_us, 3),
-                                                          "estimated": t.cycles_estimated},
+        "cycles": None if t.cycles is None else {**_spread(t.cycles), **source},
+        "latency_us": None if t.latency_us is None else {**_spread(t.latency_us, 3), **source},
+        "timing_missing": t.missing,
         "clock_hz": t.clock_hz,
         "measuring_overhead_instructions": t.overhead_instructions,
     }
@@ -56,6 +58,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "link_bytes_per_s": round(result.link_bytes_per_s, 1),
         "transport": result.link,
         "via": result.via,
+        "driver": result.driver,
         "stack_peak_via_probe": result.probe_stack_peak,
         "vectors_per_s": round(result.vectors_per_s, 3),
         "build_id": result.build.build_id,
@@ -99,8 +102,10 @@ def print_run(console: Console, result: RunResult) -> None:
     if t.instructions is not None:
         rows.append(("instructions", f"{int(t.instructions.max):,} per inference (exact, "
                                      f"worst of {result.vectors}; min {int(t.instructions.min):,})"))
+    if t.cycles is None and t.missing:
+        rows.append(("cycles", f"not available: {t.missing}"))
     if t.cycles is not None:
-        label = "estimated" if t.cycles_estimated else "measured"
+        label = t.cycle_source
         latency = t.latency_us
         rows.append(("cycles", f"{int(t.cycles.max):,} ({label}, {result.board} core)"))
         rows.append(("latency", f"{latency.max:,.1f} us at {t.clock_hz / 1e6:g} MHz ({label}; "
@@ -117,11 +122,11 @@ def print_run(console: Console, result: RunResult) -> None:
 def print_profile(console: Console, result: RunResult) -> None:
     t = result.timing
     if not t.layers:
-        console.print("no per-layer profile: this target has no cycle counter or counter plugin")
+        console.print(f"no per-layer profile: {t.missing or 'no timing figures'}")
         return
-    label = "est. cycles" if t.cycles_estimated else "cycles"
-    table = Table(title=f"per-layer profile (slowest inference; cycles "
-                        f"{'estimated for ' + result.board if t.cycles_estimated else 'measured'})",
+    label = "est. cycles" if t.cycles_estimated else f"{t.cycle_source} cycles"
+    where = f"estimated for {result.board}" if t.cycles_estimated else t.cycle_source
+    table = Table(title=f"per-layer profile (slowest inference; cycles {where})",
                   title_justify="left")
     for column in ("#", "op", "output", "MACs", "instructions", label, "share", "cycles/MAC"):
         table.add_column(column, justify="left" if column in ("op", "output") else "right")
@@ -133,27 +138,12 @@ def print_profile(console: Console, result: RunResult) -> None:
                       per_mac)
     console.print(table)
     if t.instructions is None and t.overhead_instructions is not None:
-        console.print(f"measured with the cycle counter; {t.overhead_instructions} cycles per "
-                      f"profiling mark calibrated out")
+        console.print(f"{t.cycle_source} with the cycle counter; {t.overhead_instructions} "
+                      f"cycles per profiling mark calibrated out")
     if t.instructions is not None and t.overhead_instructions is not None:
         layer_sum = sum(l.instructions or 0 for l in t.layers)
         console.print(f"layers add up to {layer_sum:,} of {int(t.instructions.max):,} "
                       f"instructions; measuring overhead {t.overhead_instructions:,}")
-
-
-def figures(record: dict[str, Any]) -> dict[str, Any]:
-    """The flat worst-case figures budgets and baselines compare, from a run record."""
-    return {
-        "model": record["model"], "board": record["board"], "vectors": record["vectors"],
-        "seed": record["seed"], "bit_exact": record["bit_exact"],
-        "max_abs_diff": record["max_abs_diff"], "flash_bytes": record["flash_bytes"],
-        "ram_bytes": record["ram_bytes"]["total"], "instructions": record["instructions"],
-        "cycles": record["cycles"]["max"] if record["cycles"] else None,
-        "latency_us": record["latency_us"]["max"] if record["latency_us"] else None,
-        "estimated": bool(record["cycles"] and record["cycles"]["estimated"]),
-        "layer_ops": [layer["op"] for layer in record.get("layers", [])],
-        "layer_instructions": [layer["instructions"] for layer in record.get("layers", [])],
-    }
 
 
 def print_verdict(console: Console, checks: list[Check]) -> None:

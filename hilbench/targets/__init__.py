@@ -1,10 +1,5 @@
-"""Stage 5: targets that run firmware and expose a byte transport to it.
-
-A target is started with an ELF and gives back a Transport; stopping it always releases
-everything (processes, ports). QEMU is just another target, like a board behind pyOCD.
+"""Stage 5: target drivers, which load firmware onto a board and offer capabilities
+(hilbench.drivers): QEMU (qemu.py, with the instruction-counting plugin in
+qemu_plugin.py), and pyOCD for real boards and for QEMU through its GDB stub
+(pyocd_target.py, pyocd_qemu_probe.py). Runs find them through hilbench.drivers.registry.
 """
-
-from hilbench.targets.base import Target
-from hilbench.targets.qemu import QemuTarget
-
-__all__ = ["QemuTarget", "Target"]

@@ -1,18 +1,36 @@
-"""A real board behind a debug probe, through pyOCD: find the probe, program the ELF,
-reset and run, and talk over the probe's USB serial port (the virtual COM port that ST-LINK
-and J-Link/DAPLink probes expose, matched by the probe's USB serial number).
+"""Boards behind a debug probe, through pyOCD: find the probe, program the ELF, reset and
+run, and talk over the probe's USB serial port (the virtual COM port that ST-LINK and
+J-Link/DAPLink probes expose, matched by the probe's USB serial number) or RAM buffers.
 
-Exercised in CI only up to probe discovery (no board is attached there)."""
+Two drivers: `pyocd` for real boards (exercised in CI only up to probe discovery: no board
+is attached there), and `pyocd-qemu`, the same pyOCD code driving a QEMU machine through
+the GDB-stub probe plugin (pyocd_qemu_probe.py)."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 from hilbench.board import Board
+from hilbench.drivers.capabilities import (
+    CycleCounter,
+    InstructionCounter,
+    Loader,
+    MemoryAccess,
+    Reset,
+    SerialPort,
+)
+from hilbench.drivers.target import TargetDriver, TargetOptions
 from hilbench.errors import ProbeError
+from hilbench.timing.counts import InferenceCount
 from hilbench.transport.base import Transport
-from hilbench.targets.base import Target
+from hilbench.targets.qemu import (
+    QemuProcess,
+    icount_arguments,
+    offers_cycle_counter,
+    why_no_cycle_counter,
+)
 from hilbench.transport.serial_link import SerialTransport
 
 
@@ -55,81 +73,115 @@ class PyocdMemory:
     def __init__(self, target: Any) -> None:
         self.target = target
 
-    def halt(self) -> None:
-        pass
-
-    def resume(self) -> None:
-        pass
-
-    def read(self, address: int, length: int) -> bytes:
+    def read_memory(self, address: int, length: int) -> bytes:
         return bytes(self.target.read_memory_block8(address, length))
 
-    def write(self, address: int, data: bytes) -> None:
+    def write_memory(self, address: int, data: bytes) -> None:
         self.target.write_memory_block8(address, list(data))
 
+    def paused(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+class _PyocdSession:
+    """An open pyOCD session on one probe: program, reset, memory."""
+
+    def __init__(self) -> None:
+        self.session: Any = None
+
+    def open(self, unique_id: str, target_name: str, options: dict[str, Any]) -> None:
+        connect, _ = _pyocd()
+        session = connect.session_with_chosen_probe(
+            unique_id=unique_id, target_override=target_name, options=options)
+        if session is None:
+            raise ProbeError(f"pyOCD could not open a session on probe {unique_id}")
+        self.session = session
+        session.open()
+
+    def program_and_reset(self, elf: Path) -> None:
+        _, programmer = _pyocd()
+        programmer(self.session).program(str(elf))
+        self.session.target.reset()
+
+    def memory(self) -> PyocdMemory | None:
+        return PyocdMemory(self.session.target) if self.session is not None else None
+
     def close(self) -> None:
-        pass
+        if self.session is not None:
+            try:
+                self.session.close()
+            except Exception:  # closing must not mask the error that got us here
+                pass
+            self.session = None
 
 
-def _link_after_reset(session: Any, elf: Path, link: str) -> Transport | None:
-    """The probe link's transport, or None when the caller uses a serial port."""
-    if link != "probe":
-        return None
-    from hilbench.transport.probe_link import ProbeTransport, control_block_address
+class PyocdDriver(TargetDriver):
+    """A real board: programmed through pyOCD's flash algorithms, reset, and reached over
+    the probe's serial port or the RAM link; its own cycle counter is measured time."""
 
-    return ProbeTransport(PyocdMemory(session.target), control_block_address(elf))
+    name = "pyocd"
+    via = "pyocd"
 
+    def __init__(self, board: Board, options: TargetOptions) -> None:
+        super().__init__(board, options)
+        if board.probe is None:
+            raise ProbeError(f"board {board.name} has no [probe] section for pyOCD")
+        self.probe = board.probe
+        self.pyocd = _PyocdSession()
+        self.unique_id: str | None = self.probe.unique_id
+        self.serial: SerialTransport | None = None
 
-class PyocdTarget(Target):
-    def __init__(self, board: Board, unique_id: str | None = None, link: str = "serial") -> None:
-        self.board = board
-        self.link = link
-        self.target_name = board.probe.get("target", "")
-        self.pack = board.probe.get("pack", "")
-        self.unique_id = unique_id or board.probe.get("unique_id") or None
-        self.session: Any = None  # pyocd.core.session.Session once started
-        self.transport: SerialTransport | None = None
+    def capabilities(self) -> dict[type, Any]:
+        offered: dict[type, Any] = {Loader: self, SerialPort: self, Reset: self}
+        memory = self.pyocd.memory()
+        if memory is not None:
+            offered[MemoryAccess] = memory
+        if self.board.cycle_counter.kind != "none":
+            offered[CycleCounter] = self
+        return offered
 
-    def start(self, elf: Path) -> Transport:
-        connect, programmer = _pyocd()
+    def missing(self, protocol: type) -> str:
+        if protocol is InstructionCounter:
+            return "a real core has no instruction counter; its cycle counter is measured"
+        return super().missing(protocol)
+
+    @property
+    def cycle_source(self) -> str:
+        return "measured"
+
+    def load(self, elf: Path) -> None:
+        connect, _ = _pyocd()
         probes = connect.get_all_connected_probes(blocking=False, unique_id=self.unique_id)
+        target_name = self.probe.target
         if not probes:
             wanted = f" with unique ID {self.unique_id}" if self.unique_id else ""
             raise ProbeError(f"no debug probe{wanted} attached for {self.board.name} (pyOCD "
-                             f"target {self.target_name}): connect the board's probe over USB")
+                             f"target {target_name}): connect the board's probe over USB")
         if len(probes) > 1 and self.unique_id is None:
             ids = ", ".join(p.unique_id for p in probes)
             raise ProbeError(f"{len(probes)} debug probes attached ({ids}): choose one with "
                              f"unique_id in the board file")
-        options = {"pack": self.pack} if self.pack else {}
-        if not self.pack and self.target_name.startswith("stm32"):
+        if not self.probe.pack and target_name.startswith("stm32"):
             raise ProbeError(f"{self.board.name} needs the vendor's CMSIS-Pack for "
-                             f"{self.target_name}: set [probe] pack in the board file")
-        probe = probes[0]
-        session = connect.session_with_chosen_probe(
-            unique_id=probe.unique_id, target_override=self.target_name, options=options)
-        if session is None:
-            raise ProbeError(f"pyOCD could not open a session on probe {probe.unique_id}")
-        self.session = session
-        session.open()
-        programmer(session).program(str(elf))
-        port = serial_port_of(probe.unique_id) if self.link == "serial" else ""
-        session.target.reset()
-        probe_link = _link_after_reset(session, elf, self.link)
-        if probe_link is not None:
-            return probe_link
-        self.transport = SerialTransport(port, baudrate=int(self.board.uart.get("baud", 115200)))
-        return self.transport
+                             f"{target_name}: set [probe] pack in the board file")
+        self.unique_id = probes[0].unique_id
+        self.pyocd.open(self.unique_id, target_name,
+                        {"pack": self.probe.pack} if self.probe.pack else {})
+        self.pyocd.program_and_reset(elf)
 
-    def stop(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
-        if self.session is not None:
-            try:
-                self.session.close()
-            finally:
-                self.session = None
+    def open_serial(self) -> Transport:
+        assert self.unique_id is not None, "load() first"
+        self.serial = SerialTransport(serial_port_of(self.unique_id), baudrate=self.board.uart.baud)
+        return self.serial
+
+    def reset(self) -> None:
+        self.pyocd.session.target.reset()
+
+    def close(self) -> None:
+        if self.serial is not None:
+            self.serial.close()
+            self.serial = None
+        self.pyocd.close()
 
 
 def board_target_name(board: Board) -> str:
@@ -154,61 +206,81 @@ def board_target_name(board: Board) -> str:
     return name
 
 
-class PyocdQemuTarget(Target):
+class PyocdQemuDriver(TargetDriver):
     """A QEMU board driven through pyOCD, as a real board would be: QEMU starts halted with
-    no image; pyOCD (through the GDB-stub probe plugin) loads the ELF, resets and runs it;
-    the protocol runs on the UART; statistics can also be read through pyOCD's memory."""
+    no image; pyOCD (through the GDB-stub probe plugin) loads the ELF, resets and runs it.
+    The protocol runs on the UART or the RAM link (pyOCD's memory access); QEMU still
+    counts instructions, and gives SysTick boards virtual time."""
 
-    def __init__(self, board: Board, extra_args: tuple[str, ...] = (),
-                 link: str = "serial") -> None:
-        from hilbench.targets.qemu import QemuTarget
+    name = "pyocd-qemu"
+    via = "pyocd"
 
-        self.board = board
-        self.link = link
-        self.qemu = QemuTarget(board, extra_args, link=link)
-        self.session: Any = None
+    def __init__(self, board: Board, options: TargetOptions) -> None:
 
-    def start(self, elf: Path) -> Transport:
-        from hilbench.targets.qemu import _free_port
+        super().__init__(board, options)
+        self.counts_path = options.workdir / "instruction-counts.txt"
+        extra = icount_arguments(board) if options.virtual_time else ()
+        self.process = QemuProcess(board, options.workdir / "qemu.log", extra)
+        self.pyocd = _PyocdSession()
+        self.serial: SerialTransport | None = None
 
-        connect, programmer = _pyocd()
-        if self.link == "probe":  # QEMU opens its GDB stub on its own port; pyOCD takes it
-            self.qemu.loader = ("-S",)
-            gdb_port = self.qemu.launch(elf)
-            transport: Transport | None = None
-        else:
-            gdb_port = _free_port()
-            self.qemu.loader = ("-S", "-gdb", f"tcp:127.0.0.1:{gdb_port}")
-            transport = self.qemu.start(elf)  # the UART first: QEMU waits for it
+    def capabilities(self) -> dict[type, Any]:
+        offered: dict[type, Any] = {Loader: self, Reset: self}
+        if self.options.link.requires is SerialPort:
+            offered[SerialPort] = self
+        memory = self.pyocd.memory()
+        if memory is not None:
+            offered[MemoryAccess] = memory
+        if self.options.count_instructions:
+            offered[InstructionCounter] = self
+        if offers_cycle_counter(self):
+            offered[CycleCounter] = self
+        return offered
+
+    def missing(self, protocol: type) -> str:
+        return why_no_cycle_counter(self) if protocol is CycleCounter else \
+            super().missing(protocol)
+
+    @property
+    def cycle_source(self) -> str:
+        return "virtual"
+
+    def load(self, elf: Path) -> None:
+        if self.options.count_instructions:
+            from hilbench.targets.qemu_plugin import plugin_arguments
+
+            self.process.extra_args += ("-plugin", plugin_arguments(elf, self.counts_path))
+        serial = self.options.link.requires is SerialPort
+        self.process.launch(None, uart=serial, gdb=True, halted=True)
+        if serial:  # QEMU waits for its UART before it opens the GDB stub
+            self.serial = self.process.connect_uart()
         try:
-            session = connect.session_with_chosen_probe(
-                unique_id=f"qemu:127.0.0.1:{gdb_port}", target_override=board_target_name(self.board),
-                options={"frequency": 1000000, "connect_mode": "halt"})
-            if session is None:
-                raise ProbeError("pyOCD did not find the QEMU GDB-stub probe (is hilbench "
-                                 "installed, with its pyocd.probe entry point?)")
-            self.session = session
-            session.open()
-            programmer(session).program(str(elf))
-            session.target.reset()
-            transport = _link_after_reset(session, elf, self.link) or transport
+            self.pyocd.open(f"qemu:127.0.0.1:{self.process.gdb_port}",
+                            board_target_name(self.board),
+                            {"frequency": 1000000, "connect_mode": "halt"})
+            self.pyocd.program_and_reset(elf)
         except ProbeError:
-            self.stop()
             raise
         except Exception as exc:  # pyOCD raises many kinds; report one line
-            self.stop()
-            raise ProbeError(f"pyOCD failed on {self.board.name}: {type(exc).__name__}: {exc}") from None
-        assert transport is not None
-        return transport
+            raise ProbeError(f"pyOCD failed on {self.board.name}: {type(exc).__name__}: "
+                             f"{exc}") from None
 
-    def read_memory(self, address: int, length: int) -> bytes:
-        return bytes(self.session.target.read_memory_block8(address, length))
+    def open_serial(self) -> Transport:
+        assert self.serial is not None, "load() first"
+        return self.serial
 
-    def stop(self) -> None:
-        if self.session is not None:
-            try:
-                self.session.close()
-            except Exception:  # closing must not mask the error that got us here
-                pass
-            self.session = None
-        self.qemu.stop()
+    def reset(self) -> None:
+        self.pyocd.session.target.reset()
+
+    def instruction_counts(self) -> list[InferenceCount]:
+        from hilbench.targets.qemu_plugin import parse_counts
+
+        self.close()
+        return parse_counts(self.counts_path)
+
+    def close(self) -> None:
+        if self.serial is not None:
+            self.serial.close()
+            self.serial = None
+        self.pyocd.close()
+        self.process.stop()

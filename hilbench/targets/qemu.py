@@ -1,26 +1,39 @@
-"""QEMU as a target: qemu-system-arm with the board's UART on a loopback TCP socket.
+"""QEMU as a target driver: qemu-system-arm with the board's UART on a loopback TCP socket,
+and its GDB stub for memory access when the run uses the debug-probe RAM link.
 
 QEMU waits for our connection before starting the guest (server=on,wait=on), so no byte
 is lost; pyserial's socket:// transport makes the link identical to a real serial port.
-The process is killed on stop, on interpreter exit, and (Linux) when its parent dies.
+The process is killed on close, on interpreter exit, and (Linux) when its parent dies.
 """
 
 from __future__ import annotations
 
 import atexit
 import ctypes
+import math
 import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from hilbench.board import Board
+from hilbench.drivers.capabilities import (
+    CycleCounter,
+    InstructionCounter,
+    Loader,
+    MemoryAccess,
+    SerialPort,
+)
+from hilbench.drivers.target import TargetDriver, TargetOptions
 from hilbench.errors import TargetError, TransportError
+from hilbench.timing.counts import InferenceCount
 from hilbench.transport.base import Transport
-from hilbench.targets.base import Target
+from hilbench.transport.gdb_memory import GdbMemory
 from hilbench.transport.serial_link import SerialTransport
 
 QEMU = "qemu-system-arm"
@@ -54,95 +67,190 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-class QemuTarget(Target):
-    def __init__(self, board: Board, extra_args: tuple[str, ...] = (),
-                 count_instructions: Path | None = None, link: str = "serial") -> None:
-        """count_instructions: file the instruction-counting plugin writes to, or None.
-        link: "serial" (UART on a socket) or "probe" (RAM ring buffers via the GDB stub)."""
-        if not board.is_qemu:
+def icount_arguments(board: Board) -> tuple[str, ...]:
+    """Virtual time: about one clock tick of the board per executed instruction."""
+    shift = max(0, round(math.log2(1e9 / board.clock_hz)))
+    return ("-icount", f"shift={shift},align=off,sleep=off")
+
+
+def offers_cycle_counter(driver: TargetDriver) -> bool:
+    """QEMU runs SysTick in virtual time under -icount; its DWT_CYCCNT always reads 0."""
+    return driver.options.virtual_time and driver.board.cycle_counter.kind == "systick"
+
+
+def why_no_cycle_counter(driver: TargetDriver) -> str:
+    if not driver.options.virtual_time:
+        return "QEMU's cycle counters run (in virtual time) only with --cycle-counter"
+    return (f"QEMU models no {driver.board.cycle_counter.kind.upper()} cycle counter for "
+            f"{driver.board.name} (DWT_CYCCNT reads 0; SysTick boards have virtual time)")
+
+
+class QemuProcess:
+    """One qemu-system-arm process for a board: its command line, ports and log."""
+
+    def __init__(self, board: Board, log_path: Path, extra_args: tuple[str, ...] = ()) -> None:
+        if board.qemu is None:
             raise TargetError(f"board {board.name} is not a QEMU machine")
         self.board = board
+        self.qemu = board.qemu
         self.extra_args = extra_args
-        self.count_instructions = count_instructions
-        self.link = link
-        self.loader: tuple[str, ...] = ()  # replaces "-kernel ELF" when a debugger loads it
+        self.log_path = log_path
         self.process: subprocess.Popen | None = None
-        self.transport: Transport | None = None
-        self.log = tempfile.TemporaryFile()
+        self.uart_port: int | None = None
+        self.gdb_port: int | None = None
 
-    def command(self, elf: Path, port: int) -> list[str]:
-        cpu = ["-cpu", self.board.qemu["cpu"]] if "cpu" in self.board.qemu else []
-        if self.link == "probe":  # the debugger's view: GDB stub, UART unused
-            link = ["-serial", "null", "-gdb", f"tcp:127.0.0.1:{port}"]
+    def command(self, elf: Path | None, halted: bool) -> list[str]:
+        cpu = ["-cpu", self.qemu.cpu] if self.qemu.cpu else []
+        if self.uart_port is not None:
+            uart = ["-chardev", f"socket,id=uart,host=127.0.0.1,port={self.uart_port},"
+                                f"server=on,wait=on,nodelay=on", "-serial", "chardev:uart"]
         else:
-            link = ["-chardev", f"socket,id=uart,host=127.0.0.1,port={port},server=on,"
-                                f"wait=on,nodelay=on", "-serial", "chardev:uart"]
-        return [QEMU, "-machine", self.board.qemu["machine"], *cpu,
-                "-display", "none", "-monitor", "none", *link,
-                *(self.loader or ("-kernel", str(elf))), *self._plugin(elf), *self.extra_args]
+            uart = ["-serial", "null"]
+        gdb = ["-gdb", f"tcp:127.0.0.1:{self.gdb_port}"] if self.gdb_port is not None else []
+        kernel = ["-kernel", str(elf)] if elf is not None else []
+        return [QEMU, "-machine", self.qemu.machine, *cpu, "-display", "none",
+                "-monitor", "none", *uart, *gdb, *(["-S"] if halted else []), *kernel,
+                *self.extra_args]
 
-    def _plugin(self, elf: Path) -> list[str]:
-        if self.count_instructions is None:
-            return []
-        from hilbench.targets.qemu_plugin import plugin_arguments
-
-        return ["-plugin", plugin_arguments(elf, self.count_instructions)]
-
-    def launch(self, elf: Path) -> int:
-        """Start QEMU without connecting to it; return the port of its link (the UART
-        socket, or the GDB stub for the probe link), for a caller that connects itself."""
+    def launch(self, elf: Path | None, uart: bool, gdb: bool, halted: bool = False) -> None:
+        """Start QEMU: with the ELF loaded (or none, for a debugger to load), its UART on a
+        socket that QEMU waits on before running, and/or its GDB stub."""
         if shutil.which(QEMU) is None:
             raise TargetError(f"{QEMU} not found: run 'make setup' (Debian: qemu-system-arm)")
-        port = _free_port()
-        self.process = subprocess.Popen(self.command(elf, port), stdin=subprocess.DEVNULL,
-                                        stdout=self.log, stderr=subprocess.STDOUT,
-                                        preexec_fn=_die_with_parent)
+        self.uart_port = free_port() if uart else None
+        self.gdb_port = free_port() if gdb else None
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(self.command(elf, halted), stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT,
+                                            preexec_fn=_die_with_parent)
         _live.add(self.process)
-        return port
 
-    def start(self, elf: Path) -> Transport:
-        port = self.launch(elf)
-        if self.link == "probe":
-            from hilbench.transport.gdb_memory import GdbMemory
-            from hilbench.transport.probe_link import ProbeTransport, control_block_address
-
-            try:
-                memory = GdbMemory("127.0.0.1", port, timeout=CONNECT_TIMEOUT)
-                self.transport = ProbeTransport(memory, control_block_address(elf))
-            except TransportError:
-                self.stop()
-                raise
-            return self.transport
+    def connect_uart(self) -> SerialTransport:
+        assert self.process is not None and self.uart_port is not None
         deadline = time.monotonic() + CONNECT_TIMEOUT
-        while self.transport is None:
+        while True:
             if self.process.poll() is not None:
                 raise TargetError(f"QEMU exited with status {self.process.returncode}: "
-                                  f"{self._log_tail()}")
+                                  f"{self.log_tail()}")
             try:
-                self.transport = SerialTransport(f"socket://127.0.0.1:{port}")
+                return SerialTransport(f"socket://127.0.0.1:{self.uart_port}")
             except TransportError:
                 if time.monotonic() > deadline:
-                    self.stop()
                     raise TargetError(f"QEMU did not open its UART socket within "
                                       f"{CONNECT_TIMEOUT:.0f} s") from None
                 time.sleep(0.02)
-        return self.transport
 
-    def _log_tail(self) -> str:
-        self.log.seek(0)
-        lines = self.log.read().decode(errors="replace").strip().splitlines()
+    def connect_gdb(self) -> GdbMemory:
+        assert self.gdb_port is not None
+        return GdbMemory("127.0.0.1", self.gdb_port, timeout=CONNECT_TIMEOUT)
+
+    def log_tail(self) -> str:
+        try:
+            lines = self.log_path.read_bytes().decode(errors="replace").strip().splitlines()
+        except OSError:
+            lines = []
         return lines[-1] if lines else "no output"
 
     def stop(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
         if self.process is not None:
             _terminate(self.process)
             self.process = None
+
+
+class GdbMemoryAccess:
+    """MemoryAccess through QEMU's GDB stub, which needs the core halted for each access."""
+
+    def __init__(self, gdb: GdbMemory) -> None:
+        self.gdb = gdb
+
+    def read_memory(self, address: int, length: int) -> bytes:
+        with self.gdb.stopped():
+            return self.gdb.read(address, length)
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        with self.gdb.stopped():
+            self.gdb.write(address, data)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        with self.gdb.stopped():
+            yield
+
+
+class QemuDriver(TargetDriver):
+    """Loads the ELF with QEMU's -kernel. Offers the UART (serial link) or the GDB stub's
+    memory access (RAM link), exact instruction counts through the counting plugin, and
+    the firmware's SysTick in virtual time (-icount); QEMU's DWT_CYCCNT always reads 0."""
+
+    name = "qemu"
+    via = "direct"
+
+    def __init__(self, board: Board, options: TargetOptions) -> None:
+        super().__init__(board, options)
+        self.counting = options.count_instructions
+        self.counts_path = options.workdir / "instruction-counts.txt"
+        extra = icount_arguments(board) if options.virtual_time else ()
+        self.process = QemuProcess(board, options.workdir / "qemu.log", extra)
+        self.memory: GdbMemoryAccess | None = None
+        self.serial: SerialTransport | None = None
+
+    def capabilities(self) -> dict[type, Any]:
+        link_needs = self.options.link.requires
+        offered: dict[type, Any] = {Loader: self}
+        if link_needs is SerialPort:
+            offered[SerialPort] = self
+        if link_needs is MemoryAccess and self.memory is not None:
+            offered[MemoryAccess] = self.memory
+        if self.counting:
+            offered[InstructionCounter] = self
+        if offers_cycle_counter(self):
+            offered[CycleCounter] = self
+        return offered
+
+    def missing(self, protocol: type) -> str:
+        return why_no_cycle_counter(self) if protocol is CycleCounter else \
+            super().missing(protocol)
+
+    @property
+    def cycle_source(self) -> str:
+        return "virtual"
+
+    def load(self, elf: Path) -> None:
+        if self.counting:
+            from hilbench.targets.qemu_plugin import plugin_arguments
+
+            self.process.extra_args += ("-plugin", plugin_arguments(elf, self.counts_path))
+        ram_link = self.options.link.requires is MemoryAccess
+        self.process.launch(elf, uart=not ram_link, gdb=ram_link)
+        if ram_link:
+            gdb = self.process.connect_gdb()
+            gdb.resume()  # connecting stopped the core
+            self.memory = GdbMemoryAccess(gdb)
+
+    def open_serial(self) -> Transport:
+        self.serial = self.process.connect_uart()
+        return self.serial
+
+    def instruction_counts(self) -> list[InferenceCount]:
+        from hilbench.targets.qemu_plugin import parse_counts
+
+        self.close()  # the plugin has written every inference once QEMU stopped
+        if not self.counts_path.exists():
+            raise TargetError(f"the instruction counter wrote nothing (QEMU: "
+                              f"{self.process.log_tail()})")
+        return parse_counts(self.counts_path)
+
+    def close(self) -> None:
+        if self.serial is not None:
+            self.serial.close()
+            self.serial = None
+        if self.memory is not None:
+            self.memory.gdb.close()
+            self.memory = None
+        self.process.stop()

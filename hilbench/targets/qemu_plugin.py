@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from hilbench.toolchain.elf_info import elf_symbols
 from hilbench.errors import BuildError, TargetError
 from hilbench.paths import BUILD_DIR, FIRMWARE_DIR
+from hilbench.timing.counts import InferenceCount, LayerCount
 
 PLUGIN_SOURCE = FIRMWARE_DIR / "qemu_plugin" / "hb_insn_count.c"
 PLUGIN = BUILD_DIR / "plugins" / "hb_insn_count.so"
 CLASSES = ("alu", "load", "store", "mul", "mac", "div", "simd", "branch", "taken_branch",
            "multi_regs")
-
-
-@dataclass(frozen=True)
-class LayerCount:
-    instructions: int
-    classes: dict[str, int]
-
-
-@dataclass(frozen=True)
-class InferenceCount:
-    total: int  # every instruction between the start and end markers
-    overhead: int  # the profiling hooks themselves
-    layers: list[LayerCount]
 
 
 def ensure_plugin() -> Path:

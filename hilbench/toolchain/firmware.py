@@ -18,6 +18,7 @@ from pathlib import Path
 from hilbench.board import Board
 from hilbench.toolchain.elf_info import ElfSizes, elf_sizes
 from hilbench.codegen.c_model import GeneratedModel
+from hilbench.drivers.registry import link_driver
 from hilbench.errors import BuildError, ConfigError
 from hilbench.paths import BUILD_DIR, FIRMWARE_DIR
 
@@ -31,7 +32,6 @@ COMMON_FLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunct
 # the application's fixed RAM besides arena and stack: frame buffers, counters (measured
 # from builds: about 1.6 KiB), and its code size without model data (about 8 KiB)
 RUNTIME_RAM_ESTIMATE = 2048
-PROBE_LINK_RAM = 8192 + 3 * 1536  # ring buffers, and frame buffers for 2 KiB frames
 RUNTIME_FLASH_ESTIMATE = 16384
 
 
@@ -79,7 +79,7 @@ def kernel_sources(variant: str = "ref") -> list[Path]:
 
 def check_fits(board: Board, generated: GeneratedModel, link: str = "serial") -> None:
     """Refuse before building when the model cannot fit, saying by how much."""
-    runtime = RUNTIME_RAM_ESTIMATE + (PROBE_LINK_RAM if link == "probe" else 0)
+    runtime = RUNTIME_RAM_ESTIMATE + link_driver(link).ram_bytes
     ram_need = generated.plan.arena_size + board.stack_size + runtime
     if ram_need > board.ram.size:
         raise BuildError(
@@ -101,26 +101,22 @@ def _memory_script(board: Board) -> str:
             f"{board.ram.size:#x}\n}}\nSTACK_SIZE = {board.stack_size:#x};\n")
 
 
-LINKS = {"serial": ("link_uart.c", 512), "probe": ("link_probe.c", 2048)}
-
-
 def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
                    debug_commands: bool = False, variant: str = "ref",
                    cache_dir: Path = CACHE_DIR, link: str = "serial") -> FirmwareBuild:
-    """link: "serial" (the board's UART) or "probe" (RAM ring buffers for a debug probe)."""
-    if link not in LINKS:
-        raise ConfigError(f"unknown transport {link!r}; one of {', '.join(LINKS)}")
-    link_source, max_data = LINKS[link]
+    """link: a link driver's name ("serial": the board's UART; "probe": RAM ring buffers
+    for a debug probe); its firmware side is built in."""
+    link_source, max_data = link_driver(link).firmware_source, link_driver(link).max_data
     check_fits(board, generated, link)
     board_dir = FIRMWARE_DIR / "boards"
     sources = ([FIRMWARE_DIR / "app" / n
                 for n in ("main.c", "cobs.c", "crc32.c", "profile.c", link_source)]
-               + kernel_sources(variant) + [board_dir / s for s in board.sources])
+               + kernel_sources(variant) + [board_dir / s for s in board.build.sources])
     headers = sorted(h for folder in ("include", "kernels", "app", "boards")
                      for h in (FIRMWARE_DIR / folder).rglob("*.h"))
-    headers.append(board_dir / board.linker_script)
+    headers.append(board_dir / board.build.linker_script)
     key_flags = f"variant={variant} link={link}"
-    flags = list(COMMON_FLAGS) + list(board.cflags)
+    flags = list(COMMON_FLAGS) + list(board.build.cflags)
     flags += [f"-D{k}={v}" for k, v in sorted(board.defines.items())]
     flags.append(f"-DHB_MAX_DATA={max_data}")
     if debug_commands:
@@ -149,7 +145,7 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
                f"-I{FIRMWARE_DIR / 'app'}",
                *map(str, sources), str(staging / "model.c"),
                "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-               "-Wl,--gc-sections", f"-L{staging}", f"-T{board_dir / board.linker_script}",
+               "-Wl,--gc-sections", f"-L{staging}", f"-T{board_dir / board.build.linker_script}",
                f"-Wl,-Map={staging / 'firmware.map'}", "-o", str(staging / "firmware.elf")]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:

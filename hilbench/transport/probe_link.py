@@ -1,29 +1,20 @@
 """The protocol's bytes through RAM ring buffers in the target (firmware/app/link_probe.c),
 read and written by a debug connection instead of a UART.
 
-Any memory port works: QEMU's GDB stub (halts around each access) or, on real boards,
-pyOCD's memory access (which needs no halt)."""
+Any target that offers MemoryAccess works: QEMU's GDB stub (which halts the core around each
+access) or pyOCD's memory access (which needs no halt on real boards)."""
 
 from __future__ import annotations
 
 import struct
 import time
 from pathlib import Path
-from typing import Protocol
-
+from hilbench.drivers.capabilities import MemoryAccess
 from hilbench.toolchain.elf_info import elf_symbols
 from hilbench.errors import TransportError
 
 MAGIC = b"HILBENCH-LINK-1\x00"
 HEADER = struct.Struct("<16sIIIIII")  # magic, up_size, down_size, up_w, up_r, down_w, down_r
-
-
-class MemoryPort(Protocol):
-    def halt(self) -> None: ...
-    def resume(self) -> None: ...
-    def read(self, address: int, length: int) -> bytes: ...
-    def write(self, address: int, data: bytes) -> None: ...
-    def close(self) -> None: ...
 
 
 def control_block_address(elf: Path) -> int:
@@ -35,64 +26,62 @@ def control_block_address(elf: Path) -> int:
 
 
 class ProbeTransport:
-    def __init__(self, memory: MemoryPort, address: int, timeout: float = 10.0) -> None:
+    def __init__(self, memory: MemoryAccess, address: int, timeout: float = 10.0) -> None:
         self.memory = memory
         self.address = address
         self.up = address + HEADER.size
         deadline = time.monotonic() + timeout
         while True:  # the firmware writes the magic during start-up
-            self.memory.halt()
-            magic, up_size, down_size, *_ = HEADER.unpack(memory.read(address, HEADER.size))
+            with memory.paused():
+                header = memory.read_memory(address, HEADER.size)
+            magic, up_size, down_size, *_ = HEADER.unpack(header)
             if magic == MAGIC:
                 break
-            self.memory.resume()
             if time.monotonic() > deadline:
                 raise TransportError("no hilbench link block in target RAM (magic not found)")
             time.sleep(0.01)
         self.up_size, self.down_size = up_size, down_size
         self.down = self.up + up_size
-        self.memory.resume()
 
     def _indices(self) -> tuple[int, int, int, int]:
-        return struct.unpack("<IIII", self.memory.read(self.address + 24, 16))
+        return struct.unpack("<IIII", self.memory.read_memory(self.address + 24, 16))
 
     def write(self, data: bytes) -> None:
         data = bytes(data)
         while data:
-            self.memory.halt()
-            _, _, down_write, down_read = self._indices()
-            free = (down_read - down_write - 1) % self.down_size
-            part = data[:free]
-            if part:
-                first = min(len(part), self.down_size - down_write)
-                self.memory.write(self.down + down_write, part[:first])
-                if len(part) > first:
-                    self.memory.write(self.down, part[first:])
-                self.memory.write(self.address + 32,
-                                  struct.pack("<I", (down_write + len(part)) % self.down_size))
-                data = data[len(part):]
-            self.memory.resume()
+            with self.memory.paused():
+                _, _, down_write, down_read = self._indices()
+                free = (down_read - down_write - 1) % self.down_size
+                part = data[:free]
+                if part:
+                    first = min(len(part), self.down_size - down_write)
+                    self.memory.write_memory(self.down + down_write, part[:first])
+                    if len(part) > first:
+                        self.memory.write_memory(self.down, part[first:])
+                    self.memory.write_memory(
+                        self.address + 32,
+                        struct.pack("<I", (down_write + len(part)) % self.down_size))
+                    data = data[len(part):]
 
     def read(self, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
         pause = 0.0001
         while True:
-            self.memory.halt()
-            up_write, up_read, _, _ = self._indices()
-            if up_write != up_read:
-                if up_write > up_read:
-                    data = self.memory.read(self.up + up_read, up_write - up_read)
-                else:
-                    data = (self.memory.read(self.up + up_read, self.up_size - up_read)
-                            + self.memory.read(self.up, up_write))
-                self.memory.write(self.address + 28, struct.pack("<I", up_write))
-                self.memory.resume()
-                return data
-            self.memory.resume()
+            with self.memory.paused():
+                up_write, up_read, _, _ = self._indices()
+                if up_write != up_read:
+                    if up_write > up_read:
+                        data = self.memory.read_memory(self.up + up_read, up_write - up_read)
+                    else:
+                        data = (self.memory.read_memory(self.up + up_read,
+                                                        self.up_size - up_read)
+                                + self.memory.read_memory(self.up, up_write))
+                    self.memory.write_memory(self.address + 28, struct.pack("<I", up_write))
+                    return data
             if time.monotonic() >= deadline:
                 return b""
             time.sleep(pause)  # let the target run; back off while it computes
             pause = min(pause * 2, 0.005)
 
     def close(self) -> None:
-        self.memory.close()
+        pass  # the memory access belongs to the target driver, which closes it

@@ -1,0 +1,85 @@
+"""What a run is asked to do, and everything it found: the single source that the table,
+the JSON document and the verdict's checks are all made from."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hilbench.board import Board
+from hilbench.compare.outputs import Comparison
+from hilbench.errors import ConfigError
+from hilbench.timing.figures import Timing
+from hilbench.toolchain.firmware import FirmwareBuild
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    model: Path
+    board: Board
+    vectors: int = 20
+    seed: int = 0
+    kernels: str | None = None  # kernel variant; None: the board's
+    link: str = "serial"  # a link driver's registry name
+    via: str | None = None  # which of the board's drivers; None: its first
+    cycle_counter: bool = False  # time with the firmware's counter, not exact counts
+    timeout: float = 60.0  # seconds one inference may take
+    debug_commands: bool = False  # build the firmware's test-only commands in
+
+    def __post_init__(self) -> None:
+        if self.vectors < 1:
+            raise ConfigError("--vectors must be at least 1")
+        if self.seed < 0:
+            raise ConfigError("--seed must not be negative")
+        if not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ConfigError("--timeout must be a positive number of seconds")
+
+    @property
+    def model_name(self) -> str:
+        return self.model.stem
+
+
+@dataclass(frozen=True)
+class RunResult:
+    request: RunRequest
+    driver: str  # registry name of the target driver that reached the board
+    via: str  # what --via calls that driver
+    comparison: Comparison
+    build: FirmwareBuild
+    arena_bytes: int
+    arena_lower_bound: int
+    stack_peak: int  # reported by the firmware (stack painting)
+    link_bytes_per_s: float
+    vectors_per_s: float
+    timing: Timing
+    probe_stack_peak: int | None = None  # the same, read through the target's memory access
+    phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
+
+    @property
+    def model(self) -> str:
+        return self.request.model_name
+
+    @property
+    def board(self) -> str:
+        return self.request.board.name
+
+    @property
+    def vectors(self) -> int:
+        return self.request.vectors
+
+    @property
+    def seed(self) -> int:
+        return self.request.seed
+
+    @property
+    def link(self) -> str:
+        return self.request.link
+
+    @property
+    def ram_static(self) -> int:
+        return self.build.sizes.static_ram
+
+    @property
+    def ram_total(self) -> int:
+        return self.ram_static + self.stack_peak
