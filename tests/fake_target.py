@@ -61,7 +61,10 @@ class FakeDevice(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        connection, _ = self.server.accept()
+        try:
+            connection, _ = self.server.accept()
+        except OSError:  # stopped before the host connected
+            return
         with connection:
             buffer = b""
             while not self.stopping.is_set():

@@ -42,18 +42,39 @@ def test_model_too_large_for_the_cortex_m0_is_refused():
 
 @pytest.mark.parametrize("edit,fragment", [
     (("core = \"cortex-m4\"", "core = \"cortex-m99\""), "unknown core 'cortex-m99'"),
-    (("clock_hz = 25_000_000", "clock_hz = \"fast\""), "'clock_hz' must be int"),
+    (("clock_hz = 25_000_000", "clock_hz = \"fast\""), "'clock_hz' must be an integer"),
     (("stack_size = 16384", "stack_size = 16"), "stack_size must be at least 1024"),
     (('"common/board_init.c"', '"common/missing.c"'), "firmware/boards/common/missing.c"),
+    (("machine = \"mps2-an386\"\n", ""), "missing 'qemu.machine'"),
+    (("ram = { origin = 0x2000_0000, size = 0x40_0000 }\n", ""), "missing 'memory.ram'"),
+    (("linker_script = \"common/cortex_m.ld\"\n", ""), "missing 'build.linker_script'"),
+    (("clock_hz = 25_000_000\n", ""), "missing 'clock_hz'"),
+    (("baud = 115200", "baud = \"fast\""), "'uart.baud' must be an integer"),
+    (("[qemu]", "colour = \"blue\"\n[qemu]"), "unknown key 'build.colour'"),
+    (("cflags = [\"-mcpu", "cflags = [1, \"-mcpu"), "'build.cflags[0]' must be a string"),
+    (('"common/board_init.c"', '"../../../etc/hostname"'), "does not exist"),
+    (("kind = \"dwt\"", "kind = \"rdtsc\""), "unknown cycle_counter.kind 'rdtsc'"),
 ])
-def test_board_files_are_validated(tmp_path, edit, fragment):
+def test_board_file_errors_name_the_file_and_key(tmp_path, edit, fragment):
+    """One line naming the file and the key, from the library and from the CLI."""
     text = load_board("qemu-mps2-an386").path.read_text()
     assert edit[0] in text
     path = tmp_path / "broken.toml"
     path.write_text(text.replace(edit[0], edit[1]))
     with pytest.raises(ConfigError) as error:
         load_board(str(path))
-    assert fragment in str(error.value)
+    assert str(error.value).startswith("broken.toml: ") and fragment in str(error.value)
+    result = hilbench("run", SHARED_MODELS / "tflm_hello_world_int8.tflite", "--board", path,
+                      "--vectors", 1)
+    assert_one_line_error(result, "broken.toml", fragment)
+
+
+def test_board_sections_are_typed():
+    board = load_board("qemu-microbit")
+    assert board.qemu.machine == "microbit" and board.qemu.cpu is None
+    assert board.cycle_counter.kind == "systick"
+    assert board.defines["HB_UART_BASE"] == "0x40002000u"  # from uart.base
+    assert load_board("nucleo-l4r5zi").probe.target == "stm32l4r5zitx"
 
 
 REAL_BOARDS = {"nucleo-l4r5zi": "cortex-m4", "nucleo-f401re": "cortex-m4",

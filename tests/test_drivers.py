@@ -80,35 +80,6 @@ def test_unknown_drivers_and_ways_are_one_line(tmp_path):
     assert_one_line_error(result, "unknown link 'can-bus'", "probe, serial")
 
 
-@pytest.mark.parametrize("edit,fragment", [
-    (("machine = \"mps2-an386\"\n", ""), "missing 'qemu.machine'"),
-    (("ram = { origin = 0x2000_0000, size = 0x40_0000 }\n", ""), "missing 'memory.ram'"),
-    (("linker_script = \"common/cortex_m.ld\"\n", ""), "missing 'build.linker_script'"),
-    (("clock_hz = 25_000_000\n", ""), "missing 'clock_hz'"),
-    (("baud = 115200", "baud = \"fast\""), "'uart.baud' must be an integer"),
-    (("[qemu]", "colour = \"blue\"\n[qemu]"), "unknown key 'build.colour'"),
-    (("cflags = [\"-mcpu", "cflags = [1, \"-mcpu"), "'build.cflags[0]' must be a string"),
-    (('"common/board_init.c"', '"../../../etc/hostname"'), "does not exist"),
-    (("kind = \"dwt\"", "kind = \"rdtsc\""), "unknown cycle_counter.kind 'rdtsc'"),
-])
-def test_board_file_errors_name_the_file_and_key(tmp_path, edit, fragment):
-    path = _board_file(tmp_path, "broken", edit)
-    with pytest.raises(ConfigError) as error:
-        load_board(str(path))
-    assert str(error.value).startswith("broken.toml: ") and fragment in str(error.value)
-    result = hilbench("run", HELLO, "--board", path, "--vectors", 1)
-    assert_one_line_error(result, "broken.toml", fragment)
-
-
-def test_every_board_field_is_typed_and_used():
-    """Boards carry no untyped sections: each is a dataclass."""
-    board = load_board("qemu-microbit")
-    assert board.qemu.machine == "microbit" and board.qemu.cpu is None
-    assert board.cycle_counter.kind == "systick"
-    assert board.defines["HB_UART_BASE"] == "0x40002000u"  # from uart.base
-    assert load_board("nucleo-l4r5zi").probe.target == "stm32l4r5zitx"
-
-
 def _leftovers(folder):
     return sorted(p.name for p in folder.iterdir())
 
