@@ -11,7 +11,7 @@ import pytest
 import fake_target
 from hilbench.board import load_board
 from hilbench.drivers.registry import TARGET_GROUP, available, driver_for
-from hilbench.errors import ConfigError, TargetError
+from hilbench.errors import TargetError
 from hilbench.run import RunRequest, run
 from support import SHARED_MODELS
 from test_cli import assert_one_line_error, hilbench

@@ -81,7 +81,8 @@ def check_budgets(budgets: list[Budget], figures: dict[str, Any]) -> list[Check]
                                     or "this target reports no cycle figures"))
                 continue
             note = (figures.get("cycle_source") or "") if key in ("latency_us", "cycles") else ""
-            checks.append(Check(key, actual <= limit, _number(actual), f"<= {_number(limit)}", note))
+            checks.append(Check(key, actual <= limit, _number(actual), f"<= {_number(limit)}",
+                                note))
     return checks
 
 

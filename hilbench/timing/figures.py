@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from hilbench.model.graph import Graph
 from hilbench.model.stats import model_stats
