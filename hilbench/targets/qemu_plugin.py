@@ -3,6 +3,7 @@ compiler, the arguments it needs from the firmware ELF, and parsing what it writ
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,11 +28,19 @@ def ensure_plugin() -> Path:
     if compiler is None:
         raise BuildError("a host C compiler (cc) is needed to build the QEMU plugin")
     PLUGIN.parent.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([compiler, "-std=c99", "-D_DEFAULT_SOURCE", "-O2", "-Wall",
-                             "-shared", "-fPIC", "-fvisibility=hidden", "-o", str(PLUGIN),
-                             str(PLUGIN_SOURCE)], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BuildError(f"QEMU plugin build failed: {result.stderr.strip()[:300]}")
+    # built beside and renamed over: a process loading the plugin meanwhile never sees
+    # half a file, and two processes building at once both end with a whole one
+    staging = PLUGIN.with_name(f".{PLUGIN.name}.{os.getpid()}")
+    try:
+        result = subprocess.run([compiler, "-std=c99", "-D_DEFAULT_SOURCE", "-O2", "-Wall",
+                                 "-shared", "-fPIC", "-fvisibility=hidden", "-o", str(staging),
+                                 str(PLUGIN_SOURCE)], capture_output=True, text=True,
+                                check=False)
+        if result.returncode != 0:
+            raise BuildError(f"QEMU plugin build failed: {result.stderr.strip()[:300]}")
+        staging.replace(PLUGIN)
+    finally:
+        staging.unlink(missing_ok=True)
     return PLUGIN
 
 
