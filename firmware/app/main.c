@@ -8,10 +8,6 @@
 #include "hb_protocol.h"
 #include "profile.h"
 
-#ifndef HB_BUILD_ID
-#define HB_BUILD_ID "unknown"
-#endif
-
 #define FRAME_MAX (2 + HB_MAX_DATA + 4)
 #define WIRE_MAX (FRAME_MAX + FRAME_MAX / 254 + 2)
 
@@ -68,8 +64,8 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
   uint8_t reply[HB_INFO_SIZE + HB_INFO_BUILD_ID_MAX]; /* the largest reply built here */
   switch (command) {
     case HB_CMD_INFO: {
-      const char *build = HB_BUILD_ID;
-      const uint32_t build_length = (uint32_t)strlen(build);
+      const char *build = hb_build_id;
+      const uint32_t build_length = hb_build_id_length;
       const uint32_t shown = build_length > HB_INFO_BUILD_ID_MAX ? HB_INFO_BUILD_ID_MAX
                                                                  : build_length;
       reply[HB_INFO_OFF_VERSION] = HB_PROTOCOL_VERSION;
