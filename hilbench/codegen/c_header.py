@@ -77,7 +77,7 @@ def _c_int(literal: str) -> int:
 _INT_LITERAL = r"(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*"
 _DEFINE = re.compile(rf"^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+\(?({_INT_LITERAL})\)?[ \t]*$", re.M)
 _ENUM = re.compile(r"\benum\s*\w*\s*\{(.*?)\}", re.S)
-_ENUM_ITEM = re.compile(rf"^\s*(\w+)\s*(?:=\s*(.+?))?\s*$", re.S)
+_ENUM_ITEM = re.compile(r"^\s*(\w+)\s*(?:=\s*(.+?))?\s*$", re.S)
 _STRUCT = re.compile(r"\btypedef\s+struct\s*\w*\s*\{(.*?)\}\s*(\w+)\s*;", re.S)
 _FIRST = re.compile(r"^(?P<type>[A-Za-z_][\w\s]*?)\s*(?P<decl>\*?\s*\w+\s*(?:\[[^\]]*\])?)$")
 _DECLARATOR = re.compile(r"^(?P<star>\*)?\s*(?P<name>[A-Za-z_]\w*)\s*(?:\[(?P<len>[^\]]*)\])?$")

@@ -120,8 +120,9 @@ class _Emitter:
         if declared is None:
             raise StructMismatch(f"{c_type} is not declared in {KERNELS_HEADER.name}")
         self._check_field_names(declared, fields)
-        lines = ",\n".join(f"    .{f.name} = {self._value(c_type + '.' + f.name, f, fields[f.name])}"
-                           for f in declared.fields)
+        lines = ",\n".join(
+            f"    .{f.name} = {self._value(f'{c_type}.{f.name}', f, fields[f.name])}"
+            for f in declared.fields)
         self.data.append(f"static const {c_type} {name} = {{\n{lines}\n}};")
         return name
 
