@@ -30,6 +30,39 @@ enum {
   HB_CMD_DEBUG_FAULT = 0x71, /* debug builds only: take a HardFault */
 };
 
+/*
+ * Reply layouts: byte offsets of the fixed fields of each reply, and its fixed size.
+ * Mirrored by the struct.Struct layouts INFO_REPLY, INVOKE_REPLY, STATS_REPLY and
+ * PROFILE_STAMP (with their *_FIELDS names) in hilbench/protocol/frames.py;
+ * tests/test_contracts.py checks that every HB_<REPLY>_OFF_<FIELD> here is the offset of
+ * the field of that name there. main.c writes the replies through these constants only.
+ */
+#define HB_INFO_OFF_VERSION 0
+#define HB_INFO_OFF_MODEL_HASH 1     /* 8 bytes */
+#define HB_INFO_OFF_ARENA_SIZE 9
+#define HB_INFO_OFF_INPUT_SIZE 13
+#define HB_INFO_OFF_OUTPUT_SIZE 17
+#define HB_INFO_OFF_MAX_DATA 21      /* u16 */
+#define HB_INFO_OFF_OP_COUNT 23
+#define HB_INFO_SIZE 27              /* the build id text follows */
+#define HB_INFO_BUILD_ID_MAX 32
+
+#define HB_INVOKE_OFF_STATUS 0
+#define HB_INVOKE_OFF_LAST_CYCLES 1
+#define HB_INVOKE_OFF_INVOKES 5
+#define HB_INVOKE_SIZE 9
+
+#define HB_STATS_OFF_STACK_SIZE 0
+#define HB_STATS_OFF_STACK_PEAK 4
+#define HB_STATS_OFF_LAST_CYCLES 8
+#define HB_STATS_OFF_INVOKES 12
+#define HB_STATS_OFF_PROFILE_OVERHEAD 16
+#define HB_STATS_SIZE 20
+
+#define HB_PROFILE_OFF_STAMP 0       /* the reply is count of these */
+#define HB_PROFILE_SIZE 4            /* bytes per timestamp */
+#define HB_PROFILE_MAX_STAMPS 64     /* per PROFILE request */
+
 enum {
   HB_REPLY_FLAG = 0x80,
   HB_REPLY_ERROR = 0xFF,

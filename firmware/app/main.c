@@ -8,10 +8,6 @@
 #include "hb_protocol.h"
 #include "profile.h"
 
-#ifndef HB_BUILD_ID
-#define HB_BUILD_ID "unknown"
-#endif
-
 #define FRAME_MAX (2 + HB_MAX_DATA + 4)
 #define WIRE_MAX (FRAME_MAX + FRAME_MAX / 254 + 2)
 
@@ -22,6 +18,10 @@ static uint32_t last_cycles, total_invokes;
 
 static void put_u32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+static void put_u16(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8);
 }
 
 static uint32_t get_u32(const uint8_t *p) {
@@ -61,21 +61,22 @@ void hb_report_fault(const uint32_t *frame, uint32_t exc_return) {
 }
 
 static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint32_t length) {
-  uint8_t reply[64];
+  uint8_t reply[HB_INFO_SIZE + HB_INFO_BUILD_ID_MAX]; /* the largest reply built here */
   switch (command) {
     case HB_CMD_INFO: {
-      const char *build = HB_BUILD_ID;
-      const uint32_t build_length = (uint32_t)strlen(build);
-      reply[0] = HB_PROTOCOL_VERSION;
-      memcpy(reply + 1, hb_model_hash, 8);
-      put_u32(reply + 9, hb_model_arena_size);
-      put_u32(reply + 13, hb_model_input_size);
-      put_u32(reply + 17, hb_model_output_size);
-      reply[21] = (uint8_t)(HB_MAX_DATA & 0xFF);
-      reply[22] = (uint8_t)(HB_MAX_DATA >> 8);
-      put_u32(reply + 23, hb_model_op_count);
-      memcpy(reply + 27, build, build_length > 32 ? 32 : build_length);
-      send(command | HB_REPLY_FLAG, sequence, reply, 27 + (build_length > 32 ? 32 : build_length));
+      const char *build = hb_build_id;
+      const uint32_t build_length = hb_build_id_length;
+      const uint32_t shown = build_length > HB_INFO_BUILD_ID_MAX ? HB_INFO_BUILD_ID_MAX
+                                                                 : build_length;
+      reply[HB_INFO_OFF_VERSION] = HB_PROTOCOL_VERSION;
+      memcpy(reply + HB_INFO_OFF_MODEL_HASH, hb_model_hash, 8);
+      put_u32(reply + HB_INFO_OFF_ARENA_SIZE, hb_model_arena_size);
+      put_u32(reply + HB_INFO_OFF_INPUT_SIZE, hb_model_input_size);
+      put_u32(reply + HB_INFO_OFF_OUTPUT_SIZE, hb_model_output_size);
+      put_u16(reply + HB_INFO_OFF_MAX_DATA, HB_MAX_DATA);
+      put_u32(reply + HB_INFO_OFF_OP_COUNT, hb_model_op_count);
+      memcpy(reply + HB_INFO_SIZE, build, shown);
+      send(command | HB_REPLY_FLAG, sequence, reply, HB_INFO_SIZE + shown);
       return;
     }
     case HB_CMD_LOAD_INPUT: {
@@ -105,10 +106,10 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
         send_error(sequence, HB_ERR_INVOKE_FAILED, command);
         return;
       }
-      reply[0] = (uint8_t)status;
-      put_u32(reply + 1, last_cycles);
-      put_u32(reply + 5, total_invokes);
-      send(command | HB_REPLY_FLAG, sequence, reply, 9);
+      reply[HB_INVOKE_OFF_STATUS] = (uint8_t)status;
+      put_u32(reply + HB_INVOKE_OFF_LAST_CYCLES, last_cycles);
+      put_u32(reply + HB_INVOKE_OFF_INVOKES, total_invokes);
+      send(command | HB_REPLY_FLAG, sequence, reply, HB_INVOKE_SIZE);
       return;
     }
     case HB_CMD_READ_OUTPUT: {
@@ -126,25 +127,26 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
     }
     case HB_CMD_STATS:
       if (length != 0) break;
-      put_u32(reply, hb_stack_size());
-      put_u32(reply + 4, hb_stack_peak());
-      put_u32(reply + 8, last_cycles);
-      put_u32(reply + 12, total_invokes);
-      put_u32(reply + 16, hb_profile_overhead);
-      send(command | HB_REPLY_FLAG, sequence, reply, 20);
+      put_u32(reply + HB_STATS_OFF_STACK_SIZE, hb_stack_size());
+      put_u32(reply + HB_STATS_OFF_STACK_PEAK, hb_stack_peak());
+      put_u32(reply + HB_STATS_OFF_LAST_CYCLES, last_cycles);
+      put_u32(reply + HB_STATS_OFF_INVOKES, total_invokes);
+      put_u32(reply + HB_STATS_OFF_PROFILE_OVERHEAD, hb_profile_overhead);
+      send(command | HB_REPLY_FLAG, sequence, reply, HB_STATS_SIZE);
       return;
     case HB_CMD_PROFILE: {
       uint32_t first, count, i;
-      uint8_t stamps[4 * 64];
+      uint8_t stamps[HB_PROFILE_SIZE * HB_PROFILE_MAX_STAMPS];
       if (length != 4) break;
       first = (uint32_t)data[0] | (uint32_t)data[1] << 8;
       count = (uint32_t)data[2] | (uint32_t)data[3] << 8;
-      if (count > 64 || first + count > hb_model_op_count + 1) {
+      if (count > HB_PROFILE_MAX_STAMPS || first + count > hb_model_op_count + 1) {
         send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
         return;
       }
-      for (i = 0; i < count; ++i) put_u32(stamps + 4 * i, hb_layer_cycles[first + i]);
-      send(command | HB_REPLY_FLAG, sequence, stamps, 4 * count);
+      for (i = 0; i < count; ++i)
+        put_u32(stamps + HB_PROFILE_SIZE * i + HB_PROFILE_OFF_STAMP, hb_layer_cycles[first + i]);
+      send(command | HB_REPLY_FLAG, sequence, stamps, HB_PROFILE_SIZE * count);
       return;
     }
     case HB_CMD_ECHO:

@@ -24,8 +24,10 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 #define MARKER_END (HB_MARKERS - 1)
 #define MAX_LAYERS (HB_MARKERS - 2)
 
-/* instruction classes, in output order */
-enum { ALU, LOAD, STORE, MUL, MAC, DIV, SIMD, BRANCH, TAKEN, MULTI_REGS, CLASSES };
+/* instruction classes, in output order; their lower-case names are CLASSES in
+ * hilbench/targets/qemu_plugin.py and the costed classes of hilbench/timing/cycle_model.py
+ * (tests/test_contracts.py checks both) */
+enum { ALU, LOAD, STORE, MUL, MAC, DIV, SIMD, BRANCH, TAKEN_BRANCH, MULTI_REGS, CLASSES };
 
 typedef struct {
   uint64_t vaddr, end;          /* [vaddr, end) */
@@ -125,7 +127,7 @@ static void on_block(unsigned int vcpu, void *udata) {
   if (current < 0) return;
   /* a block that ended in a branch and is not followed by its fall-through: taken */
   if (previous && previous->ends_in_branch && !previous->overhead && b->vaddr != previous->end)
-    counts[current][1 + TAKEN]++;
+    counts[current][1 + TAKEN_BRANCH]++;
   previous = b;
   if (b->overhead) {
     overhead += b->insns;

@@ -15,10 +15,15 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from hilbench.codegen.c_header import (FLOAT_TYPES, INTEGER_RANGES, CField, CStruct,
+                                       parse_header_cached)
 from hilbench.codegen.memory_plan import MemoryPlan, plan_memory
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
+from hilbench.paths import FIRMWARE_DIR
 from hilbench.reference.executor import PreparedOp, prepare
+
+KERNELS_HEADER = FIRMWARE_DIR / "include" / "hb_kernels.h"
 
 
 @dataclass
@@ -51,6 +56,19 @@ def _float_literal(value: float) -> str:
     return f"{float(np.float32(value)).hex()}f"  # exact: hex floats are C99
 
 
+class StructMismatch(RuntimeError):
+    """An emitter and the C struct it fills disagree on the fields: a hilbench bug (the
+    header changed without the code generator, or the reverse), never the model's fault."""
+
+
+def kernel_structs() -> dict[str, CStruct]:
+    """The parameter structs of firmware/include/hb_kernels.h, as the C compiler sees them."""
+    return parse_header_cached(KERNELS_HEADER.read_text()).structs
+
+
+_C_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
 def _dims4(shape: tuple[int, ...], what: str, op: Operator) -> tuple[int, int, int, int]:
     if len(shape) > 4:
         raise UnsupportedOperatorError(op.opcode, op.index, f"{what} of rank {len(shape)} > 4")
@@ -59,10 +77,13 @@ def _dims4(shape: tuple[int, ...], what: str, op: Operator) -> tuple[int, int, i
 
 
 class _Emitter:
-    def __init__(self, graph: Graph, ops: list[PreparedOp], plan: MemoryPlan) -> None:
+    def __init__(self, graph: Graph, ops: list[PreparedOp], plan: MemoryPlan,
+                 structs: dict[str, CStruct] | None = None) -> None:
         self.graph = graph
         self.ops = ops
         self.plan = plan
+        self.structs = kernel_structs() if structs is None else structs
+        self.current: Operator | None = None  # the op being emitted, for error messages
         self.data: list[str] = []  # const arrays and parameter structs
         self.body: list[str] = []  # statements of hb_model_invoke
         self.constant_bytes = 0
@@ -93,16 +114,72 @@ class _Emitter:
         return f"(hb_arena + {self.plan.offset(index)})"
 
     def struct(self, c_type: str, name: str, fields: dict[str, Any]) -> str:
-        def value(v: Any) -> str:
-            if isinstance(v, tuple):
-                return "{" + ", ".join(value(x) for x in v) + "}"
-            if isinstance(v, str):
-                return v
-            return str(int(v))
-
-        lines = ",\n".join(f"    .{k} = {value(v)}" for k, v in fields.items())
+        """A const struct with designated initializers, checked against the C declaration:
+        exactly the declared fields, and every value fitting its C type."""
+        declared = self.structs.get(c_type)
+        if declared is None:
+            raise StructMismatch(f"{c_type} is not declared in {KERNELS_HEADER.name}")
+        self._check_field_names(declared, fields)
+        lines = ",\n".join(
+            f"    .{f.name} = {self._value(f'{c_type}.{f.name}', f, fields[f.name])}"
+            for f in declared.fields)
         self.data.append(f"static const {c_type} {name} = {{\n{lines}\n}};")
         return name
+
+    def _check_field_names(self, declared: CStruct, fields: dict[str, Any]) -> None:
+        missing = [f for f in declared.field_names if f not in fields]
+        extra = [f for f in fields if f not in declared.field_names]
+        if missing or extra:
+            where = f" (op {self.current.index} {self.current.opcode})" if self.current else ""
+            raise StructMismatch(
+                f"code generator and {KERNELS_HEADER.name} disagree on {declared.name}{where}: "
+                f"fields declared in C but not emitted: {missing or 'none'}; emitted but not "
+                f"declared in C: {extra or 'none'}")
+
+    def _value(self, path: str, field: CField, value: Any) -> str:
+        if field.length is not None:
+            if not isinstance(value, (tuple, list)) or len(value) != field.length:
+                got = len(value) if isinstance(value, (tuple, list)) else "a scalar"
+                raise self._misfit(path, value, f"needs {field.length} values, got {got}")
+            element = CField(field.name, field.c_type, field.pointer)
+            return "{" + ", ".join(self._value(f"{path}[{i}]", element, v)
+                                   for i, v in enumerate(value)) + "}"
+        if field.pointer:
+            if isinstance(value, str) and (value == "0" or _C_IDENTIFIER.fullmatch(value)):
+                return value
+            raise StructMismatch(f"{path} is a pointer: give the name of an emitted array or "
+                                 f"\"0\", not {value!r}")
+        if field.c_type in FLOAT_TYPES:
+            if isinstance(value, str):
+                return value  # a literal from _float_literal
+            return _float_literal(float(value))
+        if field.c_type in INTEGER_RANGES:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise StructMismatch(f"{path} is {field.c_type}; the emitter gave "
+                                     f"{type(value).__name__} {value!r}")
+            low, high = INTEGER_RANGES[field.c_type]
+            if not low <= int(value) <= high:
+                raise self._misfit(path, value, f"outside {field.c_type} [{low}, {high}]")
+            return str(int(value))
+        nested = self.structs.get(field.c_type)
+        if nested is None:
+            raise StructMismatch(f"{path}: no rule to emit C type {field.c_type}")
+        if isinstance(value, dict):
+            self._check_field_names(nested, value)
+            items = [value[f.name] for f in nested.fields]
+        elif isinstance(value, (tuple, list)) and len(value) == len(nested.fields):
+            items = list(value)
+        else:
+            raise StructMismatch(f"{path} is {nested.name} with fields {nested.field_names}; "
+                                 f"the emitter gave {value!r}")
+        return "{" + ", ".join(f".{f.name} = {self._value(f'{path}.{f.name}', f, v)}"
+                               for f, v in zip(nested.fields, items)) + "}"
+
+    def _misfit(self, path: str, value: Any, reason: str) -> ModelError:
+        op = self.current
+        where = f"op {op.index} ({op.opcode})" if op is not None else "a parameter struct"
+        return ModelError(f"{where}: parameter {path} = {value!r} {reason}; the firmware "
+                          f"kernel cannot take this model")
 
     def call(self, op: Operator, statement: str) -> None:
         out = self.graph.tensor(op.outputs[0])
@@ -116,7 +193,9 @@ class _Emitter:
         handler = getattr(self, f"_op_{op.opcode.lower()}", None)
         if handler is None:
             raise UnsupportedOperatorError(op.opcode, op.index, "no firmware kernel")
+        self.current = op
         handler(op, p)
+        self.current = None
 
     def _requant(self, op: Operator, p: Any, channels: int) -> tuple[str, str]:
         multiplier = np.broadcast_to(np.asarray(p.multiplier), (channels,))
@@ -218,7 +297,9 @@ class _Emitter:
             "b_shift": p.input2_shift})
 
     def _op_mul(self, op: Operator, p: Any) -> None:
-        self._binary(op, p, "hb_mul_s8", {})
+        # the ADD-only rescaling fields, unused by hb_mul_s8, are given explicitly
+        self._binary(op, p, "hb_mul_s8", {
+            "left_shift": 0, "a_multiplier": 0, "a_shift": 0, "b_multiplier": 0, "b_shift": 0})
 
     def _op_reshape(self, op: Operator, p: Any) -> None:
         size = self.graph.tensor(op.outputs[0]).size

@@ -7,13 +7,42 @@ receiver resynchronises after garbage at the next zero.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
 from enum import IntEnum
 
+# Mirrors firmware/app/hb_protocol.h; tests/test_contracts.py fails when the two differ.
 PROTOCOL_VERSION = 1
 REPLY_FLAG = 0x80
+MAX_DATA = 512  # data bytes per frame of the serial link (HB_MAX_DATA's default)
+
+# The fixed part of each reply. Field names match the header's HB_<REPLY>_OFF_<NAME>
+# offsets (upper-cased); the header's HB_<REPLY>_SIZE is the struct's size.
+INFO_REPLY = struct.Struct("<B8sIIIHI")  # the build id text follows, up to 32 bytes
+INFO_FIELDS = ("version", "model_hash", "arena_size", "input_size", "output_size", "max_data",
+               "op_count")
+INFO_BUILD_ID_MAX = 32
+INVOKE_REPLY = struct.Struct("<BII")
+INVOKE_FIELDS = ("status", "last_cycles", "invokes")
+STATS_REPLY = struct.Struct("<IIIII")
+STATS_FIELDS = ("stack_size", "stack_peak", "last_cycles", "invokes", "profile_overhead")
+PROFILE_STAMP = struct.Struct("<I")  # a PROFILE reply is `count` of these
+PROFILE_FIELDS = ("stamp",)
+PROFILE_MAX_STAMPS = 64  # per request
+
+
+def field_offsets(layout: struct.Struct, names: tuple[str, ...]) -> dict[str, int]:
+    """Byte offset of each named field of a little-endian layout (no padding)."""
+    codes = re.findall(r"(\d*)([a-zA-Z?])", layout.format.lstrip("<"))
+    if len(codes) != len(names):
+        raise ValueError(f"{layout.format} has {len(codes)} fields, {len(names)} names given")
+    offsets, position = {}, 0
+    for name, (count, code) in zip(names, codes):
+        offsets[name] = position
+        position += struct.calcsize(f"<{count}{code}")
+    return offsets
 
 
 class Command(IntEnum):

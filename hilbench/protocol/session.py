@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from hilbench.errors import FirmwareFault, TargetError, TransportError
 from hilbench.transport.base import Transport
 from hilbench.protocol.frames import (
+    INFO_BUILD_ID_MAX,
+    INFO_REPLY,
+    INVOKE_REPLY,
+    PROFILE_MAX_STAMPS,
+    PROFILE_STAMP,
     REPLY_FLAG,
+    STATS_REPLY,
     Command,
     ErrorCode,
     Frame,
@@ -131,14 +137,14 @@ class DeviceSession:
     # --- commands --------------------------------------------------------------------
     def info(self) -> DeviceInfo:
         data = self.request(Command.INFO)
-        if len(data) < 27:
+        if len(data) < INFO_REPLY.size:
             raise TransportError(f"INFO reply of {len(data)} bytes is too short")
-        version = data[0]
-        arena, in_size, out_size = struct.unpack_from("<III", data, 9)
-        max_data, op_count = struct.unpack_from("<HI", data, 21)
+        version, model_hash, arena, in_size, out_size, max_data, op_count = \
+            INFO_REPLY.unpack_from(data)
         self.max_data = max_data
-        return DeviceInfo(version, bytes(data[1:9]), arena, in_size, out_size, max_data,
-                          op_count, data[27:].decode("ascii", "replace"))
+        build_id = data[INFO_REPLY.size: INFO_REPLY.size + INFO_BUILD_ID_MAX]
+        return DeviceInfo(version, bytes(model_hash), arena, in_size, out_size, max_data,
+                          op_count, build_id.decode("ascii", "replace"))
 
     def load_input(self, payload: bytes) -> None:
         step = self.max_data - 4
@@ -148,7 +154,7 @@ class DeviceSession:
 
     def invoke(self, count: int = 1, timeout: float | None = None) -> tuple[int, int]:
         data = self.request(Command.INVOKE, struct.pack("<H", count), timeout=timeout)
-        _, cycles, total = struct.unpack("<BII", data[:9])
+        _, cycles, total = INVOKE_REPLY.unpack_from(data)
         return cycles, total
 
     def read_output(self, size: int) -> bytes:
@@ -159,15 +165,16 @@ class DeviceSession:
         return bytes(out)
 
     def stats(self) -> DeviceStats:
-        return DeviceStats(*struct.unpack("<IIIII", self.request(Command.STATS)[:20]))
+        return DeviceStats(*STATS_REPLY.unpack_from(self.request(Command.STATS)))
 
     def profile(self, count: int) -> list[int]:
         """Cycle-counter timestamps of the last inference: start, then after each layer."""
         stamps: list[int] = []
         while len(stamps) < count:
-            chunk = min(64, count - len(stamps))
+            chunk = min(PROFILE_MAX_STAMPS, count - len(stamps))
             data = self.request(Command.PROFILE, struct.pack("<HH", len(stamps), chunk))
-            stamps += struct.unpack(f"<{chunk}I", data[:4 * chunk])
+            stamps += [PROFILE_STAMP.unpack_from(data, i * PROFILE_STAMP.size)[0]
+                       for i in range(chunk)]
         return stamps
 
     def echo(self, payload: bytes) -> bytes:

@@ -1,19 +1,26 @@
 """Build firmware for a model and a board with arm-none-eabi-gcc.
 
-Builds are cached by content: the key hashes the generated model source, every firmware
-source used, the flags and the compiler version, so an unchanged model and board never
+Two caches, both by content. The runtime (app, kernels, board support: everything but the
+model) is compiled once per board, kernel variant, link, flags, compiler and source
+content into build/firmware/runtime/<board>-<variant>-<link>-<key>/. A model's firmware
+compiles only the generated model.c and links it against that; its key hashes the model
+source, the runtime key and the memory layout, so an unchanged model and board never
 rebuild, and any change to either always does.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from hilbench.board import Board
 from hilbench.toolchain.elf_info import ElfSizes, elf_sizes
@@ -23,15 +30,18 @@ from hilbench.errors import BuildError, ConfigError
 from hilbench.paths import BUILD_DIR, FIRMWARE_DIR
 
 CC = "arm-none-eabi-gcc"
+AR = "arm-none-eabi-ar"
 CACHE_DIR = BUILD_DIR / "firmware"
 # Optimized variants live in firmware/kernels/<variant>/ and replace reference kernels of
 # the same file name; HILBENCH_KERNEL_PATH (os.pathsep-separated) adds folders of variants.
 KERNEL_PATH_VARIABLE = "HILBENCH_KERNEL_PATH"
 COMMON_FLAGS = ("-std=c99", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-ffunction-sections",
                 "-fdata-sections", "-fno-common")
+LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections")
 # the application's fixed RAM besides arena and stack: frame buffers, counters (measured
 # from builds: about 1.6 KiB), and its code size without model data (about 8 KiB)
 RUNTIME_RAM_ESTIMATE = 2048
+PROBE_LINK_RAM = 8192 + 3 * 1536  # ring buffers, and frame buffers for 2 KiB frames
 RUNTIME_FLASH_ESTIMATE = 16384
 
 
@@ -79,7 +89,7 @@ def kernel_sources(variant: str = "ref") -> list[Path]:
 
 def check_fits(board: Board, generated: GeneratedModel, link: str = "serial") -> None:
     """Refuse before building when the model cannot fit, saying by how much."""
-    runtime = RUNTIME_RAM_ESTIMATE + link_driver(link).ram_bytes
+    runtime = RUNTIME_RAM_ESTIMATE + (PROBE_LINK_RAM if link == "probe" else 0)
     ram_need = generated.plan.arena_size + board.stack_size + runtime
     if ram_need > board.ram.size:
         raise BuildError(
@@ -101,58 +111,185 @@ def _memory_script(board: Board) -> str:
             f"{board.ram.size:#x}\n}}\nSTACK_SIZE = {board.stack_size:#x};\n")
 
 
+RUNTIME_ARCHIVE = "libhbruntime.a"
+BUILD_ID_SOURCE = "build_id.c"  # written next to model.c: the build id INFO reports
+
+
+@dataclass(frozen=True)
+class RuntimeLibrary:
+    """The firmware minus the model, compiled once per board, kernel variant, link, flags,
+    compiler and source content. App and kernels are an archive (the linker takes what the
+    model and main reach); board support, with the vector table and reset handler that
+    only the linker script and ENTRY name, is linked as objects, so nothing of it can be
+    dropped for being unreferenced and strong handlers always override the weak ones."""
+
+    directory: Path
+    archive: Path
+    objects: tuple[Path, ...]
+    key: str
+    cached: bool
+
+
+def _runtime_sources(board: Board, variant: str, link: str) -> tuple[list[Path], list[Path]]:
+    """(library sources, board sources)."""
+    app = [FIRMWARE_DIR / "app" / n for n in ("main.c", "cobs.c", "crc32.c", "profile.c",
+                                               link_driver(link).firmware_source)]
+    board_dir = FIRMWARE_DIR / "boards"
+    return app + kernel_sources(variant), [board_dir / s for s in board.build.sources]
+
+
+def _headers(variant: str) -> list[Path]:
+    headers = sorted(h for folder in ("include", "kernels", "app", "boards")
+                     for h in (FIRMWARE_DIR / folder).rglob("*.h"))
+    extra = kernel_variant_dirs()[variant]
+    if FIRMWARE_DIR not in extra.parents:  # a variant from HILBENCH_KERNEL_PATH
+        headers += sorted(extra.glob("*.h"))
+    return headers
+
+
+def _flags(board: Board, link: str, debug_commands: bool) -> list[str]:
+    flags = list(COMMON_FLAGS) + list(board.build.cflags)
+    flags += [f"-D{k}={v}" for k, v in sorted(board.defines.items())]
+    flags.append(f"-DHB_MAX_DATA={link_driver(link).max_data}")
+    if debug_commands:
+        flags.append("-DHB_DEBUG_COMMANDS")
+    return flags + [f"-I{FIRMWARE_DIR / d}" for d in ("include", "kernels", "app")]
+
+
+def _compile(flags: list[str], sources: list[Path], out_dir: Path, board: Board) -> list[Path]:
+    """Objects of `sources` in out_dir, named after the sources (which must differ)."""
+    names = [s.with_suffix(".o").name for s in sources]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise BuildError(f"firmware sources with the same file name cannot share an object "
+                         f"folder: {', '.join(twice)}")
+    out_dir.mkdir(parents=True)
+    result = subprocess.run([CC, *flags, "-c", *map(str, sources)], cwd=out_dir,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BuildError(_first_error(result.stderr, board))
+    return [out_dir / n for n in names]
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (released when the process dies, too)."""
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_runtime(board: Board, variant: str = "ref", link: str = "serial",
+                  debug_commands: bool = False, cache_dir: Path = CACHE_DIR) -> RuntimeLibrary:
+    """The cached runtime library for this board and configuration, built if missing.
+    Concurrent callers with the same key wait for one build and share it."""
+    library_sources, board_sources = _runtime_sources(board, variant, link)
+    flags = _flags(board, link, debug_commands)
+    digest = _runtime_key(board, variant, link, debug_commands)
+    name = f"{_safe(board.name)}-{_safe(variant)}-{link}{'-debug' if debug_commands else ''}" \
+           f"-{digest[:16]}"
+    root = cache_dir / "runtime"
+    directory = root / name
+
+    def found(cached: bool) -> RuntimeLibrary:
+        objects = tuple(directory / "board" / p.with_suffix(".o").name for p in board_sources)
+        return RuntimeLibrary(directory, directory / RUNTIME_ARCHIVE, objects, digest, cached)
+
+    if directory.is_dir():
+        return found(True)
+    root.mkdir(parents=True, exist_ok=True)
+    with _locked(root / f"{name}.lock"):
+        if directory.is_dir():  # another process built it while this one waited
+            return found(True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{name}.tmp-", dir=root))
+        try:
+            objects = _compile(flags, library_sources, staging / "lib", board)
+            _compile(flags, board_sources, staging / "board", board)
+            result = subprocess.run([AR, "rcsD", str(staging / RUNTIME_ARCHIVE),
+                                     *map(str, objects)],
+                                    capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise BuildError(f"{AR} failed: {result.stderr.strip()[:300]}")
+            staging.rename(directory)  # atomic: others see all of it or nothing
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return found(False)
+
+
+def _source_name(path: Path) -> str:
+    """A source's name in cache keys: relative to the firmware folder when inside it."""
+    try:
+        return str(path.relative_to(FIRMWARE_DIR))
+    except ValueError:
+        return f"{path.parent.name}/{path.name}"
+
+
 def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
                    debug_commands: bool = False, variant: str = "ref",
                    cache_dir: Path = CACHE_DIR, link: str = "serial") -> FirmwareBuild:
     """link: a link driver's name ("serial": the board's UART; "probe": RAM ring buffers
-    for a debug probe); its firmware side is built in."""
-    link_source, max_data = link_driver(link).firmware_source, link_driver(link).max_data
-    check_fits(board, generated, link)
-    board_dir = FIRMWARE_DIR / "boards"
-    sources = ([FIRMWARE_DIR / "app" / n
-                for n in ("main.c", "cobs.c", "crc32.c", "profile.c", link_source)]
-               + kernel_sources(variant) + [board_dir / s for s in board.build.sources])
-    headers = sorted(h for folder in ("include", "kernels", "app", "boards")
-                     for h in (FIRMWARE_DIR / folder).rglob("*.h"))
-    headers.append(board_dir / board.build.linker_script)
-    key_flags = f"variant={variant} link={link}"
-    flags = list(COMMON_FLAGS) + list(board.build.cflags)
-    flags += [f"-D{k}={v}" for k, v in sorted(board.defines.items())]
-    flags.append(f"-DHB_MAX_DATA={max_data}")
-    if debug_commands:
-        flags.append("-DHB_DEBUG_COMMANDS")
+    for a debug probe); its firmware side is built in.
 
+    Compiles model.c and links it against the runtime library of build_runtime(), which is
+    compiled only when the board, variant, link, flags, compiler or a source changed."""
+    check_fits(board, generated, link)
+    runtime_key = _runtime_key(board, variant, link, debug_commands)
+    linker_script = FIRMWARE_DIR / "boards" / board.build.linker_script
     key = hashlib.sha256()
-    for part in [generated.source, compiler_version(), " ".join(flags), _memory_script(board),
-                 key_flags]:
-        key.update(part.encode())
-    for path in sources + headers:
-        key.update(path.name.encode())
-        key.update(path.read_bytes())
+    for part in [generated.source, runtime_key, _memory_script(board),
+                 linker_script.read_text(), " ".join(LINK_FLAGS)]:
+        key.update(part.encode() + b"\0")
     build_id = key.hexdigest()[:12]
     directory = cache_dir / board.name / f"{_safe(model_name)}-{build_id}"
     elf = directory / "firmware.elf"
     if elf.exists():
         return FirmwareBuild(elf, directory, build_id, elf_sizes(elf), True, debug_commands)
 
-    staging = directory.with_name(directory.name + ".tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    (staging / "model.c").write_text(generated.source)
-    (staging / "memory.ld").write_text(_memory_script(board))
-    command = [CC, *flags, f'-DHB_BUILD_ID="{build_id}"',
-               f"-I{FIRMWARE_DIR / 'include'}", f"-I{FIRMWARE_DIR / 'kernels'}",
-               f"-I{FIRMWARE_DIR / 'app'}",
-               *map(str, sources), str(staging / "model.c"),
-               "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-               "-Wl,--gc-sections", f"-L{staging}", f"-T{board_dir / board.build.linker_script}",
-               f"-Wl,-Map={staging / 'firmware.map'}", "-o", str(staging / "firmware.elf")]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise BuildError(_first_error(result.stderr, board))
-    shutil.rmtree(directory, ignore_errors=True)
-    staging.rename(directory)
+    runtime = build_runtime(board, variant, link, debug_commands, cache_dir)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{directory.name}.tmp-", dir=directory.parent))
+    try:
+        (staging / "model.c").write_text(generated.source)
+        (staging / BUILD_ID_SOURCE).write_text(
+            f'/* Generated by hilbench. */\n#include <stdint.h>\n'
+            f'const char hb_build_id[] = "{build_id}";\n'
+            f"const uint32_t hb_build_id_length = sizeof hb_build_id - 1;\n")
+        (staging / "memory.ld").write_text(_memory_script(board))
+        command = [CC, *_flags(board, link, debug_commands),
+                   str(staging / "model.c"), str(staging / BUILD_ID_SOURCE),
+                   *map(str, runtime.objects), str(runtime.archive),
+                   *LINK_FLAGS, f"-L{staging}", f"-T{linker_script}",
+                   f"-Wl,-Map={staging / 'firmware.map'}", "-o", str(staging / "firmware.elf")]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BuildError(_first_error(result.stderr, board))
+        try:
+            staging.rename(directory)
+        except OSError:  # the same build finished by another process first: use that one
+            if not elf.exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return FirmwareBuild(elf, directory, build_id, elf_sizes(elf), False, debug_commands)
+
+
+def _runtime_key(board: Board, variant: str, link: str, debug_commands: bool) -> str:
+    """The runtime library's identity: the compiler, the flags (board, link, debug), and
+    the name and content of every runtime source and firmware header. Not the memory
+    layout or linker script: those only matter when linking."""
+    library_sources, board_sources = _runtime_sources(board, variant, link)
+    key = hashlib.sha256()
+    key.update(compiler_version().encode() + b"\0")
+    key.update("\0".join(_flags(board, link, debug_commands)).encode())
+    for role, paths in (("library", library_sources), ("board", board_sources),
+                        ("header", _headers(variant))):
+        for path in paths:
+            key.update(f"{role}:{_source_name(path)}\0".encode())
+            key.update(path.read_bytes())
+    return key.hexdigest()
 
 
 def _first_error(stderr: str, board: Board) -> str:
