@@ -7,13 +7,14 @@ from pathlib import Path
 
 from hilbench.drivers.capabilities import MemoryAccess, SerialPort
 from hilbench.drivers.target import LinkDriver, TargetDriver
+from hilbench.protocol.frames import MAX_DATA
 from hilbench.transport.base import Transport
 
 
 class SerialLink(LinkDriver):
     name = "serial"
     firmware_source = "link_uart.c"
-    max_data = 512
+    max_data = MAX_DATA
     ram_bytes = 0
     requires = SerialPort
 
