@@ -62,9 +62,9 @@ def test_protocol_constants_match_the_header():
 
 
 def test_serial_link_frame_size_is_the_protocol_default():
-    from hilbench.toolchain.firmware import LINKS
+    from hilbench.drivers.registry import link_driver
 
-    assert LINKS["serial"][1] == frames.MAX_DATA
+    assert link_driver("serial").max_data == frames.MAX_DATA
 
 
 # --- (b) reply layouts -------------------------------------------------------------------

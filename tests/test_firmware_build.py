@@ -80,7 +80,8 @@ def test_runtime_key_covers_sources_and_headers_of_a_variant(tmp_path, monkeypat
 def test_memory_layout_changes_the_firmware_not_the_runtime(tmp_path):
     generated = _generated(HELLO)
     runtime_key = firmware._runtime_key(BOARD, "ref", "serial", False)
-    smaller = dataclasses.replace(BOARD, stack_size=BOARD.stack_size // 2)
+    smaller = dataclasses.replace(BOARD, memory=dataclasses.replace(
+        BOARD.memory, stack_size=BOARD.stack_size // 2))
     assert firmware._runtime_key(smaller, "ref", "serial", False) == runtime_key
     one = build_firmware(generated, BOARD, HELLO.stem, cache_dir=tmp_path)
     two = build_firmware(generated, smaller, HELLO.stem, cache_dir=tmp_path)
