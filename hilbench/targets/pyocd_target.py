@@ -23,14 +23,8 @@ from hilbench.drivers.capabilities import (
 )
 from hilbench.drivers.target import TargetDriver, TargetOptions
 from hilbench.errors import ProbeError
-from hilbench.timing.counts import InferenceCount
 from hilbench.transport.base import Transport
-from hilbench.targets.qemu import (
-    QemuProcess,
-    icount_arguments,
-    offers_cycle_counter,
-    why_no_cycle_counter,
-)
+from hilbench.targets.qemu import QemuEmulation
 from hilbench.transport.serial_link import SerialTransport
 
 
@@ -206,7 +200,7 @@ def board_target_name(board: Board) -> str:
     return name
 
 
-class PyocdQemuDriver(TargetDriver):
+class PyocdQemuDriver(QemuEmulation):
     """A QEMU board driven through pyOCD, as a real board would be: QEMU starts halted with
     no image; pyOCD (through the GDB-stub probe plugin) loads the ELF, resets and runs it.
     The protocol runs on the UART or the RAM link (pyOCD's memory access); QEMU still
@@ -216,40 +210,21 @@ class PyocdQemuDriver(TargetDriver):
     via = "pyocd"
 
     def __init__(self, board: Board, options: TargetOptions) -> None:
-
         super().__init__(board, options)
-        self.counts_path = options.workdir / "instruction-counts.txt"
-        extra = icount_arguments(board) if options.virtual_time else ()
-        self.process = QemuProcess(board, options.workdir / "qemu.log", extra)
         self.pyocd = _PyocdSession()
         self.serial: SerialTransport | None = None
 
     def capabilities(self) -> dict[type, Any]:
-        offered: dict[type, Any] = {Loader: self, Reset: self}
+        offered: dict[type, Any] = {Loader: self, Reset: self, **self.emulator_capabilities()}
         if self.options.link.requires is SerialPort:
             offered[SerialPort] = self
         memory = self.pyocd.memory()
         if memory is not None:
             offered[MemoryAccess] = memory
-        if self.options.count_instructions:
-            offered[InstructionCounter] = self
-        if offers_cycle_counter(self):
-            offered[CycleCounter] = self
         return offered
 
-    def missing(self, protocol: type) -> str:
-        return why_no_cycle_counter(self) if protocol is CycleCounter else \
-            super().missing(protocol)
-
-    @property
-    def cycle_source(self) -> str:
-        return "virtual"
-
     def load(self, elf: Path) -> None:
-        if self.options.count_instructions:
-            from hilbench.targets.qemu_plugin import plugin_arguments
-
-            self.process.extra_args += ("-plugin", plugin_arguments(elf, self.counts_path))
+        self.add_counter(elf)
         serial = self.options.link.requires is SerialPort
         self.process.launch(None, uart=serial, gdb=True, halted=True)
         if serial:  # QEMU waits for its UART before it opens the GDB stub
@@ -271,12 +246,6 @@ class PyocdQemuDriver(TargetDriver):
 
     def reset(self) -> None:
         self.pyocd.session.target.reset()
-
-    def instruction_counts(self) -> list[InferenceCount]:
-        from hilbench.targets.qemu_plugin import parse_counts
-
-        self.close()
-        return parse_counts(self.counts_path)
 
     def close(self) -> None:
         if self.serial is not None:

@@ -79,18 +79,6 @@ def icount_arguments(board: Board) -> tuple[str, ...]:
     return ("-icount", f"shift={shift},align=off,sleep=off")
 
 
-def offers_cycle_counter(driver: TargetDriver) -> bool:
-    """QEMU runs SysTick in virtual time under -icount; its DWT_CYCCNT always reads 0."""
-    return driver.options.virtual_time and driver.board.cycle_counter.kind == "systick"
-
-
-def why_no_cycle_counter(driver: TargetDriver) -> str:
-    if not driver.options.virtual_time:
-        return "QEMU's cycle counters run (in virtual time) only with --cycle-counter"
-    return (f"QEMU models no {driver.board.cycle_counter.kind.upper()} cycle counter for "
-            f"{driver.board.name} (DWT_CYCCNT reads 0; SysTick boards have virtual time)")
-
-
 class QemuProcess:
     """One qemu-system-arm process for a board: its command line, ports and log."""
 
@@ -183,49 +171,77 @@ class GdbMemoryAccess:
             yield
 
 
-class QemuDriver(TargetDriver):
+class QemuEmulation(TargetDriver):
+    """What every driver of a QEMU machine shares, however the firmware gets loaded: the
+    process, the counting plugin (exact instructions), and SysTick in virtual time
+    (-icount) as the cycle counter; QEMU's DWT_CYCCNT always reads 0."""
+
+    def __init__(self, board: Board, options: TargetOptions) -> None:
+        super().__init__(board, options)
+        self.counts_path = options.workdir / "instruction-counts.txt"
+        extra = icount_arguments(board) if options.virtual_time else ()
+        self.process = QemuProcess(board, options.workdir / "qemu.log", extra)
+
+    def emulator_capabilities(self) -> dict[type, Any]:
+        offered: dict[type, Any] = {}
+        if self.options.count_instructions:
+            offered[InstructionCounter] = self
+        if self.options.virtual_time and self.board.cycle_counter.kind == "systick":
+            offered[CycleCounter] = self
+        return offered
+
+    def missing(self, protocol: type) -> str:
+        if protocol is not CycleCounter:
+            return super().missing(protocol)
+        if not self.options.virtual_time:
+            return "QEMU's cycle counters run (in virtual time) only with --cycle-counter"
+        return (f"QEMU models no {self.board.cycle_counter.kind.upper()} cycle counter for "
+                f"{self.board.name} (DWT_CYCCNT reads 0; SysTick boards have virtual time)")
+
+    @property
+    def cycle_source(self) -> str:
+        return "virtual"
+
+    def add_counter(self, elf: Path) -> None:
+        """Load the counting plugin, when counts are wanted; before the launch."""
+        if self.options.count_instructions:
+            from hilbench.targets.qemu_plugin import plugin_arguments
+
+            self.process.extra_args += ("-plugin", plugin_arguments(elf, self.counts_path))
+
+    def instruction_counts(self) -> list[InferenceCount]:
+        from hilbench.targets.qemu_plugin import parse_counts
+
+        self.close()  # the plugin has written every inference once QEMU stopped
+        if not self.counts_path.exists():
+            raise TargetError(f"the instruction counter wrote nothing (QEMU: "
+                              f"{self.process.log_tail()})")
+        return parse_counts(self.counts_path)
+
+
+class QemuDriver(QemuEmulation):
     """Loads the ELF with QEMU's -kernel. Offers the UART (serial link) or the GDB stub's
-    memory access (RAM link), exact instruction counts through the counting plugin, and
-    the firmware's SysTick in virtual time (-icount); QEMU's DWT_CYCCNT always reads 0."""
+    memory access (RAM link), besides what every QEMU driver offers."""
 
     name = "qemu"
     via = "direct"
 
     def __init__(self, board: Board, options: TargetOptions) -> None:
         super().__init__(board, options)
-        self.counting = options.count_instructions
-        self.counts_path = options.workdir / "instruction-counts.txt"
-        extra = icount_arguments(board) if options.virtual_time else ()
-        self.process = QemuProcess(board, options.workdir / "qemu.log", extra)
         self.memory: GdbMemoryAccess | None = None
         self.serial: SerialTransport | None = None
 
     def capabilities(self) -> dict[type, Any]:
         link_needs = self.options.link.requires
-        offered: dict[type, Any] = {Loader: self}
+        offered: dict[type, Any] = {Loader: self, **self.emulator_capabilities()}
         if link_needs is SerialPort:
             offered[SerialPort] = self
         if link_needs is MemoryAccess and self.memory is not None:
             offered[MemoryAccess] = self.memory
-        if self.counting:
-            offered[InstructionCounter] = self
-        if offers_cycle_counter(self):
-            offered[CycleCounter] = self
         return offered
 
-    def missing(self, protocol: type) -> str:
-        return why_no_cycle_counter(self) if protocol is CycleCounter else \
-            super().missing(protocol)
-
-    @property
-    def cycle_source(self) -> str:
-        return "virtual"
-
     def load(self, elf: Path) -> None:
-        if self.counting:
-            from hilbench.targets.qemu_plugin import plugin_arguments
-
-            self.process.extra_args += ("-plugin", plugin_arguments(elf, self.counts_path))
+        self.add_counter(elf)
         ram_link = self.options.link.requires is MemoryAccess
         self.process.launch(elf, uart=not ram_link, gdb=ram_link)
         if ram_link:
@@ -236,15 +252,6 @@ class QemuDriver(TargetDriver):
     def open_serial(self) -> Transport:
         self.serial = self.process.connect_uart()
         return self.serial
-
-    def instruction_counts(self) -> list[InferenceCount]:
-        from hilbench.targets.qemu_plugin import parse_counts
-
-        self.close()  # the plugin has written every inference once QEMU stopped
-        if not self.counts_path.exists():
-            raise TargetError(f"the instruction counter wrote nothing (QEMU: "
-                              f"{self.process.log_tail()})")
-        return parse_counts(self.counts_path)
 
     def close(self) -> None:
         if self.serial is not None:
