@@ -1,9 +1,12 @@
-"""Shared helpers for the test suite: where the shared models live, test vectors, and the
-bit-exactness check against TFLM's interpreter."""
+"""Shared helpers for the test suite: where the shared models live, test vectors, the
+bit-exactness check against TFLM's interpreter, and the `hilbench` command as a user runs
+it. The operator edge-case models are in cases.py."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +69,18 @@ def roundtrip(graph: Graph) -> tuple[Graph, bytes]:
     """Write a built graph to .tflite and read it back, as a user's file would arrive."""
     data = write_tflite(graph)
     return parse_tflite(data), data
+
+
+def hilbench(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hilbench", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert lines[0].startswith("hilbench: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

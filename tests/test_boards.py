@@ -8,8 +8,7 @@ import pytest
 from hilbench.board import board_names, load_board
 from hilbench.errors import ConfigError
 from hilbench.runner import run_model
-from support import SHARED_MODELS
-from test_cli import assert_one_line_error, hilbench
+from support import SHARED_MODELS, assert_one_line_error, hilbench
 
 QEMU_BOARDS = {"qemu-microbit": "cortex-m0", "qemu-mps2-an385": "cortex-m3",
                "qemu-mps2-an386": "cortex-m4", "qemu-mps2-an500": "cortex-m7",

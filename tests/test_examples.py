@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hilbench.paths import FIRMWARE_DIR, REPO
-from test_cli import hilbench
+from support import hilbench
 
 EXAMPLE = REPO / "examples" / "touch_classifier"
 

@@ -1,5 +1,5 @@
 """Every C kernel against the host reference on the emulated Cortex-M4, with the same
-edge-case models that test the reference against TFLM."""
+edge-case models that test the reference against TFLM (tests/cases.py)."""
 
 from __future__ import annotations
 
@@ -9,31 +9,13 @@ import pytest
 from hilbench.board import load_board
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.runner import run_model
-import test_reference_ops as cases
+import cases
 
 BOARD = load_board("qemu-mps2-an386")
 VECTORS = 12
 
 
-def _graphs():
-    rng = lambda seed: np.random.default_rng(seed)  # noqa: E731
-    for name, spec in cases.CONV_CASES.items():
-        yield f"conv-{name}", cases.conv_model(rng(1), **spec)
-    for name, spec in cases.DEPTHWISE_CASES.items():
-        yield f"depthwise-{name}", cases.conv_model(rng(2), opcode="DEPTHWISE_CONV_2D", **spec)
-    for name, spec in cases.FC_CASES.items():
-        yield f"fc-{name}", cases.fc_model(rng(3), **spec)
-    for opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        for name, spec in cases.POOL_CASES.items():
-            yield f"{opcode.lower()}-{name}", cases.pool_model(opcode, **spec)
-    for opcode in ("ADD", "MUL"):
-        for name, spec in cases.BINARY_CASES.items():
-            yield f"{opcode.lower()}-{name}", cases.binary_model(rng(4), opcode, **spec)
-    for name, (opcode, spec) in cases.UNARY_CASES.items():
-        yield name.lower(), cases.unary_model(opcode, **spec)
-
-
-GRAPHS = dict(_graphs())
+GRAPHS = dict(cases.kernel_graphs())
 
 
 def _run(graph, tmp_path, name):

@@ -9,8 +9,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from support import SHARED_MODELS
-from test_cli import hilbench
+from support import SHARED_MODELS, hilbench
 
 
 def test_probe_plugin_is_registered_with_pyocd():

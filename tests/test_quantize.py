@@ -17,8 +17,7 @@ from datasets import FIXTURES, calib_and_eval, cnn_train
 from hilbench.board import load_board
 from hilbench.model import load_model
 from hilbench.runner import run_model
-from support import compare_with_tflm
-from test_cli import assert_one_line_error, hilbench
+from support import assert_one_line_error, compare_with_tflm, hilbench
 
 
 def quantize_cli(model, calib, out, held_out=None) -> float:

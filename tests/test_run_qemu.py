@@ -11,8 +11,7 @@ import sys
 import pytest
 
 from hilbench.paths import FIRMWARE_DIR
-from support import SHARED_MODELS, shared_models
-from test_cli import hilbench
+from support import SHARED_MODELS, hilbench, shared_models
 
 # TFLM's "arena head" for the same models on the host build (issue #3)
 TFLM_ARENA = {"kws_ds_cnn_int8": 16_000, "ic_resnet8_int8": 49_152,

@@ -22,8 +22,7 @@ from hilbench.protocol.frames import Command, ErrorCode, encode_frame
 from hilbench.protocol.session import DeviceError, DeviceSession
 from hilbench.runner import run_model
 from hilbench.targets import QemuTarget
-from support import SHARED_MODELS
-from test_cli import assert_one_line_error, hilbench
+from support import SHARED_MODELS, assert_one_line_error, hilbench
 
 BOARD = load_board("qemu-mps2-an386")
 HELLO = SHARED_MODELS / "tflm_hello_world_int8.tflite"

@@ -14,8 +14,7 @@ from hilbench.board import load_board
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.runner import run_model
 from hilbench.timing.cycle_model import CLASS_COSTS, estimate_cycles
-from support import SHARED_MODELS
-from test_cli import hilbench
+from support import SHARED_MODELS, hilbench
 
 BOARD = load_board("qemu-mps2-an386")
 KWS = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
