@@ -24,6 +24,7 @@ def test_touch_model_is_reproducible(tmp_path):
     assert out.read_bytes() == (EXAMPLE / "touch_mlp_int8.tflite").read_bytes()
 
 
+@pytest.mark.hil
 def test_touch_classifier_on_cortex_m0_against_its_budget(tmp_path):
     result = hilbench("run", EXAMPLE / "touch_mlp_int8.tflite", "--board", "qemu-microbit",
                       "--budget", EXAMPLE / "budget.toml", "--junit", tmp_path / "j.xml",

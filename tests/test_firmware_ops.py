@@ -11,6 +11,8 @@ from hilbench.model.tflite_writer import write_tflite
 from hilbench.runner import run_model
 import cases
 
+pytestmark = pytest.mark.hil
+
 BOARD = load_board("qemu-mps2-an386")
 VECTORS = 12
 

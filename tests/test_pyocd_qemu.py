@@ -17,6 +17,7 @@ def test_probe_plugin_is_registered_with_pyocd():
     assert names.get("qemu") == "hilbench.targets.pyocd_qemu_probe:QemuGdbProbePlugin"
 
 
+@pytest.mark.hil
 @pytest.mark.parametrize("board,model", [("qemu-mps2-an386", "kws_ds_cnn_int8"),
                                          ("qemu-microbit", "tflm_hello_world_int8")])
 def test_run_through_pyocd_bit_exact_with_stats_read_by_pyocd(board, model, tmp_path):
@@ -30,6 +31,7 @@ def test_run_through_pyocd_bit_exact_with_stats_read_by_pyocd(board, model, tmp_
     assert "read through pyOCD" in result.stdout
 
 
+@pytest.mark.hil
 def test_probe_link_through_pyocd_memory(tmp_path):
     result = hilbench("run", SHARED_MODELS / "tflm_micro_speech_int8.tflite", "--via", "pyocd",
                       "--transport", "probe", "--vectors", 4, "--json", tmp_path / "r.json")
@@ -38,6 +40,7 @@ def test_probe_link_through_pyocd_memory(tmp_path):
     assert record["transport"] == "probe" and record["via"] == "pyocd" and record["bit_exact"]
 
 
+@pytest.mark.hil  # the command checks for arm-none-eabi-gcc first
 def test_pyocd_with_instruction_counting_is_refused():
     result = hilbench("run", "--via", "pyocd", "--cycle-counter", "--vectors", 1)
     assert result.returncode == 2 and "--via pyocd does not count" in result.stderr

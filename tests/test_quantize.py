@@ -47,6 +47,8 @@ def touch_mlp(tmp_path_factory):
     return committed_model("touch_mlp", tmp_path_factory.mktemp("touch"))
 
 
+@pytest.mark.hil
+@pytest.mark.oracle
 def test_touch_mlp_quantizes_reloads_and_runs_bit_exact(touch_mlp):
     out = touch_mlp / "touch_int8.tflite"
     assert quantize_cli(touch_mlp / "model.onnx", touch_mlp / "calib.npy", out,
@@ -93,6 +95,8 @@ def float_accuracy(model, x, y) -> float:
     return float(np.mean(logits.argmax(1) == y))
 
 
+@pytest.mark.hil
+@pytest.mark.oracle
 def test_cnn_quantizes_bit_exact_on_tflm_and_qemu(tmp_path):
     """Conv-BN-ReLU6, a stride-2 depthwise conv with HardTanh, a pointwise conv, average
     pooling and a Linear head: the issue's CNN."""
@@ -108,6 +112,8 @@ def test_cnn_quantizes_bit_exact_on_tflm_and_qemu(tmp_path):
     assert run_model(out, load_board("qemu-mps2-an386"), 10, seed=2).comparison.bit_exact
 
 
+@pytest.mark.hil
+@pytest.mark.oracle
 @pytest.mark.parametrize("keep_batch_norm", [False, True])
 def test_residual_concat_and_activation_ops(tmp_path, keep_batch_norm):
     """Add, Concat, HardSwish, Sigmoid, Tanh, MaxPool, global pooling and Softmax; with
@@ -150,6 +156,8 @@ def _qdq(source, target, calib):
                     per_channel=True)
 
 
+@pytest.mark.hil
+@pytest.mark.oracle
 @pytest.mark.parametrize("case", ["mlp", "cnn"])
 def test_qdq_models_keep_their_quantization(case, touch_mlp, tmp_path):
     import onnx

@@ -14,6 +14,8 @@ from cases import (BINARY_CASES, CONV_CASES, DEPTHWISE_CASES, FC_CASES, MEAN_CAS
 from hilbench.model.builder import GraphBuilder
 from support import compare_with_tflm, roundtrip
 
+pytestmark = pytest.mark.oracle
+
 VECTORS = 200
 
 

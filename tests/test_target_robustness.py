@@ -47,18 +47,21 @@ def _expect_error(session: DeviceSession, *codes: ErrorCode) -> None:
     assert session.info().op_count == 3  # and the session goes on
 
 
+@pytest.mark.hil
 def test_garbage_bytes_get_an_error_frame(session):
     session.send_raw(np.random.default_rng(0).integers(1, 256, 40, dtype=np.uint8).tobytes()
                      + b"\x00")
     _expect_error(session, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH, ErrorCode.BAD_CRC)
 
 
+@pytest.mark.hil
 def test_truncated_frame_gets_an_error_frame(session):
     wire = encode_frame(Command.ECHO, 5, b"a truncated request")
     session.send_raw(wire[: len(wire) // 2] + b"\x00")
     _expect_error(session, ErrorCode.BAD_CRC, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH)
 
 
+@pytest.mark.hil
 def test_corrupted_byte_fails_the_crc(session):
     wire = bytearray(encode_frame(Command.ECHO, 5, b"ABCDEFGH"))
     wire[wire.index(b"C")] = ord("D")
@@ -66,11 +69,13 @@ def test_corrupted_byte_fails_the_crc(session):
     _expect_error(session, ErrorCode.BAD_CRC)
 
 
+@pytest.mark.hil
 def test_oversized_frame_gets_an_overflow_error(session):
     session.send_raw(b"\x01" * 3000 + b"\x00")
     _expect_error(session, ErrorCode.OVERFLOW)
 
 
+@pytest.mark.hil
 @pytest.mark.parametrize("command,data,code", [
     (0x55, b"", ErrorCode.UNKNOWN_COMMAND),
     (Command.INVOKE, b"\x01\x00\x00", ErrorCode.BAD_LENGTH),
@@ -84,6 +89,7 @@ def test_bad_requests_are_answered_not_fatal(session, command, data, code):
     assert session.info().op_count == 3
 
 
+@pytest.mark.hil
 def test_hanging_firmware_times_out_naming_the_last_exchange(session):
     session.info()
     start = time.monotonic()
@@ -95,6 +101,7 @@ def test_hanging_firmware_times_out_naming_the_last_exchange(session):
     assert "last exchange: INFO #1 -> ok" in message
 
 
+@pytest.mark.hil
 def test_faulting_firmware_reports_the_fault(session):
     with pytest.raises(FirmwareFault) as error:
         session.request(Command.DEBUG_FAULT)
@@ -102,6 +109,7 @@ def test_faulting_firmware_reports_the_fault(session):
     assert "pc=0x" in str(error.value)
 
 
+@pytest.mark.hil
 def test_run_abandoned_when_an_inference_exceeds_the_timeout():
     # 7.5 M multiply-accumulates cannot finish in a millisecond on any Cortex-M
     result = hilbench("run", VWW, "--vectors", 2, "--timeout", 0.001)
@@ -146,6 +154,7 @@ EVIL = ['*/ int evil = 1; /*', 'quote " and \' here', "new\nline\r\n#include <st
         "back\\slash ??/", '"); system("rm -rf /"); //', "\x00nul"]
 
 
+@pytest.mark.hil
 def test_hostile_names_never_reach_c(tmp_path):
     rng = np.random.default_rng(0)
     b = GraphBuilder(description="*/ evil description")
@@ -172,6 +181,7 @@ def test_hostile_names_never_reach_c(tmp_path):
     assert result.comparison.bit_exact
 
 
+@pytest.mark.hil
 def test_unchanged_model_and_board_do_not_rebuild(tmp_path):
     generated = generate_model(load_model(HELLO), HELLO.read_bytes(), HELLO.stem)
     first = build_firmware(generated, BOARD, HELLO.stem, cache_dir=tmp_path)
