@@ -22,7 +22,8 @@ from hilbench.protocol.frames import Command, ErrorCode, encode_frame
 from hilbench.protocol.session import DeviceError, DeviceSession
 from hilbench.runner import run_model
 from hilbench.targets import QemuTarget
-from support import SHARED_MODELS, assert_one_line_error, hilbench
+from support import (DEBUG_FIRMWARE, SHARED_FIRMWARE, SHARED_MODELS, assert_one_line_error,
+                     hilbench)
 
 BOARD = load_board("qemu-mps2-an386")
 HELLO = SHARED_MODELS / "tflm_hello_world_int8.tflite"
@@ -47,6 +48,7 @@ def _expect_error(session: DeviceSession, *codes: ErrorCode) -> None:
     assert session.info().op_count == 3  # and the session goes on
 
 
+@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_garbage_bytes_get_an_error_frame(session):
     session.send_raw(np.random.default_rng(0).integers(1, 256, 40, dtype=np.uint8).tobytes()
@@ -54,6 +56,7 @@ def test_garbage_bytes_get_an_error_frame(session):
     _expect_error(session, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH, ErrorCode.BAD_CRC)
 
 
+@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_truncated_frame_gets_an_error_frame(session):
     wire = encode_frame(Command.ECHO, 5, b"a truncated request")
@@ -61,6 +64,7 @@ def test_truncated_frame_gets_an_error_frame(session):
     _expect_error(session, ErrorCode.BAD_CRC, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH)
 
 
+@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_corrupted_byte_fails_the_crc(session):
     wire = bytearray(encode_frame(Command.ECHO, 5, b"ABCDEFGH"))
@@ -69,12 +73,14 @@ def test_corrupted_byte_fails_the_crc(session):
     _expect_error(session, ErrorCode.BAD_CRC)
 
 
+@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_oversized_frame_gets_an_overflow_error(session):
     session.send_raw(b"\x01" * 3000 + b"\x00")
     _expect_error(session, ErrorCode.OVERFLOW)
 
 
+@DEBUG_FIRMWARE
 @pytest.mark.hil
 @pytest.mark.parametrize("command,data,code", [
     (0x55, b"", ErrorCode.UNKNOWN_COMMAND),
@@ -89,6 +95,7 @@ def test_bad_requests_are_answered_not_fatal(session, command, data, code):
     assert session.info().op_count == 3
 
 
+@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_hanging_firmware_times_out_naming_the_last_exchange(session):
     session.info()
@@ -101,6 +108,7 @@ def test_hanging_firmware_times_out_naming_the_last_exchange(session):
     assert "last exchange: INFO #1 -> ok" in message
 
 
+@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_faulting_firmware_reports_the_fault(session):
     with pytest.raises(FirmwareFault) as error:
@@ -109,6 +117,7 @@ def test_faulting_firmware_reports_the_fault(session):
     assert "pc=0x" in str(error.value)
 
 
+@SHARED_FIRMWARE
 @pytest.mark.hil
 def test_run_abandoned_when_an_inference_exceeds_the_timeout():
     # 7.5 M multiply-accumulates cannot finish in a millisecond on any Cortex-M
