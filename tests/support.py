@@ -1,12 +1,16 @@
-"""Shared helpers for the test suite: where the shared models live, test vectors, and the
-bit-exactness check against TFLM's interpreter."""
+"""Shared helpers for the test suite: where the shared models live, test vectors, the
+bit-exactness check against TFLM's interpreter, and the `hilbench` command as a user runs
+it. The operator edge-case models are in cases.py."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hilbench.model import Graph, parse_tflite
 from hilbench.model.graph import Tensor
@@ -15,6 +19,13 @@ from hilbench.reference import Reference
 from hilbench.reference.tflm_oracle import TflmOracle
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Tests in different files that build the same firmware (same model file name, board and
+# options) into the shared cache, build/firmware. The cache is not yet safe against two
+# processes building one entry at the same moment (both write <entry>.tmp), so under
+# pytest-xdist (--dist loadgroup) each group runs on one worker; everything else spreads.
+SHARED_FIRMWARE = pytest.mark.xdist_group("shared-firmware")
+DEBUG_FIRMWARE = pytest.mark.xdist_group("debug-firmware")  # hello_world, debug commands
 SHARED_MODELS = Path(os.environ.get("HILBENCH_SHARED_MODELS",
                                     REPO.parent / "shared" / "models"))
 
@@ -66,3 +77,20 @@ def roundtrip(graph: Graph) -> tuple[Graph, bytes]:
     """Write a built graph to .tflite and read it back, as a user's file would arrive."""
     data = write_tflite(graph)
     return parse_tflite(data), data
+
+
+def hilbench(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess; `env` adds to this process's environment."""
+    return subprocess.run([sys.executable, "-m", "hilbench", *map(str, args)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env} if env else None)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert lines[0].startswith("hilbench: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

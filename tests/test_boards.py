@@ -8,8 +8,7 @@ import pytest
 from hilbench.board import board_names, load_board
 from hilbench.errors import ConfigError
 from hilbench.run import RunRequest, run
-from support import SHARED_MODELS
-from test_cli import assert_one_line_error, hilbench
+from support import SHARED_FIRMWARE, SHARED_MODELS, assert_one_line_error, hilbench
 
 QEMU_BOARDS = {"qemu-microbit": "cortex-m0", "qemu-mps2-an385": "cortex-m3",
                "qemu-mps2-an386": "cortex-m4", "qemu-mps2-an500": "cortex-m7",
@@ -25,6 +24,8 @@ def test_catalogue_lists_the_qemu_boards():
     assert "qemu-mps2-an386 (default)" in result.stdout
 
 
+@SHARED_FIRMWARE
+@pytest.mark.hil
 @pytest.mark.parametrize("name", QEMU_BOARDS)
 def test_model_bit_exact_on_every_qemu_board(name):
     board = load_board(name)
@@ -82,6 +83,7 @@ REAL_BOARDS = {"nucleo-l4r5zi": "cortex-m4", "nucleo-f401re": "cortex-m4",
                "rpi-pico": "cortex-m0plus"}
 
 
+@pytest.mark.hil
 @pytest.mark.parametrize("name", REAL_BOARDS)
 def test_real_board_firmware_builds(name, tmp_path):
     """Not run here (no board attached), but built: the ELF exists and fits the board."""
@@ -108,6 +110,7 @@ def test_real_board_firmware_builds(name, tmp_path):
     assert vectors == board.flash.origin  # the vector table opens the flash image
 
 
+@pytest.mark.hil  # the command checks for arm-none-eabi-gcc first
 def test_real_board_without_a_probe_says_so_in_one_line():
     result = hilbench("run", "--board", "nucleo-l4r5zi", "--vectors", 2)
     assert_one_line_error(result, "no debug probe attached for nucleo-l4r5zi",

@@ -3,9 +3,6 @@ and one clear line (never a traceback) for every kind of bad input."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,26 +12,9 @@ from hilbench.model.builder import GraphBuilder
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.reference import Reference
 from hilbench.model import load_model
-from support import SHARED_MODELS
+from support import SHARED_MODELS, assert_one_line_error, hilbench
 
 KWS = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
-
-
-def hilbench(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """The CLI in a subprocess; `env` adds to this process's environment."""
-    return subprocess.run([sys.executable, "-m", "hilbench", *map(str, args)],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **env} if env else None)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    assert lines[0].startswith("hilbench: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def test_inspect_reports_macs_and_memory():

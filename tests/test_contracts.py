@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 
 from hilbench.codegen import c_model
@@ -29,12 +28,11 @@ from hilbench.codegen.c_header import (
 from hilbench.codegen.c_model import StructMismatch, _Emitter, generate_model
 from hilbench.errors import ModelError
 from hilbench.model import load_model
-from hilbench.model.builder import GraphBuilder
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.protocol import frames
 from hilbench.targets.qemu_plugin import CLASSES
 from hilbench.timing.cycle_model import CLASS_COSTS
-import test_reference_ops as cases
+import cases
 from support import shared_models
 
 PROTOCOL_H = FIRMWARE_DIR / "app" / "hb_protocol.h"
@@ -221,59 +219,10 @@ def test_emitter_refuses_values_that_do_not_fit(field, value, message):
 
 
 def _operator_graphs():
-    rng = np.random.default_rng
-    for name, spec in cases.CONV_CASES.items():
-        yield f"conv-{name}", cases.conv_model(rng(1), **spec)
-    for name, spec in cases.DEPTHWISE_CASES.items():
-        yield f"depthwise-{name}", cases.conv_model(rng(2), opcode="DEPTHWISE_CONV_2D", **spec)
-    for name, spec in cases.FC_CASES.items():
-        yield f"fc-{name}", cases.fc_model(rng(3), **spec)
-    for opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        for name, spec in cases.POOL_CASES.items():
-            yield f"{opcode.lower()}-{name}", cases.pool_model(opcode, **spec)
-    for opcode in ("ADD", "MUL"):
-        for name, spec in cases.BINARY_CASES.items():
-            yield f"{opcode.lower()}-{name}", cases.binary_model(rng(4), opcode, **spec)
-    for name, (opcode, spec) in cases.UNARY_CASES.items():
-        yield name.lower(), cases.unary_model(opcode, **spec)
+    yield from cases.kernel_graphs()
     for name, spec in cases.MEAN_CASES.items():
-        b = GraphBuilder()
-        x = b.input("x", spec["shape"], scale=0.05, zero_point=4)
-        axes = b.constant("axes", np.array(spec["axes"], np.int32))
-        y = b.tensor("y", spec["out_shape"], scale=0.03, zero_point=-2)
-        b.op("MEAN", [x, axes], [y], keep_dims=spec["keep"])
-        b.output(y)
-        yield f"mean-{name}", b.graph()
-    yield "data-movement-and-float-boundary", _chain_graph()
-
-
-def _chain_graph():
-    """QUANTIZE (float and requantize), RESHAPE, PAD, PADV2, CONCATENATION, DEQUANTIZE."""
-    rng = np.random.default_rng(9)
-    b = GraphBuilder()
-    x = b.input("x", (1, 4, 6), np.float32)
-    q = b.tensor("q", (1, 4, 6), scale=0.04, zero_point=-7)
-    b.op("QUANTIZE", [x], [q])
-    rq = b.tensor("rq", (1, 4, 6), scale=0.05, zero_point=3)
-    b.op("QUANTIZE", [q], [rq])
-    shape = b.constant("shape", np.array([1, 2, 3, 4], np.int32))
-    r = b.tensor("r", (1, 2, 3, 4), scale=0.05, zero_point=3)
-    b.op("RESHAPE", [rq, shape], [r])
-    paddings = b.constant("paddings", np.array([[0, 0], [1, 2], [0, 1], [2, 0]], np.int32))
-    p = b.tensor("p", (1, 5, 4, 6), scale=0.05, zero_point=3)
-    b.op("PAD", [r, paddings], [p])
-    value = b.constant("value", np.array([-9], np.int8), scale=0.05, zero_point=3)
-    p2 = b.tensor("p2", (1, 5, 4, 6), scale=0.05, zero_point=3)
-    zero_pad = b.constant("zero_pad", np.zeros((4, 2), np.int32))
-    b.op("PADV2", [p, zero_pad, value], [p2])
-    other = b.constant("other", rng.integers(-128, 128, (1, 5, 4, 2), dtype=np.int8),
-                       scale=0.05, zero_point=3)
-    c = b.tensor("c", (1, 5, 4, 8), scale=0.05, zero_point=3)
-    b.op("CONCATENATION", [p2, other], [c], axis=-1, activation="NONE")
-    y = b.tensor("y", (1, 5, 4, 8), np.float32)
-    b.op("DEQUANTIZE", [c], [y])
-    b.output(y)
-    return b.graph()
+        yield f"mean-{name}", cases.mean_model(spec)
+    yield "data-movement-and-float-boundary", cases.chain_graph()
 
 
 OPERATOR_GRAPHS = dict(_operator_graphs())

@@ -13,8 +13,7 @@ from hilbench.board import load_board
 from hilbench.drivers.registry import TARGET_GROUP, available, driver_for
 from hilbench.errors import TargetError
 from hilbench.run import RunRequest, run
-from support import SHARED_MODELS
-from test_cli import assert_one_line_error, hilbench
+from support import SHARED_MODELS, assert_one_line_error, hilbench
 
 HELLO = SHARED_MODELS / "tflm_hello_world_int8.tflite"
 AN386 = load_board("qemu-mps2-an386").path
@@ -50,6 +49,7 @@ def fake_package(tmp_path, monkeypatch):
     return load_board(str(board))
 
 
+@pytest.mark.hil  # builds real firmware for the fake to read
 def test_a_new_target_kind_through_the_registry_alone(fake_package):
     assert "loopfake" in available(TARGET_GROUP)
     assert driver_for(fake_package).name == "loopfake"
@@ -62,6 +62,7 @@ def test_a_new_target_kind_through_the_registry_alone(fake_package):
     assert "loopfake driver of fake-m4 offers no InstructionCounter" in result.timing.missing
 
 
+@pytest.mark.hil
 def test_a_missing_capability_is_named(fake_package):
     with pytest.raises(TargetError, match="loopfake driver of fake-m4 offers no MemoryAccess, "
                                           "needed for the debug-probe RAM link"):
@@ -84,6 +85,7 @@ def _leftovers(folder):
     return sorted(p.name for p in folder.iterdir())
 
 
+@pytest.mark.hil
 def test_a_failing_run_leaves_no_temporary_file(tmp_path):
     """A target that fails (timeout on the first inference), and a verdict that fails
     (a planted kernel bug): the work folder, the instruction counts, QEMU's log, all gone."""

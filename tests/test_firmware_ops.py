@@ -1,5 +1,5 @@
 """Every C kernel against the host reference on the emulated Cortex-M4, with the same
-edge-case models that test the reference against TFLM."""
+edge-case models that test the reference against TFLM (tests/cases.py)."""
 
 from __future__ import annotations
 
@@ -9,31 +9,15 @@ import pytest
 from hilbench.board import load_board
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.run import RunRequest, run
-import test_reference_ops as cases
+import cases
+
+pytestmark = pytest.mark.hil
 
 BOARD = load_board("qemu-mps2-an386")
 VECTORS = 12
 
 
-def _graphs():
-    rng = lambda seed: np.random.default_rng(seed)  # noqa: E731
-    for name, spec in cases.CONV_CASES.items():
-        yield f"conv-{name}", cases.conv_model(rng(1), **spec)
-    for name, spec in cases.DEPTHWISE_CASES.items():
-        yield f"depthwise-{name}", cases.conv_model(rng(2), opcode="DEPTHWISE_CONV_2D", **spec)
-    for name, spec in cases.FC_CASES.items():
-        yield f"fc-{name}", cases.fc_model(rng(3), **spec)
-    for opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        for name, spec in cases.POOL_CASES.items():
-            yield f"{opcode.lower()}-{name}", cases.pool_model(opcode, **spec)
-    for opcode in ("ADD", "MUL"):
-        for name, spec in cases.BINARY_CASES.items():
-            yield f"{opcode.lower()}-{name}", cases.binary_model(rng(4), opcode, **spec)
-    for name, (opcode, spec) in cases.UNARY_CASES.items():
-        yield name.lower(), cases.unary_model(opcode, **spec)
-
-
-GRAPHS = dict(_graphs())
+GRAPHS = dict(cases.kernel_graphs())
 
 
 def _run(graph, tmp_path, name):
@@ -51,32 +35,7 @@ def test_kernel_on_qemu(name, tmp_path):
 
 def test_reshape_pad_concat_mean_quantize_chain_on_qemu(tmp_path):
     """The data-movement, reduction and float-boundary kernels in one firmware."""
-    from hilbench.model.builder import GraphBuilder
-
-    rng = np.random.default_rng(9)
-    b = GraphBuilder()
-    x = b.input("x", (1, 4, 6), np.float32)
-    q = b.tensor("q", (1, 4, 6), scale=0.04, zero_point=-7)
-    b.op("QUANTIZE", [x], [q])
-    rq = b.tensor("rq", (1, 4, 6), scale=0.05, zero_point=3)
-    b.op("QUANTIZE", [q], [rq])
-    shape = b.constant("shape", np.array([1, 2, 3, 4], np.int32))
-    r = b.tensor("r", (1, 2, 3, 4), scale=0.05, zero_point=3)
-    b.op("RESHAPE", [rq, shape], [r])
-    paddings = b.constant("paddings", np.array([[0, 0], [1, 2], [0, 1], [2, 0]], np.int32))
-    p = b.tensor("p", (1, 5, 4, 6), scale=0.05, zero_point=3)
-    b.op("PAD", [r, paddings], [p])
-    other = b.constant("other", rng.integers(-128, 128, (1, 5, 4, 2), dtype=np.int8),
-                       scale=0.05, zero_point=3)
-    c = b.tensor("c", (1, 5, 4, 8), scale=0.05, zero_point=3)
-    b.op("CONCATENATION", [p, other], [c], axis=-1, activation="NONE")
-    axes = b.constant("axes", np.array([1, 2], np.int32))
-    m = b.tensor("m", (1, 1, 1, 8), scale=0.02, zero_point=-5)
-    b.op("MEAN", [c, axes], [m], keep_dims=True)
-    y = b.tensor("y", (1, 1, 1, 8), np.float32)
-    b.op("DEQUANTIZE", [m], [y])
-    b.output(y)
-    _run(b.graph(), tmp_path, "chain")
+    _run(cases.chain_graph(), tmp_path, "chain")
 
 
 M0 = load_board("qemu-microbit")

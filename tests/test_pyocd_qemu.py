@@ -9,8 +9,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from support import SHARED_MODELS
-from test_cli import hilbench
+from support import SHARED_FIRMWARE, SHARED_MODELS, hilbench
 
 
 def test_probe_plugin_is_registered_with_pyocd():
@@ -18,6 +17,8 @@ def test_probe_plugin_is_registered_with_pyocd():
     assert names.get("qemu") == "hilbench.targets.pyocd_qemu_probe:QemuGdbProbePlugin"
 
 
+@SHARED_FIRMWARE
+@pytest.mark.hil
 @pytest.mark.parametrize("board,model", [("qemu-mps2-an386", "kws_ds_cnn_int8"),
                                          ("qemu-microbit", "tflm_hello_world_int8")])
 def test_run_through_pyocd_bit_exact_with_stats_read_by_pyocd(board, model, tmp_path):
@@ -31,6 +32,7 @@ def test_run_through_pyocd_bit_exact_with_stats_read_by_pyocd(board, model, tmp_
     assert "read through pyOCD" in result.stdout
 
 
+@pytest.mark.hil
 def test_probe_link_through_pyocd_memory(tmp_path):
     result = hilbench("run", SHARED_MODELS / "tflm_micro_speech_int8.tflite", "--via", "pyocd",
                       "--transport", "probe", "--vectors", 4, "--json", tmp_path / "r.json")
@@ -39,6 +41,7 @@ def test_probe_link_through_pyocd_memory(tmp_path):
     assert record["transport"] == "probe" and record["via"] == "pyocd" and record["bit_exact"]
 
 
+@pytest.mark.hil
 def test_pyocd_path_counts_the_same_instructions(tmp_path):
     """Loaded by pyOCD or by QEMU itself, the firmware executes the same instructions."""
     records = {}
@@ -52,6 +55,7 @@ def test_pyocd_path_counts_the_same_instructions(tmp_path):
         records["direct"]["instructions_per_inference"]
 
 
+@pytest.mark.hil
 def test_pyocd_with_the_cycle_counter_says_why_there_is_none():
     """QEMU's DWT_CYCCNT reads 0: the figure is missing, and the run says so."""
     result = hilbench("run", "--via", "pyocd", "--cycle-counter", "--vectors", 1)

@@ -1,24 +1,23 @@
 """hilbench quantize (issue #6, first slice): PyTorch MLPs exported to ONNX become int8
 models that TFLM runs bit-exact with hilbench's reference and that run bit-exact on the
-chip."""
+chip.
+
+The PyTorch models are trained once, by tests/fixtures/make_fixtures.py, and committed as
+ONNX files; their calibration and held-out data are regenerated here from fixed seeds
+(tests/datasets.py). No PyTorch at test time."""
 
 from __future__ import annotations
 
-import sys
+import shutil
 
 import numpy as np
 import pytest
-import torch  # a test dependency (torch==2.13.0, the local CPU build)
 
+from datasets import FIXTURES, calib_and_eval, cnn_train
 from hilbench.board import load_board
-from hilbench.paths import REPO
 from hilbench.model import load_model
 from hilbench.run import RunRequest, run
-from support import compare_with_tflm
-from test_cli import assert_one_line_error, hilbench
-
-sys.path.insert(0, str(REPO / "examples" / "touch_classifier"))
-from make_model import synthetic_touches  # noqa: E402
+from support import assert_one_line_error, compare_with_tflm, hilbench
 
 
 def quantize_cli(model, calib, out, held_out=None) -> float:
@@ -32,32 +31,27 @@ def quantize_cli(model, calib, out, held_out=None) -> float:
     return float(line.rsplit(":", 1)[1].strip().rstrip("%"))
 
 
-@pytest.fixture(scope="module")
-def touch_mlp(tmp_path_factory):
-    """A touch-gesture MLP with HardTanh and ReLU6, trained briefly, exported to ONNX."""
-    folder = tmp_path_factory.mktemp("touch")
-    x, y = synthetic_touches(3000, np.random.default_rng(0))
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Hardtanh(),
-                                torch.nn.Linear(16, 8), torch.nn.ReLU6(),
-                                torch.nn.Linear(8, 4))
-    optimizer = torch.optim.Adam(model.parameters(), 0.02)
-    inputs, labels = torch.tensor(x), torch.tensor(y)
-    for _ in range(200):
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(model(inputs), labels).backward()
-        optimizer.step()
-    model.eval()
-    torch.onnx.export(model, torch.zeros(1, 8), str(folder / "touch.onnx"), dynamo=False,
-                      opset_version=17)
-    np.save(folder / "calib.npy", x[:400])
-    np.save(folder / "eval.npy", synthetic_touches(1000, np.random.default_rng(1))[0])
+def committed_model(name: str, folder):
+    """Copy the committed ONNX model `name` into `folder` as model.onnx, with its
+    calibration (calib.npy) and held-out (eval.npy) inputs as the CLI takes them."""
+    shutil.copy(FIXTURES / f"{name}.onnx", folder / "model.onnx")
+    calib, held_out = calib_and_eval(name)
+    np.save(folder / "calib.npy", calib)
+    np.save(folder / "eval.npy", held_out)
     return folder
 
 
+@pytest.fixture(scope="module")
+def touch_mlp(tmp_path_factory):
+    """A touch-gesture MLP with HardTanh and ReLU6, trained briefly, exported to ONNX."""
+    return committed_model("touch_mlp", tmp_path_factory.mktemp("touch"))
+
+
+@pytest.mark.hil
+@pytest.mark.oracle
 def test_touch_mlp_quantizes_reloads_and_runs_bit_exact(touch_mlp):
     out = touch_mlp / "touch_int8.tflite"
-    assert quantize_cli(touch_mlp / "touch.onnx", touch_mlp / "calib.npy", out,
+    assert quantize_cli(touch_mlp / "model.onnx", touch_mlp / "calib.npy", out,
                         touch_mlp / "eval.npy") >= 98.0
     graph = load_model(out)  # reloads with hilbench's loader
     assert [op.options["activation"] for op in graph.operators] == [
@@ -68,18 +62,16 @@ def test_touch_mlp_quantizes_reloads_and_runs_bit_exact(touch_mlp):
 
 
 def test_percentile_ranges(touch_mlp):
-    result = hilbench("quantize", touch_mlp / "touch.onnx", "--calib", touch_mlp / "calib.npy",
+    result = hilbench("quantize", touch_mlp / "model.onnx", "--calib", touch_mlp / "calib.npy",
                       "--ranges", "percentile", "-o", touch_mlp / "p.tflite")
     assert result.returncode == 0, result.stderr
     assert "SNR dB" in result.stdout
 
 
 def test_unsupported_layer_named_with_its_onnx_node(tmp_path):
-    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4))
-    torch.onnx.export(model, torch.zeros(1, 4), str(tmp_path / "norm.onnx"),
-                      dynamo=False, opset_version=17)
+    # torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm(4)), exported
     np.save(tmp_path / "calib.npy", np.zeros((4, 4), np.float32))
-    result = hilbench("quantize", tmp_path / "norm.onnx", "--calib", tmp_path / "calib.npy",
+    result = hilbench("quantize", FIXTURES / "layernorm.onnx", "--calib", tmp_path / "calib.npy",
                       "-o", tmp_path / "out.tflite")
     assert_one_line_error(result, "unsupported ONNX operator LayerNormalization",
                           "node '/1/LayerNormalization'")
@@ -93,18 +85,25 @@ def test_malformed_onnx_is_one_line(tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
+def float_accuracy(model, x, y) -> float:
+    """Top-1 accuracy of the float ONNX model, run by onnxruntime."""
+    import onnxruntime
 
+    session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    logits = np.concatenate([session.run(None, {name: row[None]})[0] for row in x])
+    return float(np.mean(logits.argmax(1) == y))
+
+
+@pytest.mark.hil
+@pytest.mark.oracle
 def test_cnn_quantizes_bit_exact_on_tflm_and_qemu(tmp_path):
     """Conv-BN-ReLU6, a stride-2 depthwise conv with HardTanh, a pointwise conv, average
     pooling and a Linear head: the issue's CNN."""
-    from torch_models import train_cnn
-
-    accuracy, calib, held_out = train_cnn(tmp_path / "cnn.onnx")
-    assert accuracy > 0.95
-    np.save(tmp_path / "calib.npy", calib)
-    np.save(tmp_path / "eval.npy", held_out)
+    committed_model("cnn", tmp_path)
+    assert float_accuracy(tmp_path / "model.onnx", *cnn_train()) > 0.95  # it was trained
     out = tmp_path / "cnn_int8.tflite"
-    assert quantize_cli(tmp_path / "cnn.onnx", tmp_path / "calib.npy", out,
+    assert quantize_cli(tmp_path / "model.onnx", tmp_path / "calib.npy", out,
                         tmp_path / "eval.npy") >= 98.0
     graph = load_model(out)
     assert [op.opcode for op in graph.operators] == [
@@ -113,22 +112,20 @@ def test_cnn_quantizes_bit_exact_on_tflm_and_qemu(tmp_path):
     assert run(RunRequest(out, load_board("qemu-mps2-an386"), 10, seed=2)).comparison.bit_exact
 
 
+@pytest.mark.hil
+@pytest.mark.oracle
 @pytest.mark.parametrize("keep_batch_norm", [False, True])
 def test_residual_concat_and_activation_ops(tmp_path, keep_batch_norm):
     """Add, Concat, HardSwish, Sigmoid, Tanh, MaxPool, global pooling and Softmax; with
     BatchNormalization either folded by the exporter or kept as nodes for hilbench to fold."""
     import onnx
 
-    from torch_models import train_branchy
-
-    calib, held_out = train_branchy(tmp_path / "m.onnx", keep_batch_norm)
+    committed_model("branchy_bn" if keep_batch_norm else "branchy", tmp_path)
     has_bn = any(n.op_type == "BatchNormalization"
-                 for n in onnx.load(str(tmp_path / "m.onnx")).graph.node)
+                 for n in onnx.load(str(tmp_path / "model.onnx")).graph.node)
     assert has_bn == keep_batch_norm
-    np.save(tmp_path / "calib.npy", calib)
-    np.save(tmp_path / "eval.npy", held_out)
     out = tmp_path / "m_int8.tflite"
-    assert quantize_cli(tmp_path / "m.onnx", tmp_path / "calib.npy", out,
+    assert quantize_cli(tmp_path / "model.onnx", tmp_path / "calib.npy", out,
                         tmp_path / "eval.npy") >= 98.0
     graph = load_model(out)
     ops = [op.opcode for op in graph.operators]
@@ -159,19 +156,18 @@ def _qdq(source, target, calib):
                     per_channel=True)
 
 
+@pytest.mark.hil
+@pytest.mark.oracle
 @pytest.mark.parametrize("case", ["mlp", "cnn"])
 def test_qdq_models_keep_their_quantization(case, touch_mlp, tmp_path):
     import onnx
     from onnx import numpy_helper
 
-    from torch_models import train_cnn
-
     if case == "mlp":
-        source, calib = touch_mlp / "touch.onnx", np.load(touch_mlp / "calib.npy")
+        source, calib = touch_mlp / "model.onnx", np.load(touch_mlp / "calib.npy")
         board = "qemu-microbit"
     else:
-        source = tmp_path / "cnn.onnx"
-        _, calib, _ = train_cnn(source)
+        source, calib = FIXTURES / "cnn.onnx", calib_and_eval("cnn")[0]
         board = "qemu-mps2-an386"
     _qdq(source, tmp_path / "qdq.onnx", calib[:100])
     np.save(tmp_path / "calib.npy", calib)

@@ -11,14 +11,15 @@ import sys
 import pytest
 
 from hilbench.paths import FIRMWARE_DIR
-from support import SHARED_MODELS, shared_models
-from test_cli import hilbench
+from support import SHARED_FIRMWARE, SHARED_MODELS, hilbench, shared_models
 
 # TFLM's "arena head" for the same models on the host build (issue #3)
 TFLM_ARENA = {"kws_ds_cnn_int8": 16_000, "ic_resnet8_int8": 49_152,
               "vww_mobilenet_v1_025_int8": 73_728, "ad_autoencoder_int8": 768}
 
 
+@SHARED_FIRMWARE
+@pytest.mark.hil
 @pytest.mark.parametrize("path", shared_models(), ids=lambda p: p.stem)
 def test_shared_model_bit_exact_on_qemu(path, tmp_path):
     vectors = 5 if path.stem.startswith("vww") else 20
@@ -42,6 +43,8 @@ def test_shared_model_bit_exact_on_qemu(path, tmp_path):
     assert "bit-exact" in result.stdout and "lower bound" in result.stdout
 
 
+@SHARED_FIRMWARE
+@pytest.mark.hil
 def test_default_model_is_the_bundled_demo(tmp_path):
     result = hilbench("run", "--vectors", 2, "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
@@ -54,6 +57,7 @@ def test_unknown_board_is_one_line():
     assert result.stderr.strip().startswith("hilbench: error: unknown board 'nope'")
 
 
+@pytest.mark.hil
 def test_a_wrong_kernel_fails_the_verdict(tmp_path):
     """The verdict can fail: a kernel variant off by one in SOFTMAX gives exit status 1
     and the mismatches in the JSON."""
@@ -82,6 +86,7 @@ def test_unknown_kernel_variant_is_one_line():
     assert "unknown kernel variant 'nope'" in result.stderr
 
 
+@pytest.mark.hil
 def test_probe_transport_bit_exact(tmp_path):
     """The same frames through RAM ring buffers over QEMU's GDB stub instead of the UART."""
     result = hilbench("run", SHARED_MODELS / "ic_resnet8_int8.tflite", "--vectors", 6,

@@ -18,6 +18,7 @@ def test_shared_models_present():
     assert len(MODELS) >= 6, f"expected the shared models in {SHARED_MODELS}"
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("path", MODELS, ids=lambda p: p.stem)
 def test_bit_exact_with_tflm_including_intermediates(path):
     graph = load_model(path)

@@ -20,11 +20,11 @@ from hilbench.model.builder import GraphBuilder
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.protocol.frames import Command, ErrorCode, encode_frame
 from hilbench.protocol.session import DeviceError, DeviceSession
-from hilbench.run import RunRequest, run
 from hilbench.drivers.registry import link_driver
+from hilbench.run import RunRequest, run
 from hilbench.run.strategy import open_target
-from support import SHARED_MODELS
-from test_cli import assert_one_line_error, hilbench
+from support import (DEBUG_FIRMWARE, SHARED_FIRMWARE, SHARED_MODELS, assert_one_line_error,
+                     hilbench)
 
 BOARD = load_board("qemu-mps2-an386")
 HELLO = SHARED_MODELS / "tflm_hello_world_int8.tflite"
@@ -46,18 +46,24 @@ def _expect_error(session: DeviceSession, *codes: ErrorCode) -> None:
     assert session.info().op_count == 3  # and the session goes on
 
 
+@DEBUG_FIRMWARE
+@pytest.mark.hil
 def test_garbage_bytes_get_an_error_frame(session):
     session.send_raw(np.random.default_rng(0).integers(1, 256, 40, dtype=np.uint8).tobytes()
                      + b"\x00")
     _expect_error(session, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH, ErrorCode.BAD_CRC)
 
 
+@DEBUG_FIRMWARE
+@pytest.mark.hil
 def test_truncated_frame_gets_an_error_frame(session):
     wire = encode_frame(Command.ECHO, 5, b"a truncated request")
     session.send_raw(wire[: len(wire) // 2] + b"\x00")
     _expect_error(session, ErrorCode.BAD_CRC, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH)
 
 
+@DEBUG_FIRMWARE
+@pytest.mark.hil
 def test_corrupted_byte_fails_the_crc(session):
     wire = bytearray(encode_frame(Command.ECHO, 5, b"ABCDEFGH"))
     wire[wire.index(b"C")] = ord("D")
@@ -65,11 +71,15 @@ def test_corrupted_byte_fails_the_crc(session):
     _expect_error(session, ErrorCode.BAD_CRC)
 
 
+@DEBUG_FIRMWARE
+@pytest.mark.hil
 def test_oversized_frame_gets_an_overflow_error(session):
     session.send_raw(b"\x01" * 3000 + b"\x00")
     _expect_error(session, ErrorCode.OVERFLOW)
 
 
+@DEBUG_FIRMWARE
+@pytest.mark.hil
 @pytest.mark.parametrize("command,data,code", [
     (0x55, b"", ErrorCode.UNKNOWN_COMMAND),
     (Command.INVOKE, b"\x01\x00\x00", ErrorCode.BAD_LENGTH),
@@ -83,6 +93,8 @@ def test_bad_requests_are_answered_not_fatal(session, command, data, code):
     assert session.info().op_count == 3
 
 
+@DEBUG_FIRMWARE
+@pytest.mark.hil
 def test_hanging_firmware_times_out_naming_the_last_exchange(session):
     session.info()
     start = time.monotonic()
@@ -94,6 +106,8 @@ def test_hanging_firmware_times_out_naming_the_last_exchange(session):
     assert "last exchange: INFO #1 -> ok" in message
 
 
+@DEBUG_FIRMWARE
+@pytest.mark.hil
 def test_faulting_firmware_reports_the_fault(session):
     with pytest.raises(FirmwareFault) as error:
         session.request(Command.DEBUG_FAULT)
@@ -101,6 +115,8 @@ def test_faulting_firmware_reports_the_fault(session):
     assert "pc=0x" in str(error.value)
 
 
+@SHARED_FIRMWARE
+@pytest.mark.hil
 def test_run_abandoned_when_an_inference_exceeds_the_timeout():
     # 7.5 M multiply-accumulates cannot finish in a millisecond on any Cortex-M
     result = hilbench("run", VWW, "--vectors", 2, "--timeout", 0.001)
@@ -145,6 +161,7 @@ EVIL = ['*/ int evil = 1; /*', 'quote " and \' here', "new\nline\r\n#include <st
         "back\\slash ??/", '"); system("rm -rf /"); //', "\x00nul"]
 
 
+@pytest.mark.hil
 def test_hostile_names_never_reach_c(tmp_path):
     rng = np.random.default_rng(0)
     b = GraphBuilder(description="*/ evil description")
@@ -171,6 +188,7 @@ def test_hostile_names_never_reach_c(tmp_path):
     assert result.comparison.bit_exact
 
 
+@pytest.mark.hil
 def test_unchanged_model_and_board_do_not_rebuild(tmp_path):
     generated = generate_model(load_model(HELLO), HELLO.read_bytes(), HELLO.stem)
     first = build_firmware(generated, BOARD, HELLO.stem, cache_dir=tmp_path)

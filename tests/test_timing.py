@@ -14,14 +14,17 @@ from hilbench.board import load_board
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.run import RunRequest, run
 from hilbench.timing.cycle_model import CLASS_COSTS, estimate_cycles
-from support import SHARED_MODELS
-from test_cli import hilbench
+from support import SHARED_FIRMWARE, SHARED_MODELS, hilbench
+
+# the models and boards of test_run_qemu, test_boards and test_examples
+pytestmark = SHARED_FIRMWARE
 
 BOARD = load_board("qemu-mps2-an386")
 KWS = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
 MICRO_SPEECH = SHARED_MODELS / "tflm_micro_speech_int8.tflite"
 
 
+@pytest.mark.hil
 def test_instruction_counts_identical_over_three_runs():
     runs = [run(RunRequest(MICRO_SPEECH, BOARD, 4, seed=5)) for _ in range(3)]
     signatures = [(r.timing.instructions, [l.instructions for l in r.timing.layers])
@@ -30,6 +33,7 @@ def test_instruction_counts_identical_over_three_runs():
     assert runs[0].timing.instructions.max > 100_000
 
 
+@pytest.mark.hil
 def test_layers_add_up_to_the_inference():
     result = run(RunRequest(KWS, BOARD, 2, seed=1))
     t = result.timing
@@ -41,6 +45,7 @@ def test_layers_add_up_to_the_inference():
     assert t.cycles_estimated and t.cycles.max > total  # M4 loads cost 2 cycles
 
 
+@pytest.mark.hil
 def test_json_timing_keys(tmp_path):
     result = hilbench("run", MICRO_SPEECH, "--vectors", 2, "--profile", "--json",
                       tmp_path / "r.json")
@@ -65,6 +70,7 @@ def _budget(tmp_path, text, name="budget.toml"):
     return path
 
 
+@pytest.mark.hil
 def test_budget_exceeded_exits_1_and_fails_its_testcase(tmp_path):
     budget = _budget(tmp_path, '[[budget]]\nmodel = "kws_ds_cnn_int8"\n'
                                'board = "qemu-mps2-an386"\nlatency_us = 100\n'
@@ -80,6 +86,7 @@ def test_budget_exceeded_exits_1_and_fails_its_testcase(tmp_path):
     assert suite.get("failures") == "1"
 
 
+@pytest.mark.hil
 def test_budget_that_holds_exits_0_from_pyproject(tmp_path):
     budget = _budget(tmp_path, '[tool.hilbench]\n[[tool.hilbench.budget]]\n'
                                'model = "kws_ds_cnn_int8"\nlatency_us = 10_000_000\n'
@@ -92,12 +99,14 @@ def test_budget_that_holds_exits_0_from_pyproject(tmp_path):
     assert suite.get("tests") == "5" and suite.get("failures") == "0"
 
 
+@pytest.mark.hil
 def test_budget_for_another_model_is_an_error(tmp_path):
     budget = _budget(tmp_path, '[[budget]]\nmodel = "other"\nram_bytes = 1\n')
     result = hilbench("run", KWS, "--vectors", 1, "--budget", budget)
     assert result.returncode == 2 and "no budget" in result.stderr
 
 
+@pytest.mark.hil
 def test_kernel_that_executes_more_fails_the_baseline(tmp_path):
     baseline = tmp_path / "baseline.json"
     saved = hilbench("baseline", "save", MICRO_SPEECH, "--vectors", 2, "-o", baseline)
@@ -137,6 +146,7 @@ def test_cycle_model_costs():
                                 "cortex-m7", "cortex-m33", "cortex-m55"}
 
 
+@pytest.mark.hil
 def test_cycle_counter_path_agrees_with_exact_counts():
     """The real-core path (SysTick read around each inference and layer, marking overhead
     calibrated out) under QEMU's virtual time, where one instruction is 64 ns: 1.024 ticks
