@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from hilbench.model import Graph, parse_tflite
 from hilbench.model.graph import Tensor
@@ -20,12 +19,6 @@ from hilbench.reference.tflm_oracle import TflmOracle
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Tests in different files that build the same firmware (same model file name, board and
-# options) into the shared cache, build/firmware. The cache is not yet safe against two
-# processes building one entry at the same moment (both write <entry>.tmp), so under
-# pytest-xdist (--dist loadgroup) each group runs on one worker; everything else spreads.
-SHARED_FIRMWARE = pytest.mark.xdist_group("shared-firmware")
-DEBUG_FIRMWARE = pytest.mark.xdist_group("debug-firmware")  # hello_world, debug commands
 SHARED_MODELS = Path(os.environ.get("HILBENCH_SHARED_MODELS",
                                     REPO.parent / "shared" / "models"))
 

@@ -8,7 +8,7 @@ import pytest
 from hilbench.board import board_names, load_board
 from hilbench.errors import ConfigError
 from hilbench.run import RunRequest, run
-from support import SHARED_FIRMWARE, SHARED_MODELS, assert_one_line_error, hilbench
+from support import SHARED_MODELS, assert_one_line_error, hilbench
 
 QEMU_BOARDS = {"qemu-microbit": "cortex-m0", "qemu-mps2-an385": "cortex-m3",
                "qemu-mps2-an386": "cortex-m4", "qemu-mps2-an500": "cortex-m7",
@@ -24,7 +24,6 @@ def test_catalogue_lists_the_qemu_boards():
     assert "qemu-mps2-an386 (default)" in result.stdout
 
 
-@SHARED_FIRMWARE
 @pytest.mark.hil
 @pytest.mark.parametrize("name", QEMU_BOARDS)
 def test_model_bit_exact_on_every_qemu_board(name):

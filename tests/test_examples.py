@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hilbench.paths import FIRMWARE_DIR, REPO
-from support import SHARED_FIRMWARE, hilbench
+from support import hilbench
 
 EXAMPLE = REPO / "examples" / "touch_classifier"
 
@@ -24,7 +24,6 @@ def test_touch_model_is_reproducible(tmp_path):
     assert out.read_bytes() == (EXAMPLE / "touch_mlp_int8.tflite").read_bytes()
 
 
-@SHARED_FIRMWARE
 @pytest.mark.hil
 def test_touch_classifier_on_cortex_m0_against_its_budget(tmp_path):
     result = hilbench("run", EXAMPLE / "touch_mlp_int8.tflite", "--board", "qemu-microbit",

@@ -9,7 +9,7 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from support import SHARED_FIRMWARE, SHARED_MODELS, hilbench
+from support import SHARED_MODELS, hilbench
 
 
 def test_probe_plugin_is_registered_with_pyocd():
@@ -17,7 +17,6 @@ def test_probe_plugin_is_registered_with_pyocd():
     assert names.get("qemu") == "hilbench.targets.pyocd_qemu_probe:QemuGdbProbePlugin"
 
 
-@SHARED_FIRMWARE
 @pytest.mark.hil
 @pytest.mark.parametrize("board,model", [("qemu-mps2-an386", "kws_ds_cnn_int8"),
                                          ("qemu-microbit", "tflm_hello_world_int8")])

@@ -11,14 +11,13 @@ import sys
 import pytest
 
 from hilbench.paths import FIRMWARE_DIR
-from support import SHARED_FIRMWARE, SHARED_MODELS, hilbench, shared_models
+from support import SHARED_MODELS, hilbench, shared_models
 
 # TFLM's "arena head" for the same models on the host build (issue #3)
 TFLM_ARENA = {"kws_ds_cnn_int8": 16_000, "ic_resnet8_int8": 49_152,
               "vww_mobilenet_v1_025_int8": 73_728, "ad_autoencoder_int8": 768}
 
 
-@SHARED_FIRMWARE
 @pytest.mark.hil
 @pytest.mark.parametrize("path", shared_models(), ids=lambda p: p.stem)
 def test_shared_model_bit_exact_on_qemu(path, tmp_path):
@@ -43,7 +42,6 @@ def test_shared_model_bit_exact_on_qemu(path, tmp_path):
     assert "bit-exact" in result.stdout and "lower bound" in result.stdout
 
 
-@SHARED_FIRMWARE
 @pytest.mark.hil
 def test_default_model_is_the_bundled_demo(tmp_path):
     result = hilbench("run", "--vectors", 2, "--json", tmp_path / "r.json")

@@ -23,7 +23,7 @@ from hilbench.protocol.session import DeviceError, DeviceSession
 from hilbench.drivers.registry import link_driver
 from hilbench.run import RunRequest, run
 from hilbench.run.strategy import open_target
-from support import (DEBUG_FIRMWARE, SHARED_FIRMWARE, SHARED_MODELS, assert_one_line_error,
+from support import (SHARED_MODELS, assert_one_line_error,
                      hilbench)
 
 BOARD = load_board("qemu-mps2-an386")
@@ -46,7 +46,6 @@ def _expect_error(session: DeviceSession, *codes: ErrorCode) -> None:
     assert session.info().op_count == 3  # and the session goes on
 
 
-@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_garbage_bytes_get_an_error_frame(session):
     session.send_raw(np.random.default_rng(0).integers(1, 256, 40, dtype=np.uint8).tobytes()
@@ -54,7 +53,6 @@ def test_garbage_bytes_get_an_error_frame(session):
     _expect_error(session, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH, ErrorCode.BAD_CRC)
 
 
-@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_truncated_frame_gets_an_error_frame(session):
     wire = encode_frame(Command.ECHO, 5, b"a truncated request")
@@ -62,7 +60,6 @@ def test_truncated_frame_gets_an_error_frame(session):
     _expect_error(session, ErrorCode.BAD_CRC, ErrorCode.BAD_FRAME, ErrorCode.BAD_LENGTH)
 
 
-@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_corrupted_byte_fails_the_crc(session):
     wire = bytearray(encode_frame(Command.ECHO, 5, b"ABCDEFGH"))
@@ -71,14 +68,12 @@ def test_corrupted_byte_fails_the_crc(session):
     _expect_error(session, ErrorCode.BAD_CRC)
 
 
-@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_oversized_frame_gets_an_overflow_error(session):
     session.send_raw(b"\x01" * 3000 + b"\x00")
     _expect_error(session, ErrorCode.OVERFLOW)
 
 
-@DEBUG_FIRMWARE
 @pytest.mark.hil
 @pytest.mark.parametrize("command,data,code", [
     (0x55, b"", ErrorCode.UNKNOWN_COMMAND),
@@ -93,7 +88,6 @@ def test_bad_requests_are_answered_not_fatal(session, command, data, code):
     assert session.info().op_count == 3
 
 
-@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_hanging_firmware_times_out_naming_the_last_exchange(session):
     session.info()
@@ -106,7 +100,6 @@ def test_hanging_firmware_times_out_naming_the_last_exchange(session):
     assert "last exchange: INFO #1 -> ok" in message
 
 
-@DEBUG_FIRMWARE
 @pytest.mark.hil
 def test_faulting_firmware_reports_the_fault(session):
     with pytest.raises(FirmwareFault) as error:
@@ -115,7 +108,6 @@ def test_faulting_firmware_reports_the_fault(session):
     assert "pc=0x" in str(error.value)
 
 
-@SHARED_FIRMWARE
 @pytest.mark.hil
 def test_run_abandoned_when_an_inference_exceeds_the_timeout():
     # 7.5 M multiply-accumulates cannot finish in a millisecond on any Cortex-M

@@ -14,10 +14,9 @@ from hilbench.board import load_board
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.run import RunRequest, run
 from hilbench.timing.cycle_model import CLASS_COSTS, estimate_cycles
-from support import SHARED_FIRMWARE, SHARED_MODELS, hilbench
+from support import SHARED_MODELS, hilbench
 
 # the models and boards of test_run_qemu, test_boards and test_examples
-pytestmark = SHARED_FIRMWARE
 
 BOARD = load_board("qemu-mps2-an386")
 KWS = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
