@@ -16,8 +16,16 @@ extern const uint32_t hb_model_op_count;
 extern const char hb_build_id[];
 extern const uint32_t hb_build_id_length; /* without the terminating zero */
 
-uint8_t *hb_model_input(void);
-const uint8_t *hb_model_output(void);
+/* The model's inputs (and outputs), in model order, form one byte space: the byte at
+ * `offset`, and how many bytes from it are contiguous in memory (0 past the end). */
+uint8_t *hb_model_input_span(uint32_t offset, uint32_t *contiguous);
+const uint8_t *hb_model_output_span(uint32_t offset, uint32_t *contiguous);
+
 hb_status hb_model_invoke(void);
+/* Runs ops 0..last and stops (all of them for last >= op count), so that the per-layer
+ * mode can read op last's output before a later op overwrites it. */
+hb_status hb_model_invoke_until(uint32_t last);
+/* Op `op`'s first output in the arena and its size (NULL and 0 past the last op). */
+const uint8_t *hb_model_op_output(uint32_t op, uint32_t *size);
 
 #endif

@@ -18,14 +18,20 @@
 enum {
   HB_CMD_INFO = 0x01,        /* -> version u8, hash[8], arena u32, input u32, output u32,
                                    max data u16, op count u32, build id (text) */
-  HB_CMD_LOAD_INPUT = 0x02,  /* offset u32, bytes -> (empty) */
+  HB_CMD_LOAD_INPUT = 0x02,  /* offset u32, bytes -> (empty); the model's inputs, in order,
+                                   are one byte space */
   HB_CMD_INVOKE = 0x03,      /* count u16 -> status u8, cycles of the last u32, total u32 */
-  HB_CMD_READ_OUTPUT = 0x04, /* offset u32, length u16 -> bytes */
+  HB_CMD_READ_OUTPUT = 0x04, /* offset u32, length u16 -> bytes, up to the end of the output
+                                   holding offset (several outputs are one byte space) */
   HB_CMD_STATS = 0x05,       /* -> stack size u32, stack peak u32, last cycles u32,
                                    invokes u32, cycles of one profiling mark u32 */
   HB_CMD_ECHO = 0x06,        /* bytes -> the same bytes */
   HB_CMD_PROFILE = 0x07,     /* first u16, count u16 -> count u32 timestamps of the last
                                    inference: [0] start, [i + 1] after layer i */
+  HB_CMD_INVOKE_UNTIL = 0x08, /* last op u16 -> as INVOKE: runs ops 0..last of the loaded
+                                   input and stops, so that op last's output can be read */
+  HB_CMD_READ_TENSOR = 0x09, /* op u16, offset u32, length u16 -> bytes of op's first
+                                   output (valid right after INVOKE_UNTIL of that op) */
   HB_CMD_DEBUG_HANG = 0x70,  /* debug builds only: stop answering */
   HB_CMD_DEBUG_FAULT = 0x71, /* debug builds only: take a HardFault */
 };

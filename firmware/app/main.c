@@ -87,18 +87,37 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
         send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
         return;
       }
-      memcpy(hb_model_input() + offset, data + 4, length - 4);
+      data += 4;
+      length -= 4;
+      while (length > 0) { /* the span may cross from one model input into the next */
+        uint32_t contiguous;
+        uint8_t *target = hb_model_input_span(offset, &contiguous);
+        const uint32_t part = contiguous < length ? contiguous : length;
+        memcpy(target, data, part);
+        offset += part;
+        data += part;
+        length -= part;
+      }
       send(command | HB_REPLY_FLAG, sequence, 0, 0);
       return;
     }
-    case HB_CMD_INVOKE: {
-      uint32_t count, i;
+    case HB_CMD_INVOKE:
+    case HB_CMD_INVOKE_UNTIL: {
+      uint32_t count, i, last = 0xFFFFFFFFu;
       hb_status status = HB_OK;
       if (length != 2) break;
       count = (uint32_t)data[0] | (uint32_t)data[1] << 8;
+      if (command == HB_CMD_INVOKE_UNTIL) {
+        last = count;
+        count = 1;
+        if (last >= hb_model_op_count) {
+          send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
+          return;
+        }
+      }
       for (i = 0; i < count && status == HB_OK; ++i) {
         const uint32_t start = hb_board_cycles();
-        status = hb_model_invoke();
+        status = hb_model_invoke_until(last);
         last_cycles = hb_board_cycles() - start;
         ++total_invokes;
       }
@@ -122,7 +141,28 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
         send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
         return;
       }
-      send(command | HB_REPLY_FLAG, sequence, hb_model_output() + offset, size);
+      if (size > 0) {
+        uint32_t contiguous;
+        const uint8_t *source = hb_model_output_span(offset, &contiguous);
+        send(command | HB_REPLY_FLAG, sequence, source, contiguous < size ? contiguous : size);
+      } else {
+        send(command | HB_REPLY_FLAG, sequence, 0, 0);
+      }
+      return;
+    }
+    case HB_CMD_READ_TENSOR: {
+      uint32_t op, offset, size, available;
+      const uint8_t *tensor;
+      if (length != 8) break;
+      op = (uint32_t)data[0] | (uint32_t)data[1] << 8;
+      offset = get_u32(data + 2);
+      size = (uint32_t)data[6] | (uint32_t)data[7] << 8;
+      tensor = hb_model_op_output(op, &available);
+      if (tensor == 0 || size > HB_MAX_DATA || offset > available || size > available - offset) {
+        send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
+        return;
+      }
+      send(command | HB_REPLY_FLAG, sequence, tensor + offset, size);
       return;
     }
     case HB_CMD_STATS:

@@ -53,6 +53,8 @@ class Command(IntEnum):
     STATS = 0x05
     ECHO = 0x06
     PROFILE = 0x07
+    INVOKE_UNTIL = 0x08
+    READ_TENSOR = 0x09
     DEBUG_HANG = 0x70
     DEBUG_FAULT = 0x71
     FAULT = 0xFE  # unsolicited, from the HardFault handler

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
 from hilbench.errors import FirmwareFault, TargetError, TransportError
 from hilbench.transport.base import Transport
 from hilbench.protocol.frames import (
@@ -157,11 +159,29 @@ class DeviceSession:
         _, cycles, total = INVOKE_REPLY.unpack_from(data)
         return cycles, total
 
+    def invoke_until(self, last_op: int, timeout: float | None = None) -> None:
+        """Run ops 0..last_op of the loaded input, and stop there."""
+        self.request(Command.INVOKE_UNTIL, struct.pack("<H", last_op), timeout=timeout)
+
     def read_output(self, size: int) -> bytes:
+        """`size` bytes of the model's outputs, all of them in model order."""
+        return self._read(size, lambda offset, length: self.request(
+            Command.READ_OUTPUT, struct.pack("<IH", offset, length)))
+
+    def read_tensor(self, op: int, size: int) -> bytes:
+        """Op `op`'s first output, as the last INVOKE_UNTIL left it."""
+        return self._read(size, lambda offset, length: self.request(
+            Command.READ_TENSOR, struct.pack("<HIH", op, offset, length)))
+
+    def _read(self, size: int, fetch: Callable[[int, int], bytes]) -> bytes:
         out = bytearray()
         while len(out) < size:
-            length = min(self.max_data, size - len(out))
-            out += self.request(Command.READ_OUTPUT, struct.pack("<IH", len(out), length))
+            wanted = min(self.max_data, size - len(out))
+            part = fetch(len(out), wanted)
+            if not part or len(part) > wanted:  # a reply may stop short at a tensor's end
+                raise TransportError(f"the target answered {len(part)} bytes where up to "
+                                     f"{wanted} were asked, at offset {len(out)} of {size}")
+            out += part
         return bytes(out)
 
     def stats(self) -> DeviceStats:
