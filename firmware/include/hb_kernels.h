@@ -50,6 +50,13 @@ typedef struct {
   /* bias + input_offset * sum of the unit's weights (weights_offset 0), precomputed on the
    * host so that optimized kernels need no offset add per MAC; units values */
   const int32_t *folded_bias;
+  /* Requantization without a 64-bit product (hilbench/codegen/requant_window.py), or NULL:
+   * records of 8 values {lo, hi, mh, ml, ml_shift, neg, add, total_shift}: acc clamped to
+   * [lo, hi], x = acc * mh + ((acc * ml) >> ml_shift) + 2^14, x += (x >> 31) & neg, and the
+   * output is (x + add) >> total_shift, zero point included and within act_min..act_max.
+   * Needs folded_bias. requant_stride is 0 (one record for all units) or 8 (per unit). */
+  const int32_t *requant;
+  int32_t requant_stride;
 } hb_fc_params;
 
 /* AVERAGE_POOL_2D and MAX_POOL_2D (same quantization in and out). */
@@ -137,6 +144,19 @@ typedef struct {
 hb_status hb_conv2d_s8(const hb_conv_params *p, const int8_t *input, int8_t *output);
 hb_status hb_depthwise_conv2d_s8(const hb_conv_params *p, const int8_t *input, int8_t *output);
 hb_status hb_fully_connected_s8(const hb_fc_params *p, const int8_t *input, int8_t *output);
+
+/* One hb_fc_params.requant record applied to an accumulator, for code generated with the
+ * record's values as constants (small FULLY_CONNECTED layers on Armv6-M). */
+static inline int8_t hb_requant_window_s8(int32_t a, int32_t lo, int32_t hi, int32_t mh,
+                                          int32_t ml, int32_t ml_shift, int32_t neg,
+                                          int32_t add, int32_t total_shift) {
+  int32_t x;
+  if (a < lo) a = lo;
+  if (a > hi) a = hi;
+  x = a * mh + ((a * ml) >> ml_shift) + (1 << 14);
+  x += (x >> 31) & neg;
+  return (int8_t)((x + add) >> total_shift);
+}
 hb_status hb_avg_pool2d_s8(const hb_pool_params *p, const int8_t *input, int8_t *output);
 hb_status hb_max_pool2d_s8(const hb_pool_params *p, const int8_t *input, int8_t *output);
 hb_status hb_add_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b, int8_t *output);

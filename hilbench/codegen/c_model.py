@@ -18,6 +18,7 @@ import numpy as np
 from hilbench.codegen.c_header import (FLOAT_TYPES, INTEGER_RANGES, CField, CStruct,
                                        parse_header_cached)
 from hilbench.codegen.memory_plan import MemoryPlan, plan_memory
+from hilbench.codegen.requant_window import layer_records
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
 from hilbench.paths import FIRMWARE_DIR
@@ -232,7 +233,7 @@ class _Emitter:
         rows = self.graph.tensor(op.inputs[0]).size // depth
         multiplier, shift = self._requant(op, p, units)
         bias = self.tensor(op.inputs[2]) if p.bias is not None else "0"
-        folded = "0"
+        folded, requant, stride = "0", "0", 0
         if p.weights_offset == 0:
             sums = p.weights.astype(np.int64).sum(axis=1)
             base = p.bias.astype(np.int64) if p.bias is not None else np.zeros(units, np.int64)
@@ -240,14 +241,70 @@ class _Emitter:
             if np.abs(values).max(initial=0) < 2**31:
                 folded = self.array(f"op{op.index}_folded_bias", "int32_t",
                                     values.astype(np.int32))
+                requant, stride = self._fc_requant_window(op, p, values)
         name = self.struct("hb_fc_params", f"op{op.index}", {
             "rows": rows, "depth": depth, "units": units,
             "input_offset": p.input_offset, "weights_offset": p.weights_offset,
             "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max,
             "weights": self.tensor(op.inputs[1]), "bias": bias,
-            "multiplier": multiplier, "shift": shift, "folded_bias": folded})
-        self.call(op, f"hb_fully_connected_s8(&{name}, {self.tensor(op.inputs[0])}, "
-                      f"{self.tensor(op.outputs[0])})")
+            "multiplier": multiplier, "shift": shift, "folded_bias": folded,
+            "requant": requant, "requant_stride": stride})
+        call = (f"hb_fully_connected_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                f"{self.tensor(op.outputs[0])})")
+        if requant != "0" and rows == 1 and units * depth <= self._FC_UNROLLED_MACS:
+            call = self._fc_unrolled(op, p, values, name, call)
+        self.call(op, call)
+
+    _FC_UNROLLED_MACS = 512  # larger layers call the kernel on every core
+
+    def _fc_unrolled(self, op: Operator, p: Any, folded: np.ndarray, params: str,
+                     kernel_call: str) -> str:
+        """A small layer with a requantization record as straight-line C for Armv6-M: the
+        weights become multiplications by constants and the record's values constants, so
+        no loop, no weight load and no parameter load remain. Other cores call the kernel.
+        The record is the one the op's struct carries (hb_requant_window_s8 is its C)."""
+        w = p.weights.astype(np.int64)
+        units, depth = w.shape
+        found = self._fc_records(p, folded)
+        assert found is not None
+        records, stride = found
+        function = f"op{op.index}_fc_unrolled"
+        lines = [f"#if defined(__ARM_ARCH_6M__)",
+                 f"static hb_status {function}(const hb_fc_params *unused, const int8_t *in,"
+                 f" int8_t *out) {{", "  (void)unused;  /* the kernel's parameters, kept"
+                 f" for other cores */"]
+        lines += [f"  const int32_t x{d} = in[{d}];" for d in range(depth)]
+        for u in range(units):
+            terms = [f"{int(folded[u])}"] + [f"{int(w[u, d])} * x{d}" for d in range(depth)
+                                               if w[u, d] != 0]
+            record = records[u * stride:u * stride + 8]
+            lines.append(f"  out[{u}] = hb_requant_window_s8({' + '.join(terms)}, "
+                         f"{', '.join(str(int(v)) for v in record)});")
+        lines += ["  return HB_OK;", "}", "#endif"]
+        self.data.append("\n".join(lines))
+        return (f"\n#if defined(__ARM_ARCH_6M__)\n  {function}(&{params}, "
+                f"{self.tensor(op.inputs[0])}, "
+                f"{self.tensor(op.outputs[0])})\n#else\n  {kernel_call}\n#endif\n  ")
+
+    def _fc_requant_window(self, op: Operator, p: Any, folded: np.ndarray) -> tuple[str, int]:
+        """Records for requantizing without a 64-bit product (codegen/requant_window.py),
+        from each unit's accumulator range over all int8 inputs; ("0", 0) when the layer's
+        parameters do not allow it."""
+        found = self._fc_records(p, folded)
+        if found is None:
+            return "0", 0
+        records, stride = found
+        return self.array(f"op{op.index}_requant", "int32_t", records,
+                          "lo hi mh ml ml_shift neg add total_shift"), stride
+
+    def _fc_records(self, p: Any, folded: np.ndarray) -> tuple[np.ndarray, int] | None:
+        w = p.weights.astype(np.int64)
+        acc_max = folded + np.where(w > 0, 127 * w, -128 * w).sum(axis=1)
+        acc_min = folded + np.where(w > 0, -128 * w, 127 * w).sum(axis=1)
+        units = w.shape[0]
+        return layer_records(np.broadcast_to(np.asarray(p.multiplier), (units,)),
+                             np.broadcast_to(np.asarray(p.shift), (units,)), p.output_offset,
+                             p.act_min, p.act_max, acc_min, acc_max)
 
     def _pool(self, op: Operator, p: Any, function: str) -> None:
         x, y = self.graph.tensor(op.inputs[0]), self.graph.tensor(op.outputs[0])

@@ -37,6 +37,12 @@ const void *const hb_vectors[16 + 48] = {
 void Reset_Handler(void) {
   uint32_t *src = &__data_load, *dst = &__data_start, *p;
   uint32_t sp;
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+  /* Built with FPU or MVE (Helium) instructions: grant full access to coprocessors CP10
+   * and CP11 (CPACR, 0xE000ED88) before any of them runs, or the first one faults. */
+  *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
+  __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
   while (dst < &__data_end) *dst++ = *src++;
   for (dst = &__bss_start; dst < &__bss_end; ++dst) *dst = 0;
   /* Paint the unused stack below us so that the high-water mark can be measured. */
