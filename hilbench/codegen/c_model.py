@@ -269,10 +269,10 @@ class _Emitter:
         assert found is not None
         records, stride = found
         function = f"op{op.index}_fc_unrolled"
-        lines = [f"#if defined(__ARM_ARCH_6M__)",
+        lines = ["#if defined(__ARM_ARCH_6M__)",
                  f"static hb_status {function}(const hb_fc_params *unused, const int8_t *in,"
                  f" int8_t *out) {{", "  (void)unused;  /* the kernel's parameters, kept"
-                 f" for other cores */"]
+                 " for other cores */"]
         lines += [f"  const int32_t x{d} = in[{d}];" for d in range(depth)]
         for u in range(units):
             terms = [f"{int(folded[u])}"] + [f"{int(w[u, d])} * x{d}" for d in range(depth)
