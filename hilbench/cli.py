@@ -76,7 +76,21 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL,
                      help="a .tflite model (default: the bundled KWS demo model)")
     run.add_argument("--board", default=DEFAULT_BOARD, help="board name or board .toml file")
-    run.add_argument("--vectors", type=int, default=20, help="test vectors to stream (20)")
+    run.add_argument("--vectors", type=int, default=20,
+                     help="generated test vectors to stream, when no --data is given (20)")
+    run.add_argument("--data", type=Path, action="append", metavar="PATH",
+                     help="your inputs instead: a .npy with the vector axis first, a folder "
+                          "of .npy files (one vector each), or one .npz keyed by input name; "
+                          "repeat per model input. int8 as is, float quantized as TFLM's "
+                          "QUANTIZE does")
+    run.add_argument("--labels", type=Path, metavar="LABELS.npy",
+                     help="class indices for --data: on-target accuracy beside the reference's")
+    run.add_argument("--per-layer", action="store_true",
+                     help="read every layer's output for one vector and name the first layer "
+                          "that differs (done by itself for the first mismatching vector)")
+    run.add_argument("--save-failures", type=Path, metavar="DIR",
+                     help="write mismatching inputs, reference and target outputs as .npy "
+                          "(replay with --data DIR/inputs.npy)")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--timeout", type=float, default=60.0,
                      help="seconds one inference may take before the run is abandoned")
@@ -100,8 +114,13 @@ def _build_parser() -> argparse.ArgumentParser:
                           "[[tool.hilbench.budget]])")
     run.add_argument("--baseline", type=Path, metavar="FILE",
                      help="flag regressions against figures saved by 'hilbench baseline save'")
-    run.add_argument("--tolerance", type=float, metavar="PERCENT",
+    run.add_argument("--baseline-tolerance", type=float, metavar="PERCENT",
                      help="baseline tolerance (default 0 for exact QEMU counts, 5 measured)")
+    run.add_argument("--tolerance", metavar="LIMITS",
+                     help="for a runtime not meant to be bit-exact: limits that replace the "
+                          "bit-exactness check, e.g. max_abs_diff=1,l2r=0.01 (also mae, rmse, "
+                          "cosine and top1_agreement minimums). A bare number is read as "
+                          "--baseline-tolerance, as before")
     run.add_argument("--junit", type=Path, metavar="PATH",
                      help="write JUnit XML, one testcase per check")
     run.set_defaults(run=cmd_run)
@@ -238,7 +257,9 @@ def _run(args: argparse.Namespace, console: Console):
         model=args.model, board=load_board(args.board), vectors=args.vectors, seed=args.seed,
         kernels=args.kernels, link=getattr(args, "transport", "serial"),
         via=getattr(args, "via", None), cycle_counter=getattr(args, "cycle_counter", False),
-        timeout=args.timeout)
+        timeout=args.timeout, data=tuple(getattr(args, "data", None) or ()),
+        labels=getattr(args, "labels", None), per_layer=getattr(args, "per_layer", False),
+        save_failures=getattr(args, "save_failures", None))
     graph = load_model(args.model)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{request.model_name} on {request.board.name}",
@@ -250,12 +271,20 @@ def _run(args: argparse.Namespace, console: Console):
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from hilbench.compare.baseline import load_baselines
     from hilbench.compare.budgets import load_budgets
-    from hilbench.compare.verdict import verdict
+    from hilbench.compare.verdict import parse_tolerances, verdict
     from hilbench.report.junit import write_junit
     from hilbench.report.run_report import print_profile, print_run, print_verdict, write_json
 
     budgets = load_budgets(args.budget) if args.budget else None  # fail fast, before running
     baselines = load_baselines(args.baseline) if args.baseline else None
+    baseline_tolerance, tolerances = args.baseline_tolerance, None
+    if args.tolerance is not None:
+        try:
+            baseline_tolerance = float(args.tolerance)
+        except ValueError:
+            tolerances = parse_tolerances(args.tolerance)
+    if baseline_tolerance is not None and not 0 <= baseline_tolerance < float("inf"):
+        raise ConfigError("the baseline tolerance must be a finite percentage >= 0")
     start = time.perf_counter()
     result = _run(args, console)
     print_run(console, result)
@@ -263,7 +292,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         print_profile(console, result)
     if args.json is not None:
         write_json(result, args.json, profile=args.profile)
-    checks = verdict(result, budgets, args.budget, baselines, args.baseline, args.tolerance)
+    checks = verdict(result, budgets, args.budget, baselines, args.baseline,
+                     baseline_tolerance, tolerances)
     if args.budget or args.baseline:
         print_verdict(console, checks)
     if args.junit is not None:

@@ -1,4 +1,5 @@
-"""Compare target outputs with the host reference: counts, magnitudes, first divergence."""
+"""Compare target outputs with the host reference: counts, magnitudes, the first mismatch,
+and, from the per-layer mode, the first layer where the target diverges."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ class Mismatch:
     index: tuple[int, ...]
     expected: float
     actual: float
+    output: int = 0  # which model output
 
 
 @dataclass(frozen=True)
@@ -21,26 +23,75 @@ class Comparison:
     mismatches: int
     max_abs_diff: float
     first: Mismatch | None
+    mismatching_vectors: tuple[int, ...] = ()
 
     @property
     def bit_exact(self) -> bool:
         return self.mismatches == 0
 
 
-def compare_outputs(expected: np.ndarray, actual: np.ndarray) -> Comparison:
-    """Element-wise comparison of (vectors, ...) arrays; float outputs compare bit patterns."""
-    if expected.shape != actual.shape:
-        raise ValueError(f"shapes differ: {expected.shape} vs {actual.shape}")
+def _differs(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    """Element-wise; float outputs compare bit patterns."""
     if expected.dtype.kind == "f":
         differs = expected.view(np.uint8) != actual.view(np.uint8)
-        differs = differs.reshape(expected.shape + (-1,)).any(axis=-1)
-    else:
-        differs = expected != actual
-    diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
+        return differs.reshape(expected.shape + (-1,)).any(axis=-1)
+    return expected != actual
+
+
+def compare_outputs(expected: np.ndarray | list[np.ndarray],
+                    actual: np.ndarray | list[np.ndarray]) -> Comparison:
+    """(vectors, ...) arrays, one per model output (or one array for one output)."""
+    expected_list = expected if isinstance(expected, list) else [expected]
+    actual_list = actual if isinstance(actual, list) else [actual]
+    values = mismatches = 0
+    max_diff = 0.0
+    bad_vectors: set[int] = set()
+    for k, (e, a) in enumerate(zip(expected_list, actual_list, strict=True)):
+        if e.shape != a.shape:
+            raise ValueError(f"output {k}: shapes differ: {e.shape} vs {a.shape}")
+        differs = _differs(e, a)
+        if e.size:
+            diff = np.abs(e.astype(np.float64) - a.astype(np.float64))
+            max_diff = max(max_diff, float(np.nan_to_num(diff, nan=np.inf).max()))
+        values += int(e.size)
+        mismatches += int(differs.sum())
+        bad_vectors.update(int(v) for v in np.nonzero(differs.reshape(len(e), -1).any(1))[0])
     first = None
-    if differs.any():
-        position = tuple(int(i) for i in np.argwhere(differs)[0])
-        first = Mismatch(position[0], position[1:], float(expected[position]),
-                         float(actual[position]))
-    return Comparison(int(expected.size), int(differs.sum()),
-                      float(diff.max()) if diff.size else 0.0, first)
+    if bad_vectors:  # the earliest vector's first differing value, whichever output
+        v = min(bad_vectors)
+        for k, (e, a) in enumerate(zip(expected_list, actual_list)):
+            row = _differs(e[v], a[v])
+            if row.any():
+                index = tuple(int(i) for i in np.argwhere(row)[0])
+                first = Mismatch(v, index, float(e[v][index]), float(a[v][index]), k)
+                break
+    return Comparison(values, mismatches, max_diff, first, tuple(sorted(bad_vectors)))
+
+
+@dataclass(frozen=True)
+class LayerDivergence:
+    """The first op whose output on the target differs from the reference's, for one
+    vector, read layer by layer."""
+    vector: int
+    index: int
+    op: str
+    output_shape: tuple[int, ...]
+    differing: int  # values of that op's output that differ
+    values: int
+    max_abs_diff: float
+    first_index: tuple[int, ...]  # within the op's output
+    expected: float
+    actual: float
+
+
+def layer_divergence(vector: int, index: int, op: str, expected: np.ndarray,
+                     actual: np.ndarray) -> LayerDivergence | None:
+    """expected, actual: one op's output for one vector; None when they agree."""
+    differs = _differs(expected, actual)
+    if not differs.any():
+        return None
+    position = tuple(int(i) for i in np.argwhere(differs)[0])
+    diff = np.abs(expected.astype(np.float64) - actual.astype(np.float64))
+    return LayerDivergence(vector, index, op, tuple(expected.shape), int(differs.sum()),
+                           int(expected.size), float(diff.max()), position,
+                           float(expected[position]), float(actual[position]))

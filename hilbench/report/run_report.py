@@ -5,6 +5,8 @@ compare.verdict."""
 from __future__ import annotations
 
 import json
+import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +51,14 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "mismatches": c.mismatches,
         "max_abs_diff": c.max_abs_diff,
         "first_mismatch": None if c.first is None else {
-            "vector": c.first.vector, "index": list(c.first.index),
+            "vector": c.first.vector, "output": c.first.output, "index": list(c.first.index),
             "expected": c.first.expected, "actual": c.first.actual},
+        "mismatching_vectors": len(c.mismatching_vectors),
+        "first_divergence": _divergence_record(result),
+        "data": result.data_source,
+        "metrics": [{"output": k, **{key: _finite(value) for key, value in asdict(m).items()}}
+                    for k, m in enumerate(result.metrics)],
+        "failures_saved": None if result.failures_saved is None else str(result.failures_saved),
         "flash_bytes": result.build.sizes.flash,
         "ram_bytes": {"static": result.ram_static, "arena": result.arena_bytes,
                       "stack_peak": result.stack_peak, "total": result.ram_total},
@@ -65,6 +73,20 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "build_cached": result.build.cached,
         **timing,
     }
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no infinity: an undefined ratio is null."""
+    return None if value is None or not math.isfinite(value) else round(value, 6)
+
+
+def _divergence_record(result: RunResult) -> dict[str, Any] | None:
+    d = result.first_divergence
+    if d is None:
+        return None
+    return {"vector": d.vector, "layer": d.index, "op": d.op, "output_shape": list(d.output_shape),
+            "differing_values": d.differing, "values": d.values, "max_abs_diff": d.max_abs_diff,
+            "first_index": list(d.first_index), "expected": d.expected, "actual": d.actual}
 
 
 def write_json(result: RunResult, path: Path, profile: bool = False) -> None:
@@ -84,6 +106,7 @@ def print_run(console: Console, result: RunResult) -> None:
     table.add_column()
     rows = [
         ("model", result.model), ("board", result.board), ("vectors", str(result.vectors)),
+        ("data", result.data_source),
         ("bit-exact", verdict),
         ("mismatching values", f"{c.mismatches} of {c.values}"),
         ("max |diff|", f"{c.max_abs_diff:g}"),
@@ -101,7 +124,8 @@ def print_run(console: Console, result: RunResult) -> None:
     t = result.timing
     if t.instructions is not None:
         rows.append(("instructions", f"{int(t.instructions.max):,} per inference (exact, "
-                                     f"worst of {result.vectors}; min {int(t.instructions.min):,})"))
+                                     f"worst of {result.vectors}; "
+                                     f"min {int(t.instructions.min):,})"))
     if t.cycles is None and t.missing:
         rows.append(("cycles", f"not available: {t.missing}"))
     if t.cycles is not None:
@@ -112,8 +136,33 @@ def print_run(console: Console, result: RunResult) -> None:
                                 f"min {latency.min:,.1f}, median {latency.median:,.1f})"))
     if c.first is not None:
         f = c.first
-        rows.append(("first mismatch", f"vector {f.vector}, index {list(f.index)}: expected "
-                                       f"{f.expected:g}, got {f.actual:g}"))
+        where = f"output {f.output}, " if len(result.metrics) > 1 else ""
+        rows.append(("first mismatch", f"vector {f.vector}, {where}index {list(f.index)}: "
+                                       f"expected {f.expected:g}, got {f.actual:g}"))
+    d = result.first_divergence
+    if d is not None:
+        shape = "x".join(map(str, d.output_shape))
+        rows.append(("first divergence", f"[red]layer {d.index} {d.op}[/] ({shape}), vector "
+                                         f"{d.vector}: {d.differing:,} of {d.values:,} values "
+                                         f"differ, max |diff| {d.max_abs_diff:g}, first at "
+                                         f"{list(d.first_index)}: expected {d.expected:g}, "
+                                         f"got {d.actual:g}"))
+    elif result.request.per_layer:
+        rows.append(("per layer", "every layer's output equals the reference's"))
+    for k, m in enumerate(result.metrics):
+        name = "metrics" if len(result.metrics) == 1 else f"metrics, output {k}"
+        if not c.bit_exact:
+            rows.append((name, f"L2r {m.l2r:.3g}, MAE {m.mae:.3g}, RMSE {m.rmse:.3g}, cosine "
+                               f"{m.cosine:.6f}, top-1 agreement {100 * m.top1_agreement:.1f}%"))
+        if m.accuracy is not None:
+            rows.append(("accuracy" if len(result.metrics) == 1 else f"accuracy, output {k}",
+                         f"{100 * m.accuracy:.2f}% on the target, "
+                         f"{100 * m.reference_accuracy:.2f}% on the host reference"))
+    if result.failures_saved is not None:
+        replay = sorted(result.failures_saved.glob("inputs.np*"))
+        rows.append(("failures saved", f"{len(c.mismatching_vectors)} vectors in "
+                                       f"{result.failures_saved}"
+                                       + (f" (replay: --data {replay[0]})" if replay else "")))
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)

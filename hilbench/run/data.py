@@ -142,6 +142,8 @@ def _conform(array: np.ndarray, tensor: Tensor, where: str) -> np.ndarray:
     if vectors.dtype == tensor.dtype:
         return vectors
     if vectors.dtype.kind == "f" and tensor.quantization is not None:
+        if not np.isfinite(vectors).all():
+            raise InputError(f"{where}: NaN or infinite values for input {tensor.name!r}")
         return quantize_like_tflm(vectors, tensor)
     raise InputError(f"{where}: dtype {vectors.dtype} for {tensor.dtype.name} input "
                      f"{tensor.name!r}: give {tensor.dtype.name} data, or float data to be "
@@ -150,8 +152,6 @@ def _conform(array: np.ndarray, tensor: Tensor, where: str) -> np.ndarray:
 
 def quantize_like_tflm(values: np.ndarray, tensor: Tensor) -> np.ndarray:
     """Float to int8 as TFLM's QUANTIZE: float32 division, round half away, clamp."""
-    if not np.isfinite(values).all():
-        raise InputError(f"data for input {tensor.name!r} holds NaN or infinite values")
     scaled = values.astype(np.float32) / np.float32(tensor.scale)
     q = round_half_away_array(scaled).astype(np.int64) + tensor.zero_point
     return np.clip(q, -128, 127).astype(np.int8)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hilbench.board import Board
-from hilbench.compare.outputs import Comparison
+from hilbench.compare.metrics import OutputMetrics
+from hilbench.compare.outputs import Comparison, LayerDivergence
 from hilbench.errors import ConfigError
 from hilbench.timing.figures import Timing
 from hilbench.toolchain.firmware import FirmwareBuild
@@ -26,6 +27,10 @@ class RunRequest:
     cycle_counter: bool = False  # time with the firmware's counter, not exact counts
     timeout: float = 60.0  # seconds one inference may take
     debug_commands: bool = False  # build the firmware's test-only commands in
+    data: tuple[Path, ...] = ()  # the user's inputs (see run/data.py); else `vectors` made
+    labels: Path | None = None  # class indices for `data`
+    per_layer: bool = False  # read every layer's output for one vector (also on mismatch)
+    save_failures: Path | None = None  # where mismatching inputs and outputs are written
 
     def __post_init__(self) -> None:
         if self.vectors < 1:
@@ -53,6 +58,11 @@ class RunResult:
     link_bytes_per_s: float
     vectors_per_s: float
     timing: Timing
+    vectors: int = 0  # streamed: the request's count, or the data's
+    data_source: str = ""
+    metrics: list[OutputMetrics] = field(default_factory=list)  # one per model output
+    first_divergence: LayerDivergence | None = None  # from the per-layer mode
+    failures_saved: Path | None = None
     probe_stack_peak: int | None = None  # the same, read through the target's memory access
     phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
 
@@ -63,10 +73,6 @@ class RunResult:
     @property
     def board(self) -> str:
         return self.request.board.name
-
-    @property
-    def vectors(self) -> int:
-        return self.request.vectors
 
     @property
     def seed(self) -> int:

@@ -19,7 +19,8 @@ import numpy as np
 
 from hilbench.board import Board
 from hilbench.codegen.c_model import generate_model
-from hilbench.compare.outputs import compare_outputs
+from hilbench.compare.metrics import output_metrics
+from hilbench.compare.outputs import LayerDivergence, compare_outputs, layer_divergence
 from hilbench.drivers.capabilities import (
     CycleCounter,
     InstructionCounter,
@@ -28,32 +29,18 @@ from hilbench.drivers.capabilities import (
 )
 from hilbench.drivers.registry import driver_for, link_driver
 from hilbench.drivers.target import LinkDriver, TargetDriver, TargetOptions
-from hilbench.errors import TargetError
+from hilbench.errors import ConfigError, TargetError
 from hilbench.model import Graph, load_model
 from hilbench.model.stats import model_stats
 from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceSession
 from hilbench.reference import Reference
+from hilbench.run.data import TestData, generated_data, load_data
 from hilbench.run.records import RunRequest, RunResult
 from hilbench.timing.figures import Timing, no_timing, timing_from_counts, timing_from_cycle_counter
 from hilbench.toolchain.elf_info import elf_symbols
 from hilbench.toolchain.firmware import build_firmware
 
 LINK_PROBE_BYTES = 8 * 1024  # echoed once to measure the link
-
-
-def make_vectors(graph: Graph, count: int, seed: int) -> np.ndarray:
-    """Even vectors uniform over int8, odd ones near the input zero point: uniform inputs
-    saturate some models, which would hide errors."""
-    tensor = graph.input_tensors[0]
-    rng = np.random.default_rng(seed)
-    shape = (count,) + tensor.shape
-    if tensor.dtype == np.float32:
-        return rng.standard_normal(shape).astype(np.float32)
-    x = rng.integers(-128, 128, size=shape, dtype=np.int8)
-    zero_point = tensor.zero_point if tensor.quantization else 0
-    near = np.clip(zero_point + rng.integers(-6, 7, size=shape), -128, 127).astype(np.int8)
-    x[1::2] = near[1::2]
-    return x
 
 
 def measure_link(session: DeviceSession, total: int = LINK_PROBE_BYTES) -> float:
@@ -110,8 +97,10 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
 
     clock = time.perf_counter()
     graph = graph or load_model(request.model)
-    x = make_vectors(graph, request.vectors, request.seed)
-    expected = Reference(graph).run([x]).outputs[0]
+    data = (load_data(graph, request.data, request.labels) if request.data
+            else generated_data(graph, request.vectors, request.seed))
+    reference = Reference(graph)
+    expected = reference.run(data.inputs).outputs
     phases["reference"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -121,9 +110,10 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                               variant=request.kernels or board.build.kernels, link=link.name)
     phases["build"] = time.perf_counter() - clock
 
-    actual = np.zeros_like(expected)
+    actual = [np.zeros_like(e) for e in expected]
     cycles: list[int] = []
     stamps: list[list[int]] = []
+    divergence = None
     with open_target(board, firmware.elf, link, request.via,
                      count_instructions=not request.cycle_counter,
                      virtual_time=request.cycle_counter) as (target, session):
@@ -134,17 +124,21 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
         counter = target.capability(CycleCounter)
 
         clock = time.perf_counter()
-        for i in range(request.vectors):
-            session.context = f"vector {i + 1} of {request.vectors}"
-            session.load_input(x[i].tobytes())
+        for i in range(data.count):
+            session.context = f"vector {i + 1} of {data.count}"
+            session.load_input(b"".join(x.tobytes() for x in data.vector(i)))
             cycles.append(session.invoke(1, timeout=request.timeout)[0])
             if counter is not None:
                 stamps.append(session.profile(len(graph.operators) + 1))
-            raw = session.read_output(expected[0].nbytes)
-            actual[i] = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
+            _split_outputs(session.read_output(generated.output_size), actual, i)
             if progress:
                 progress(i + 1)
         phases["stream"] = time.perf_counter() - clock
+        comparison = compare_outputs(expected, actual)
+        if request.per_layer or not comparison.bit_exact:
+            vector = comparison.first.vector if comparison.first else 0
+            divergence = _first_divergence(session, reference, graph, data, vector,
+                                           request.timeout)
         session.context = ""
         stats = session.stats()
         memory = target.capability(MemoryAccess)
@@ -152,14 +146,77 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                             if memory is not None else None)
         timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead)
 
+    saved = None
+    if request.save_failures is not None and comparison.mismatching_vectors:
+        saved = save_failures(request.save_failures, graph, data, expected, actual,
+                              comparison.mismatching_vectors)
     return RunResult(
         request=request, driver=target.name, via=target.via,
-        comparison=compare_outputs(expected, actual), build=firmware,
+        comparison=comparison, build=firmware,
         arena_bytes=generated.plan.arena_size,
         arena_lower_bound=model_stats(graph).activation_lower_bound,
         stack_peak=stats.stack_peak, link_bytes_per_s=link_rate,
-        vectors_per_s=request.vectors / phases["stream"] if phases["stream"] else 0.0,
-        timing=timing, probe_stack_peak=probe_stack_peak, phases=phases)
+        vectors_per_s=data.count / phases["stream"] if phases["stream"] else 0.0,
+        timing=timing, vectors=data.count, data_source=data.source,
+        metrics=[output_metrics(e, a, t, data.labels)
+                 for e, a, t in zip(expected, actual, graph.output_tensors)],
+        first_divergence=divergence, failures_saved=saved,
+        probe_stack_peak=probe_stack_peak, phases=phases)
+
+
+def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:
+    """The model's outputs arrive as one byte space, in model order."""
+    offset = 0
+    for out in outputs:
+        size = out[vector].nbytes
+        out[vector] = np.frombuffer(raw[offset:offset + size], dtype=out.dtype).reshape(
+            out.shape[1:])
+        offset += size
+
+
+def _first_divergence(session: DeviceSession, reference: Reference, graph: Graph,
+                      data: TestData, vector: int, timeout: float) -> LayerDivergence | None:
+    """Run `vector` layer by layer (each op's output read right after it ran, before a
+    later op reuses its memory) and compare each with the reference's intermediate."""
+    inputs = [x[vector:vector + 1] for x in data.inputs]
+    layers = reference.run(inputs, intermediates=True).intermediates
+    session.context = f"per-layer mode, vector {vector + 1}"
+    payload = b"".join(x.tobytes() for x in data.vector(vector))
+    for op, expected in zip(graph.operators, layers):
+        session.load_input(payload)  # the memory plan lets later ops reuse the input's bytes
+        session.invoke_until(op.index, timeout=timeout)
+        raw = session.read_tensor(op.index, expected[0].nbytes)
+        actual = np.frombuffer(raw, dtype=expected.dtype).reshape(expected.shape[1:])
+        found = layer_divergence(vector, op.index, op.opcode, expected[0], actual)
+        if found is not None:
+            return found
+    return None
+
+
+def save_failures(folder: Path, graph: Graph, data: TestData, expected: list[np.ndarray],
+                  actual: list[np.ndarray], vectors: tuple[int, ...]) -> Path:
+    """The mismatching vectors' inputs (replayable with --data), and the reference's and
+    the target's outputs, as .npy (one input or output) or .npz keyed by tensor name."""
+    rows = list(vectors)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _save(folder / "inputs", graph.input_tensors, [x[rows] for x in data.inputs])
+        _save(folder / "reference", graph.output_tensors, [e[rows] for e in expected])
+        _save(folder / "target", graph.output_tensors, [a[rows] for a in actual])
+        np.save(folder / "vectors.npy", np.array(rows, np.int64))
+        if data.labels is not None:
+            np.save(folder / "labels.npy", data.labels[rows])
+    except OSError as exc:
+        raise ConfigError(f"cannot write the failures to {folder}: {exc.strerror or exc}") \
+            from None
+    return folder
+
+
+def _save(stem: Path, tensors: list, arrays: list[np.ndarray]) -> None:
+    if len(arrays) == 1:
+        np.save(stem.with_suffix(".npy"), arrays[0])
+    else:
+        np.savez(stem.with_suffix(".npz"), **{t.name: a for t, a in zip(tensors, arrays)})
 
 
 def _timing(target: TargetDriver, graph: Graph, counter: CycleCounter | None,
@@ -169,6 +226,7 @@ def _timing(target: TargetDriver, graph: Graph, counter: CycleCounter | None,
         else None
     if counting is not None:
         counts = counting.instruction_counts()  # stops the target
+        # the per-layer mode's runs stop before the end marker: they are never counted
         if len(counts) != len(cycles):
             raise TargetError(f"the instruction counter saw {len(counts)} inferences, "
                               f"expected {len(cycles)}")

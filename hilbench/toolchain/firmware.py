@@ -153,7 +153,8 @@ def _flags(board: Board, link: str, debug_commands: bool) -> list[str]:
     flags.append(f"-DHB_MAX_DATA={link_driver(link).max_data}")
     if debug_commands:
         flags.append("-DHB_DEBUG_COMMANDS")
-    return flags + [f"-I{FIRMWARE_DIR / d}" for d in ("include", "kernels", "app")]
+    # kernels/ref too: a variant outside the tree includes the reference helpers by name
+    return flags + [f"-I{FIRMWARE_DIR / d}" for d in ("include", "kernels", "kernels/ref", "app")]
 
 
 def _compile(flags: list[str], sources: list[Path], out_dir: Path, board: Board) -> list[Path]:
