@@ -149,7 +149,9 @@ def test_cycle_model_costs():
 def test_cycle_counter_path_agrees_with_exact_counts():
     """The real-core path (SysTick read around each inference and layer, marking overhead
     calibrated out) under QEMU's virtual time, where one instruction is 64 ns: 1.024 ticks
-    at 16 MHz. It must agree with the plugin's exact counts layer by layer."""
+    at 16 MHz. It must agree with the plugin's exact counts layer by layer: within 2 %, or
+    20 ticks for the touch model's small straight-line layers (a residual of about 13 ticks
+    per layer remains once the calibration takes its own counter read out)."""
     m0 = load_board("qemu-microbit")
     touch = FIRMWARE_DIR.parent / "examples" / "touch_classifier" / "touch_mlp_int8.tflite"
     exact = run(RunRequest(touch, m0, 3, seed=2))
@@ -158,6 +160,8 @@ def test_cycle_counter_path_agrees_with_exact_counts():
     assert measured.timing.overhead_instructions > 0  # the calibration ran
     ticks_per_instruction = 64e-9 * m0.clock_hz
     for a, b in zip(exact.timing.layers, measured.timing.layers):
-        assert b.cycles == pytest.approx(a.instructions * ticks_per_instruction, rel=0.05)
+        assert b.cycles == pytest.approx(a.instructions * ticks_per_instruction, rel=0.02,
+                                         abs=20)
     assert measured.timing.cycles.max == pytest.approx(
-        sum(l.instructions for l in exact.timing.layers) * ticks_per_instruction, rel=0.05)
+        sum(l.instructions for l in exact.timing.layers) * ticks_per_instruction, rel=0.02,
+        abs=40)
