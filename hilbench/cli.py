@@ -294,7 +294,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         write_json(result, args.json, profile=args.profile)
     checks = verdict(result, budgets, args.budget, baselines, args.baseline,
                      baseline_tolerance, tolerances)
-    if args.budget or args.baseline:
+    if args.budget or args.baseline or tolerances:
         print_verdict(console, checks)
     if args.junit is not None:
         write_junit(args.junit, "hilbench", f"{result.model}.{result.board}", checks,

@@ -119,3 +119,25 @@ def test_junit_one_testcase_per_check(tmp_path):
                           "baseline.ram_bytes"}
     assert suite.get("failures") == "1"
     assert "layer 3 SOFTMAX" in cases["baseline.instructions"].find("failure").get("message")
+
+
+def test_tolerances_replace_bit_exactness():
+    from hilbench.compare.metrics import output_metrics
+    from hilbench.compare.verdict import parse_tolerances
+    from hilbench.model import load_model
+
+    result = _result(actual_delta=1)
+    tensor = load_model(MODEL).output_tensors[0]
+    expected = np.zeros((2, 1, 4), np.int8)
+    actual = expected.copy()
+    actual[1, 0, 2] += 1
+    result.metrics.append(output_metrics(expected, actual, tensor))
+    loose = verdict(result, tolerances=parse_tolerances("max_abs_diff=1, top1_agreement=0.5"))
+    assert [c.name for c in loose] == ["tolerance.max_abs_diff", "tolerance.top1_agreement"]
+    assert all(c.passed for c in loose)
+    strict = {c.name: c for c in verdict(result, tolerances={"max_abs_diff": 0, "l2r": 0.1})}
+    assert not strict["tolerance.max_abs_diff"].passed and strict["tolerance.l2r"].passed
+    for text, message in (("l3=1", "unknown tolerance 'l3'"), ("mae=x", "needs a number"),
+                          ("rmse=nan", "finite"), ("", "names no limit")):
+        with pytest.raises(ConfigError, match=message):
+            parse_tolerances(text)
