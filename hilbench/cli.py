@@ -18,6 +18,7 @@ from hilbench.errors import ConfigError, HilbenchError, InputError
 from hilbench.model import load_model
 from hilbench.model.stats import model_stats
 from hilbench.paths import DEMO_MODEL
+from hilbench.run.data import read_npy
 from hilbench.reference import Reference, prepare
 from hilbench.report.console import print_inspect, print_reference_summary
 
@@ -156,7 +157,7 @@ def cmd_quantize(args: argparse.Namespace, console: Console) -> int:
     from hilbench.report.console import print_quantization
 
     float_graph = load_onnx(args.model)
-    calibration = _load_vectors(args.calib)
+    calibration = read_npy(args.calib)
     if not np.issubdtype(calibration.dtype, np.floating) or calibration.ndim < 2:
         raise InputError(f"{args.calib} must hold float vectors with a leading vector axis")
     graph, quant, layers = quantize_graph(float_graph, calibration, args.ranges)
@@ -167,7 +168,7 @@ def cmd_quantize(args: argparse.Namespace, console: Console) -> int:
     reports = [quantization_report("calibration", float_graph, graph, quant, layers, calibration)]
     if args.eval is not None:
         reports.append(quantization_report("eval", float_graph, graph, quant, layers,
-                                           _load_vectors(args.eval).astype(np.float64)))
+                                           read_npy(args.eval).astype(np.float64)))
     print_quantization(console, reports, str(args.output))
     return 0
 
@@ -194,18 +195,6 @@ def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _load_vectors(path: Path) -> np.ndarray:
-    try:
-        array = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise InputError(f"input file not found: {path}") from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"{path} is not a NumPy .npy array ({exc})") from None
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{path} holds several arrays; give one .npy file per model input")
-    return array
-
-
 def _random_vectors(graph, count: int, seed: int) -> list[np.ndarray]:
     if count < 1:
         raise ConfigError("--random needs a positive number of vectors")
@@ -224,7 +213,7 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     graph = load_model(args.model)
     reference = Reference(graph)  # validates every op before any work is done
     if args.input:
-        inputs = [_load_vectors(p) for p in args.input]
+        inputs = [read_npy(p) for p in args.input]
     else:
         inputs = _random_vectors(graph, args.random, args.seed)
     start = time.perf_counter()

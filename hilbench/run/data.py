@@ -57,7 +57,7 @@ def read_npy(path: Path) -> np.ndarray:
     try:
         array = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise InputError(f"data file not found: {path}") from None
+        raise InputError(f"input file not found: {path}") from None
     except IsADirectoryError:
         raise InputError(f"{path} is a directory, not a .npy file") from None
     except (ValueError, OSError, EOFError) as exc:
