@@ -18,6 +18,7 @@ import numpy as np
 from hilbench.codegen.c_header import (FLOAT_TYPES, INTEGER_RANGES, CField, CStruct,
                                        parse_header_cached)
 from hilbench.codegen.memory_plan import MemoryPlan, plan_memory
+from hilbench.codegen.specialize import Specialized, choose
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
 from hilbench.paths import FIRMWARE_DIR
@@ -78,8 +79,10 @@ def _dims4(shape: tuple[int, ...], what: str, op: Operator) -> tuple[int, int, i
 
 class _Emitter:
     def __init__(self, graph: Graph, ops: list[PreparedOp], plan: MemoryPlan,
-                 structs: dict[str, CStruct] | None = None) -> None:
+                 structs: dict[str, CStruct] | None = None,
+                 specialized: dict[int, Specialized] | None = None) -> None:
         self.graph = graph
+        self.specialized = specialized or {}
         self.ops = ops
         self.plan = plan
         self.structs = kernel_structs() if structs is None else structs
@@ -194,8 +197,25 @@ class _Emitter:
         if handler is None:
             raise UnsupportedOperatorError(op.opcode, op.index, "no firmware kernel")
         self.current = op
-        handler(op, p)
+        special = self.specialized.get(op.index)
+        if special is not None:
+            self._specialized(op, special)
+        else:
+            handler(op, p)
         self.current = None
+
+    def _specialized(self, op: Operator, s: Specialized) -> None:
+        """A layer bound to a variant's specialized kernel (codegen/specialize.py)."""
+        fields = dict(s.fields)
+        for field_name, (c_type, values) in s.arrays.items():
+            fields[field_name] = self.array(f"op{op.index}_{field_name}", c_type, values)
+        name = self.struct(s.struct, f"op{op.index}", fields)
+        args = [f"&{name}", *(self.tensor(i) for i in op.inputs
+                              if i >= 0 and not self.graph.tensor(i).is_constant),
+                self.tensor(op.outputs[0])]
+        if s.scratch_bytes:
+            args.append(f"(void *)(hb_arena + {self.plan.scratch_offset(op.index)})")
+        self.call(op, f"{s.function}({', '.join(args)})")
 
     def _requant(self, op: Operator, p: Any, channels: int) -> tuple[str, str]:
         multiplier = np.broadcast_to(np.asarray(p.multiplier), (channels,))
@@ -413,13 +433,19 @@ class _Emitter:
                       f"(float *){self.tensor(op.outputs[0])})")
 
 
-def generate_model(graph: Graph, model_bytes: bytes, name: str = "model") -> GeneratedModel:
+def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
+                   kernels: str = "ref") -> GeneratedModel:
+    """kernels: the kernel variant the firmware is built with; layers that one of its
+    specialized kernels fits call that kernel (codegen/specialize.py), the rest the generic
+    hb_<op>_s8."""
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise ModelError(f"hilbench run supports models with one input and one output; this "
                          f"one has {len(graph.inputs)} and {len(graph.outputs)}")
     ops = prepare(graph)
-    plan = plan_memory(graph)
-    emitter = _Emitter(graph, ops, plan)
+    specialized = {o.op.index: s for o in ops
+                   if (s := choose(graph, o.op, o.params, kernels)) is not None}
+    plan = plan_memory(graph, {i: s.scratch_bytes for i, s in specialized.items()})
+    emitter = _Emitter(graph, ops, plan, specialized=specialized)
     for prepared in ops:
         emitter.emit(prepared)
     model_hash = hashlib.sha256(model_bytes).digest()[:8]

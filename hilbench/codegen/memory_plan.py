@@ -3,7 +3,9 @@
 Greedy, as TFLM's GreedyMemoryPlanner: buffers are placed largest first, each at the lowest
 aligned offset where it overlaps no already-placed buffer whose lifetime (first op that
 writes it .. last op that reads it) intersects its own. Constants stay in flash and are not
-planned. The plan never allocates at run time; `check()` verifies it has no overlaps.
+planned. A kernel's scratch memory (e.g. an im2col buffer) is one more buffer, live during
+its op only, keyed by `scratch_key(op)`. The plan never allocates at run time; `check()`
+verifies it has no overlaps.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ class MemoryPlan:
     def offset(self, tensor: int) -> int:
         return self.buffers[tensor].offset
 
+    def scratch_offset(self, op: int) -> int:
+        return self.buffers[scratch_key(op)].offset
+
+    @property
+    def scratch_bytes(self) -> int:
+        """The largest scratch buffer (each lives during one op only)."""
+        return max((b.size for k, b in self.buffers.items() if k < 0), default=0)
+
     def check(self) -> None:
         placed = list(self.buffers.values())
         for i, a in enumerate(placed):
@@ -43,6 +53,11 @@ class MemoryPlan:
                 if a.lives_with(b):
                     assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, \
                         f"tensors {a.tensor} and {b.tensor} overlap"
+
+
+def scratch_key(op: int) -> int:
+    """The buffer key of op's scratch memory: negative, so never a tensor index."""
+    return -1 - op
 
 
 def _align(value: int) -> int:
@@ -65,8 +80,12 @@ def lifetimes(graph: Graph) -> list[Buffer]:
     return [Buffer(t, graph.tensor(t).nbytes, first[t], last[t]) for t in first]
 
 
-def plan_memory(graph: Graph) -> MemoryPlan:
-    pending = sorted(lifetimes(graph), key=lambda b: (-b.size, b.first, b.tensor))
+def plan_memory(graph: Graph, scratch: dict[int, int] | None = None) -> MemoryPlan:
+    """scratch: op index -> bytes that op's kernel needs while it runs."""
+    buffers = lifetimes(graph)
+    buffers += [Buffer(scratch_key(op), size, op, op)
+                for op, size in sorted((scratch or {}).items()) if size > 0]
+    pending = sorted(buffers, key=lambda b: (-b.size, b.first, b.tensor))
     placed: list[Buffer] = []
     for buffer in pending:
         conflicts = sorted((p for p in placed if p.lives_with(buffer)), key=lambda p: p.offset)

@@ -115,10 +115,11 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     phases["reference"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    generated = generate_model(graph, request.model.read_bytes(), request.model_name)
+    variant = request.kernels or board.build.kernels
+    generated = generate_model(graph, request.model.read_bytes(), request.model_name, variant)
     firmware = build_firmware(generated, board, request.model_name,
                               debug_commands=request.debug_commands,
-                              variant=request.kernels or board.build.kernels, link=link.name)
+                              variant=variant, link=link.name)
     phases["build"] = time.perf_counter() - clock
 
     actual = np.zeros_like(expected)
