@@ -14,12 +14,13 @@ laid out as {multiplier, right shift - 1} pairs, and the scratch size for the me
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from hilbench.model.graph import Graph, Operator
+from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
 
 # The specialized entry points each kernel variant provides (in firmware/kernels/<variant>/).
 VARIANT_KERNELS: dict[str, frozenset[str]] = {
@@ -47,16 +48,34 @@ def kernels_of(variant: str) -> frozenset[str]:
     return VARIANT_KERNELS.get(variant, frozenset())
 
 
-def requant_pairs(multiplier: np.ndarray, shift: np.ndarray, channels: int,
-                  bound: np.ndarray) -> np.ndarray | None:
-    """{multiplier, right shift - 1} per channel, or None when the dsp requantization would
-    not be exact: a left shift or no shift, a negative multiplier, or an accumulator that
-    may reach 2^30 (bound: the largest |accumulator| per channel)."""
-    m = np.broadcast_to(np.asarray(multiplier, np.int64), (channels,))
-    s = np.broadcast_to(np.asarray(shift, np.int64), (channels,))
-    if (s > -1).any() or (s < -31).any() or (m < 0).any() or (bound >= _ACC_LIMIT).any():
+def requant_layout(weights: np.ndarray, folded: np.ndarray, multiplier: np.ndarray,
+                   shift: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(requant pairs {multiplier, right shift - 1}, folded bias) per row of `weights`, or
+    None when the dsp requantization could not be exact for some channel.
+
+    It is exact for a right shift of 1..31, a multiplier >= 0 and |accumulator| < 2^30.
+    Two kinds of channel that models contain (dead channels, e.g. in VWW) are rewritten:
+    a channel whose weights are all zero outputs a constant r = mbqm(bias) whatever the
+    input, and so does the pair {2^30, 0} with bias 4r; a zero multiplier gives 0 with the
+    pair {0, 0} whatever the accumulator."""
+    rows = weights.reshape(weights.shape[0], -1).astype(np.int64)
+    channels = rows.shape[0]
+    m = np.broadcast_to(np.asarray(multiplier, np.int64), (channels,)).copy()
+    s = np.broadcast_to(np.asarray(shift, np.int64), (channels,)).copy()
+    folded = folded.astype(np.int64).copy()
+    if (np.abs(folded) >= 2**31).any() or (m < 0).any():
         return None
-    return np.stack([m, -s - 1], axis=1).astype(np.int32)
+    constant = ~rows.any(axis=1)
+    if constant.any():
+        r = multiply_by_quantized_multiplier(folded[constant], m[constant], s[constant])
+        folded[constant] = 4 * r
+        m[constant], s[constant] = 1 << 30, -1
+    dead = m == 0
+    s[dead] = -1
+    bound = np.abs(folded) + 128 * np.abs(rows).sum(axis=1)
+    if (s > -1).any() or (s < -31).any() or (bound[~dead] >= _ACC_LIMIT).any():
+        return None
+    return np.stack([m, -s - 1], axis=1).astype(np.int32), folded.astype(np.int32)
 
 
 def _round_up(value: int, step: int) -> int:
@@ -68,12 +87,6 @@ def _folded(weights: np.ndarray, bias: np.ndarray | None, input_offset: int) -> 
     rows = weights.reshape(weights.shape[0], -1).astype(np.int64)
     base = np.zeros(rows.shape[0], np.int64) if bias is None else bias.astype(np.int64)
     return base + input_offset * rows.sum(axis=1)
-
-
-def _bound(weights: np.ndarray, folded: np.ndarray) -> np.ndarray:
-    """The largest |folded bias + sum(w * x)| over int8 inputs x, per row."""
-    rows = weights.reshape(weights.shape[0], -1).astype(np.int64)
-    return np.abs(folded) + 128 * np.abs(rows).sum(axis=1)
 
 
 def choose(graph: Graph, op: Operator, p: Any, variant: str) -> Specialized | None:
@@ -103,9 +116,10 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
     shift = np.broadcast_to(np.asarray(p.shift), (out_c,))
     multiplier = np.concatenate([multiplier, multiplier[:rows - out_c]])
     shift = np.concatenate([shift, shift[:rows - out_c]])
-    requant = requant_pairs(multiplier, shift, rows, _bound(weights, folded))
-    if requant is None or np.abs(folded).max() >= 2**31:
+    layout = requant_layout(weights, folded, multiplier, shift)
+    if layout is None:
         return None
+    requant, folded = layout
     return Specialized("hb_conv2d_s8_dsp", "hb_conv_dsp_params", {
         "input": x.shape, "output": y.shape, "kernel_h": k_h, "kernel_w": k_w,
         "stride_h": p.stride[0], "stride_w": p.stride[1],
@@ -124,15 +138,20 @@ def _depthwise(graph: Graph, op: Operator, p: Any,
         return None
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     _, k_h, k_w, channels = p.filter.shape
+    if len(x.shape) == 4 and x.shape[3] == 1:
+        # one input channel: a CONV_2D with the depth multiplier as output channels
+        return _conv(graph, op, replace(p, filter=p.filter.transpose(3, 1, 2, 0),
+                                        depth_multiplier=1), available)
     if (k_h, k_w) != (3, 3) or p.depth_multiplier != 1 or tuple(p.dilation) != (1, 1) \
             or channels % 4 or len(x.shape) != 4 or x.shape[3] != channels:
         return None
     taps = p.filter.reshape(9, channels)  # (tap, channel)
     per_channel = taps.T  # (channel, tap)
     folded = _folded(per_channel, p.bias, p.input_offset)
-    requant = requant_pairs(p.multiplier, p.shift, channels, _bound(per_channel, folded))
-    if requant is None or np.abs(folded).max() >= 2**31:
+    layout = requant_layout(per_channel, folded, p.multiplier, p.shift)
+    if layout is None:
         return None
+    requant, folded = layout
     # per group of 4 channels: 9 taps x 4 channels
     weights = taps.reshape(9, channels // 4, 4).transpose(1, 0, 2)
     return Specialized("hb_depthwise_conv2d_3x3_s8_dsp", "hb_dw3x3_dsp_params", {
@@ -160,9 +179,10 @@ def _fully_connected(graph: Graph, op: Operator, p: Any,
     shift = np.broadcast_to(np.asarray(p.shift), (units,))
     multiplier = np.concatenate([multiplier, np.repeat(multiplier[:1], padded - units)])
     shift = np.concatenate([shift, np.repeat(shift[:1], padded - units)])
-    requant = requant_pairs(multiplier, shift, padded, _bound(w, folded))
-    if requant is None or np.abs(folded).max() >= 2**31:
+    requant_folded = requant_layout(w, folded, multiplier, shift)
+    if requant_folded is None:
         return None
+    requant, folded = requant_folded
     groups = w.reshape(padded // 4, 4, depth)  # (group, unit, depth)
     body = depth // 4 * 4
     blocks = groups[:, :, :body].reshape(padded // 4, 4, depth // 4, 4).transpose(0, 2, 1, 3)
