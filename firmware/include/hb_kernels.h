@@ -177,7 +177,8 @@ typedef struct {
   int32_t pad_value;              /* the input zero point */
   int32_t output_offset, act_min, act_max;
   const int8_t *weights;          /* output.c rounded up to 2 rows of row_length (OHWI,
-                                   * zero-padded) */
+                                   * zero-padded), each pair of rows interleaved by groups
+                                   * of 4 values: row 2q's, then row 2q+1's */
   const int32_t *folded_bias;     /* one per weight row */
   const int32_t *requant;         /* a pair per weight row */
 } hb_conv_dsp_params;

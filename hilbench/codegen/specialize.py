@@ -120,6 +120,8 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
     if layout is None:
         return None
     requant, folded = layout
+    # pairs of rows interleaved by groups of four values: row 2q, then row 2q + 1
+    pairs = weights.reshape(rows // 2, 2, length // 4, 4).transpose(0, 2, 1, 3)
     return Specialized("hb_conv2d_s8_dsp", "hb_conv_dsp_params", {
         "input": x.shape, "output": y.shape, "kernel_h": k_h, "kernel_w": k_w,
         "stride_h": p.stride[0], "stride_w": p.stride[1],
@@ -127,7 +129,8 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
         "pad_h": p.pad[0], "pad_w": p.pad[1], "row_length": length,
         "pad_value": -p.input_offset, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max},
-        {"weights": ("int8_t", weights), "folded_bias": ("int32_t", folded.astype(np.int32)),
+        {"weights": ("int8_t", np.ascontiguousarray(pairs)),
+         "folded_bias": ("int32_t", folded.astype(np.int32)),
          "requant": ("int32_t", requant)},
         scratch_bytes=4 * length)
 

@@ -12,12 +12,13 @@ static inline void expand4(const int8_t *src, int32_t *dst) {
   dst[1] = (int32_t)hb_sxtb16_ror8((uint32_t)x);
 }
 
-/* Position of element k of a column in the expanded order. */
+/* The two columns of a block are interleaved by groups of four elements: group g of
+ * column j (0 or 1) is at halfwords 8g + 4j .. 8g + 4j + 3, in the order of expand4(). */
 static inline int32_t slot(int32_t k) {
-  return (k & ~3) | ((k & 1) << 1) | ((k >> 1) & 1);
+  return ((k & ~3) << 1) | ((k & 1) << 1) | ((k >> 1) & 1);
 }
 
-/* The receptive field of output pixel `pix` (flattened n, y, x) as one int16 column. */
+/* The receptive field of output pixel `pix` (flattened n, y, x) as column `col` of a block. */
 static void im2col(const hb_conv_dsp_params *p, const int8_t *input, int32_t pix,
                    int16_t *col) {
   const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
@@ -29,16 +30,19 @@ static void im2col(const hb_conv_dsp_params *p, const int8_t *input, int32_t pix
   const int16_t pad = (int16_t)p->pad_value;
   int32_t k = 0, ky, kx, c;
   if ((in_c & 3) == 0) {
+    const int32_t pad2 = (int32_t)(((uint32_t)(uint16_t)pad << 16) | (uint16_t)pad);
     for (ky = 0; ky < p->kernel_h; ++ky) {
       const int32_t y = y0 + ky * p->dilation_h;
       for (kx = 0; kx < p->kernel_w; ++kx) {
         const int32_t x = x0 + kx * p->dilation_w;
+        int32_t *dst = (int32_t *)(col + 2 * k);
         if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-          for (c = 0; c < in_c; ++c) col[k++] = pad;
+          for (c = 0; c < in_c; c += 4, dst += 4) dst[0] = dst[1] = pad2;
         } else {
           const int8_t *src = in_b + (y * in_w + x) * in_c;
-          for (c = 0; c < in_c; c += 4, k += 4) expand4(src + c, (int32_t *)(col + k));
+          for (c = 0; c < in_c; c += 4, dst += 4) expand4(src + c, dst);
         }
+        k += in_c;
       }
     }
   } else {
@@ -58,65 +62,110 @@ static void im2col(const hb_conv_dsp_params *p, const int8_t *input, int32_t pix
   for (; k < p->row_length; ++k) col[slot(k)] = 0;  /* zero weights pad the row */
 }
 
-/* Two pixels' columns times every weight row pair; writes out0 and (if out1) out1. */
-static void mat_mult(const hb_conv_dsp_params *p, const int16_t *col0, const int16_t *col1,
-                     int8_t *out0, int8_t *out1) {
-  const int32_t len = p->row_length, out_c = p->output.c;
+#define HB_INLINE static inline __attribute__((always_inline))
+
+/* Two interleaved columns times one interleaved pair of weight rows: acc[2 * px + row]. */
+HB_INLINE void dot_2x2(const int32_t *w, const int32_t *x, int32_t groups, int32_t *acc) {
+  int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+  const int32_t *end = w + 2 * groups;
+  while (w != end) {
+    int32_t wa = w[0], wb = w[1];
+    const int32_t wa_e = __sxtb16(wa), wb_e = __sxtb16(wb);
+    int32_t xe = x[0], xo = x[1];
+    wa = (int32_t)hb_sxtb16_ror8((uint32_t)wa);
+    wb = (int32_t)hb_sxtb16_ror8((uint32_t)wb);
+    a00 = __smlad(wa_e, xe, a00);
+    a00 = __smlad(wa, xo, a00);
+    a01 = __smlad(wb_e, xe, a01);
+    a01 = __smlad(wb, xo, a01);
+    xe = x[2];
+    xo = x[3];
+    a10 = __smlad(wa_e, xe, a10);
+    a10 = __smlad(wa, xo, a10);
+    a11 = __smlad(wb_e, xe, a11);
+    a11 = __smlad(wb, xo, a11);
+    w += 2;
+    x += 4;
+  }
+  acc[0] = a00;
+  acc[1] = a01;
+  acc[2] = a10;
+  acc[3] = a11;
+}
+
+/* hb_dsp_requant with the clamp of a full int8 range as one SSAT when `full`. */
+HB_INLINE int8_t requant(int32_t acc, int32_t m, int32_t pre, int32_t off, int32_t lo,
+                         int32_t hi, int full) {
+  int32_t v = hb_smmulr(acc * 2, m);
+  v += v >> 31;
+  v = (((v >> pre) + 1) >> 1) + off;
+  if (full) return (int8_t)__ssat(v, 8);
+  v = v < lo ? lo : v;
+  return (int8_t)(v > hi ? hi : v);
+}
+
+/* A block of two columns times every pair of weight rows (interleaved on the host by groups
+ * of four: row 2q's, then row 2q+1's); output pixel j's channels go to out_j (out1 may equal
+ * out0 when both columns hold the same pixel). An odd last channel comes from a zero-padded
+ * pair whose second row is dropped. */
+HB_INLINE void mat_mult(const hb_conv_dsp_params *p, const int16_t *block, int8_t *out0,
+                        int8_t *out1, int full) {
+  const int32_t groups = p->row_length >> 2, out_c = p->output.c;
   const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
-  const int8_t *w0 = p->weights;
+  const int32_t *w = (const int32_t *)p->weights;
   const int32_t *bias = p->folded_bias, *rq = p->requant;
-  int32_t oc;
-  for (oc = 0; oc < out_c; oc += 2) {
-    const int8_t *w1 = w0 + len;
-    const int32_t *x0 = (const int32_t *)col0, *x1 = (const int32_t *)col1;
-    int32_t a00 = bias[0], a01 = bias[1], a10 = a00, a11 = a01;
-    int32_t k;
-    for (k = len >> 2; k > 0; --k) {
-      const int32_t wa = (int32_t)hb_ld32(w0), wb = (int32_t)hb_ld32(w1);
-      const int32_t wa_e = __sxtb16(wa), wa_o = (int32_t)hb_sxtb16_ror8((uint32_t)wa);
-      const int32_t wb_e = __sxtb16(wb), wb_o = (int32_t)hb_sxtb16_ror8((uint32_t)wb);
-      int32_t xe = x0[0], xo = x0[1];
-      a00 = __smlad(wa_e, xe, a00);
-      a00 = __smlad(wa_o, xo, a00);
-      a01 = __smlad(wb_e, xe, a01);
-      a01 = __smlad(wb_o, xo, a01);
-      xe = x1[0];
-      xo = x1[1];
-      a10 = __smlad(wa_e, xe, a10);
-      a10 = __smlad(wa_o, xo, a10);
-      a11 = __smlad(wb_e, xe, a11);
-      a11 = __smlad(wb_o, xo, a11);
-      w0 += 4;
-      w1 += 4;
-      x0 += 2;
-      x1 += 2;
-    }
-    out0[oc] = (int8_t)hb_dsp_requant(a00, rq, off, lo, hi);
-    if (out1) out1[oc] = (int8_t)hb_dsp_requant(a10, rq, off, lo, hi);
-    if (oc + 1 < out_c) {
-      out0[oc + 1] = (int8_t)hb_dsp_requant(a01, rq + 2, off, lo, hi);
-      if (out1) out1[oc + 1] = (int8_t)hb_dsp_requant(a11, rq + 2, off, lo, hi);
-    }
-    w0 = w1;  /* both advanced by len in the loop: w1 now starts the next pair */
+  const int32_t *x = (const int32_t *)block;
+  int32_t q, acc[4];
+  for (q = out_c >> 1; q > 0; --q) {
+    acc[0] = acc[2] = bias[0];
+    acc[1] = acc[3] = bias[1];
+    dot_2x2(w, x, groups, acc);
+    out0[0] = requant(acc[0], rq[0], rq[1], off, lo, hi, full);
+    out1[0] = requant(acc[2], rq[0], rq[1], off, lo, hi, full);
+    out0[1] = requant(acc[1], rq[2], rq[3], off, lo, hi, full);
+    out1[1] = requant(acc[3], rq[2], rq[3], off, lo, hi, full);
+    w += 2 * groups;
     bias += 2;
     rq += 4;
+    out0 += 2;
+    out1 += 2;
   }
+  if (out_c & 1) {
+    acc[0] = acc[2] = bias[0];
+    acc[1] = acc[3] = bias[1];
+    dot_2x2(w, x, groups, acc);
+    out0[0] = requant(acc[0], rq[0], rq[1], off, lo, hi, full);
+    out1[0] = requant(acc[2], rq[0], rq[1], off, lo, hi, full);
+  }
+}
+
+__attribute__((optimize("no-schedule-insns"))) static void mat_mult_full(const hb_conv_dsp_params *p, const int16_t *block, int8_t *out0,
+                          int8_t *out1) {
+  mat_mult(p, block, out0, out1, 1);
+}
+
+__attribute__((optimize("no-schedule-insns"))) static void mat_mult_clamped(const hb_conv_dsp_params *p, const int16_t *block,
+                             int8_t *out0, int8_t *out1) {
+  mat_mult(p, block, out0, out1, 0);
 }
 
 hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int8_t *output,
                            void *scratch) {
   const int32_t pixels = p->output.n * p->output.h * p->output.w;
   const int32_t out_c = p->output.c;
-  int16_t *col0 = (int16_t *)scratch, *col1 = col0 + p->row_length;
+  int16_t *block = (int16_t *)scratch;
+  void (*const block_out)(const hb_conv_dsp_params *, const int16_t *, int8_t *, int8_t *) =
+      p->act_min == -128 && p->act_max == 127 ? mat_mult_full : mat_mult_clamped;
   int32_t pix;
   for (pix = 0; pix + 2 <= pixels; pix += 2) {
-    im2col(p, input, pix, col0);
-    im2col(p, input, pix + 1, col1);
-    mat_mult(p, col0, col1, output + pix * out_c, output + (pix + 1) * out_c);
+    im2col(p, input, pix, block);
+    im2col(p, input, pix + 1, block + 4);
+    block_out(p, block, output + pix * out_c, output + (pix + 1) * out_c);
   }
-  if (pix < pixels) {
-    im2col(p, input, pix, col0);
-    mat_mult(p, col0, col0, output + pix * out_c, 0);
+  if (pix < pixels) {  /* an odd last pixel: the same column twice, written twice */
+    im2col(p, input, pix, block);
+    im2col(p, input, pix, block + 4);
+    block_out(p, block, output + pix * out_c, output + pix * out_c);
   }
   return HB_OK;
 }

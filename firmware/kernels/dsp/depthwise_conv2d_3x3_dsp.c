@@ -6,13 +6,68 @@
 #include "hb_kernels.h"
 #include "dsp_common.h"
 
+#define HB_INLINE static inline __attribute__((always_inline))
+
+/* hb_dsp_requant with the clamp of a full int8 range as one SSAT when `full`. */
+HB_INLINE int8_t requant(int32_t acc, const int32_t *rq, int32_t off, int32_t lo, int32_t hi,
+                         int full) {
+  int32_t v = hb_smmulr(acc * 2, rq[0]);
+  v += v >> 31;
+  v = (((v >> rq[1]) + 1) >> 1) + off;
+  if (full) return (int8_t)__ssat(v, 8);
+  v = v < lo ? lo : v;
+  return (int8_t)(v > hi ? hi : v);
+}
+
+/* One output pixel's channels, four at a time, from its nine tap rows. */
+HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int8_t *output,
+                     int full) {
+  const int32_t ch = p->input.c;
+  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t *w = (const int32_t *)p->weights;
+  const int32_t *bias = p->folded_bias, *rq = p->requant;
+  int32_t c, t;
+  for (c = 0; c < ch; c += 4) {
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+#pragma GCC unroll 9
+    for (t = 0; t < 9; ++t) {
+      const int32_t xv = (int32_t)hb_ld32(tap[t] + c), wv = w[t];
+      const int32_t xe = __sxtb16(xv), xo = (int32_t)hb_sxtb16_ror8((uint32_t)xv);
+      const int32_t we = __sxtb16(wv), wo = (int32_t)hb_sxtb16_ror8((uint32_t)wv);
+      a0 = __smlabb(xe, we, a0);
+      a2 = __smlatt(xe, we, a2);
+      a1 = __smlabb(xo, wo, a1);
+      a3 = __smlatt(xo, wo, a3);
+    }
+    output[0] = requant(a0, rq, off, lo, hi, full);
+    output[1] = requant(a1, rq + 2, off, lo, hi, full);
+    output[2] = requant(a2, rq + 4, off, lo, hi, full);
+    output[3] = requant(a3, rq + 6, off, lo, hi, full);
+    output += 4;
+    w += 9;
+    bias += 4;
+    rq += 8;
+  }
+}
+
+__attribute__((optimize("no-schedule-insns"))) static void pixel_full(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
+                       int8_t *output) {
+  pixel(p, tap, output, 1);
+}
+
+__attribute__((optimize("no-schedule-insns"))) static void pixel_clamped(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
+                          int8_t *output) {
+  pixel(p, tap, output, 0);
+}
+
 hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
                                          int8_t *output, void *scratch) {
   const int32_t in_h = p->input.h, in_w = p->input.w, ch = p->input.c;
-  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+  void (*const run_pixel)(const hb_dw3x3_dsp_params *, const int8_t *const *, int8_t *) =
+      p->act_min == -128 && p->act_max == 127 ? pixel_full : pixel_clamped;
   int8_t *pad_row = (int8_t *)scratch;
   const int8_t *tap[9];
-  int32_t b, oy, ox, c, t;
+  int32_t b, oy, ox, c, ky, kx;
   for (c = 0; c < ch; ++c) pad_row[c] = (int8_t)p->pad_value;
   for (b = 0; b < p->input.n; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
@@ -20,33 +75,16 @@ hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int
       const int32_t y0 = oy * p->stride_h - p->pad_h;
       for (ox = 0; ox < p->output.w; ++ox) {
         const int32_t x0 = ox * p->stride_w - p->pad_w;
-        const int8_t *w = p->weights;
-        const int32_t *bias = p->folded_bias, *rq = p->requant;
-        for (t = 0; t < 9; ++t) {
-          const int32_t y = y0 + t / 3, x = x0 + t % 3;  /* constants once unrolled */
-          tap[t] = (y < 0 || y >= in_h || x < 0 || x >= in_w) ? pad_row
-                                                              : in_b + (y * in_w + x) * ch;
-        }
-        for (c = 0; c < ch; c += 4) {
-          int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-          for (t = 0; t < 9; ++t) {
-            const int32_t xv = (int32_t)hb_ld32(tap[t] + c), wv = (int32_t)hb_ld32(w);
-            const int32_t xe = __sxtb16(xv), xo = (int32_t)hb_sxtb16_ror8((uint32_t)xv);
-            const int32_t we = __sxtb16(wv), wo = (int32_t)hb_sxtb16_ror8((uint32_t)wv);
-            a0 = __smlabb(xe, we, a0);
-            a2 = __smlatt(xe, we, a2);
-            a1 = __smlabb(xo, wo, a1);
-            a3 = __smlatt(xo, wo, a3);
-            w += 4;
+        for (ky = 0; ky < 3; ++ky) {
+          const int32_t y = y0 + ky;
+          for (kx = 0; kx < 3; ++kx) {
+            const int32_t x = x0 + kx;
+            tap[3 * ky + kx] = (y < 0 || y >= in_h || x < 0 || x >= in_w)
+                                   ? pad_row : in_b + (y * in_w + x) * ch;
           }
-          output[0] = (int8_t)hb_dsp_requant(a0, rq, off, lo, hi);
-          output[1] = (int8_t)hb_dsp_requant(a1, rq + 2, off, lo, hi);
-          output[2] = (int8_t)hb_dsp_requant(a2, rq + 4, off, lo, hi);
-          output[3] = (int8_t)hb_dsp_requant(a3, rq + 6, off, lo, hi);
-          output += 4;
-          bias += 4;
-          rq += 8;
         }
+        run_pixel(p, tap, output);
+        output += ch;
       }
     }
   }
