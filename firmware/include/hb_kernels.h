@@ -173,7 +173,7 @@ hb_status hb_dequantize_s8(const hb_dequantize_params *p, const int8_t *input, f
 typedef struct {
   hb_dims input, output;
   int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
-  int32_t row_length;             /* kernel_h * kernel_w * input.c rounded up to 4 */
+  int32_t row_length;             /* kernel_h * kernel_w * input.c rounded up to 8 */
   int32_t pad_value;              /* the input zero point */
   int32_t output_offset, act_min, act_max;
   const int8_t *weights;          /* output.c rounded up to 2 rows of row_length (OHWI,

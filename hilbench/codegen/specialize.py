@@ -105,7 +105,7 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
     if len(x.shape) != 4 or x.shape[3] != in_c:
         return None
     depth = k_h * k_w * in_c
-    length = _round_up(depth, 4)
+    length = _round_up(depth, 8)  # the matrix loop takes two groups of 4 per pass
     rows = _round_up(out_c, 2)
     weights = np.zeros((rows, length), np.int8)
     weights[:out_c, :depth] = p.filter.reshape(out_c, depth)

@@ -18,74 +18,90 @@ static inline int32_t slot(int32_t k) {
   return ((k & ~3) << 1) | ((k & 1) << 1) | ((k >> 1) & 1);
 }
 
-/* The receptive field of output pixel `pix` (flattened n, y, x) as column `col` of a block. */
+/* Elements k .. k + n - 1 of a column from n contiguous int8 values; k and n multiples of 4. */
+static inline void expand_run(const int8_t *src, int16_t *col, int32_t k, int32_t n) {
+  int32_t *dst = (int32_t *)(col + 2 * k);
+  for (; n > 0; n -= 4, src += 4, dst += 4) expand4(src, dst);
+}
+
+static inline void pad_run(int16_t *col, int32_t k, int32_t n, int16_t pad) {
+  for (; n > 0; --n, ++k) col[slot(k)] = pad;
+}
+
+/* The receptive field of output pixel `pix` (flattened n, y, x) as column `col` of a block.
+ * A kernel row inside the image is one contiguous run of input when dilation_w is 1; runs
+ * and taps whose length is a multiple of 4 are expanded a word at a time. */
 static void im2col(const hb_conv_dsp_params *p, const int8_t *input, int32_t pix,
                    int16_t *col) {
   const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
+  const int32_t k_w = p->kernel_w, run = k_w * in_c;
   const int32_t per_image = p->output.h * p->output.w;
   const int32_t b = pix / per_image, rest = pix - b * per_image;
   const int32_t oy = rest / p->output.w, ox = rest - oy * p->output.w;
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+  const int32_t x_last = x0 + (k_w - 1) * p->dilation_w;
   const int8_t *in_b = input + b * in_h * in_w * in_c;
   const int16_t pad = (int16_t)p->pad_value;
+  const int whole_rows = p->dilation_w == 1 && (run & 3) == 0 && x0 >= 0 && x_last < in_w;
   int32_t k = 0, ky, kx, c;
-  if ((in_c & 3) == 0) {
-    const int32_t pad2 = (int32_t)(((uint32_t)(uint16_t)pad << 16) | (uint16_t)pad);
-    for (ky = 0; ky < p->kernel_h; ++ky) {
-      const int32_t y = y0 + ky * p->dilation_h;
-      for (kx = 0; kx < p->kernel_w; ++kx) {
+  for (ky = 0; ky < p->kernel_h; ++ky) {
+    const int32_t y = y0 + ky * p->dilation_h;
+    if (y < 0 || y >= in_h) {
+      pad_run(col, k, run, pad);
+      k += run;
+    } else if (whole_rows) {
+      expand_run(in_b + (y * in_w + x0) * in_c, col, k, run);
+      k += run;
+    } else {
+      for (kx = 0; kx < k_w; ++kx) {
         const int32_t x = x0 + kx * p->dilation_w;
-        int32_t *dst = (int32_t *)(col + 2 * k);
-        if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-          for (c = 0; c < in_c; c += 4, dst += 4) dst[0] = dst[1] = pad2;
+        if (x < 0 || x >= in_w) {
+          pad_run(col, k, in_c, pad);
+        } else if ((in_c & 3) == 0) {
+          expand_run(in_b + (y * in_w + x) * in_c, col, k, in_c);
         } else {
           const int8_t *src = in_b + (y * in_w + x) * in_c;
-          for (c = 0; c < in_c; c += 4, dst += 4) expand4(src + c, dst);
+          for (c = 0; c < in_c; ++c) col[slot(k + c)] = src[c];
         }
         k += in_c;
       }
     }
-  } else {
-    for (ky = 0; ky < p->kernel_h; ++ky) {
-      const int32_t y = y0 + ky * p->dilation_h;
-      for (kx = 0; kx < p->kernel_w; ++kx) {
-        const int32_t x = x0 + kx * p->dilation_w;
-        if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-          for (c = 0; c < in_c; ++c, ++k) col[slot(k)] = pad;
-        } else {
-          const int8_t *src = in_b + (y * in_w + x) * in_c;
-          for (c = 0; c < in_c; ++c, ++k) col[slot(k)] = src[c];
-        }
-      }
-    }
   }
-  for (; k < p->row_length; ++k) col[slot(k)] = 0;  /* zero weights pad the row */
+  pad_run(col, k, p->row_length - k, 0);  /* zero weights pad the row */
 }
 
 #define HB_INLINE static inline __attribute__((always_inline))
 
-/* Two interleaved columns times one interleaved pair of weight rows: acc[2 * px + row]. */
+/* One group of four values: w[0..1] are the two rows' words, x[0..3] the two columns'. */
+#define HB_DOT_GROUP(w, x)                                          \
+  do {                                                              \
+    int32_t wa = (w)[0], wb = (w)[1];                               \
+    const int32_t wa_e = __sxtb16(wa), wb_e = __sxtb16(wb);         \
+    int32_t xe = (x)[0], xo = (x)[1];                               \
+    wa = (int32_t)hb_sxtb16_ror8((uint32_t)wa);                     \
+    wb = (int32_t)hb_sxtb16_ror8((uint32_t)wb);                     \
+    a00 = __smlad(wa_e, xe, a00);                                   \
+    a00 = __smlad(wa, xo, a00);                                     \
+    a01 = __smlad(wb_e, xe, a01);                                   \
+    a01 = __smlad(wb, xo, a01);                                     \
+    xe = (x)[2];                                                    \
+    xo = (x)[3];                                                    \
+    a10 = __smlad(wa_e, xe, a10);                                   \
+    a10 = __smlad(wa, xo, a10);                                     \
+    a11 = __smlad(wb_e, xe, a11);                                   \
+    a11 = __smlad(wb, xo, a11);                                     \
+  } while (0)
+
+/* Two interleaved columns times one interleaved pair of weight rows: acc[2 * px + row].
+ * groups is even (row_length is a multiple of 8): two groups per pass. */
 HB_INLINE void dot_2x2(const int32_t *w, const int32_t *x, int32_t groups, int32_t *acc) {
   int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
   const int32_t *end = w + 2 * groups;
   while (w != end) {
-    int32_t wa = w[0], wb = w[1];
-    const int32_t wa_e = __sxtb16(wa), wb_e = __sxtb16(wb);
-    int32_t xe = x[0], xo = x[1];
-    wa = (int32_t)hb_sxtb16_ror8((uint32_t)wa);
-    wb = (int32_t)hb_sxtb16_ror8((uint32_t)wb);
-    a00 = __smlad(wa_e, xe, a00);
-    a00 = __smlad(wa, xo, a00);
-    a01 = __smlad(wb_e, xe, a01);
-    a01 = __smlad(wb, xo, a01);
-    xe = x[2];
-    xo = x[3];
-    a10 = __smlad(wa_e, xe, a10);
-    a10 = __smlad(wa, xo, a10);
-    a11 = __smlad(wb_e, xe, a11);
-    a11 = __smlad(wb, xo, a11);
-    w += 2;
-    x += 4;
+    HB_DOT_GROUP(w, x);
+    HB_DOT_GROUP(w + 2, x + 4);
+    w += 4;
+    x += 8;
   }
   acc[0] = a00;
   acc[1] = a01;
