@@ -4,6 +4,26 @@
 #include "hb_kernels.h"
 #include "dsp_common.h"
 
+/* Four values of the row times the same four values of four units (16 weights at w). */
+#define HB_FC_GROUP(x, w)                                             \
+  do {                                                                \
+    const int32_t xv = (int32_t)hb_ld32(x);                           \
+    const int32_t xe = __sxtb16(xv), xo = (int32_t)hb_sxtb16_ror8((uint32_t)xv); \
+    int32_t wv = (w)[0];                                              \
+    a0 = __smlad(__sxtb16(wv), xe, a0);                               \
+    a0 = __smlad((int32_t)hb_sxtb16_ror8((uint32_t)wv), xo, a0);      \
+    wv = (w)[1];                                                      \
+    a1 = __smlad(__sxtb16(wv), xe, a1);                               \
+    a1 = __smlad((int32_t)hb_sxtb16_ror8((uint32_t)wv), xo, a1);      \
+    wv = (w)[2];                                                      \
+    a2 = __smlad(__sxtb16(wv), xe, a2);                               \
+    a2 = __smlad((int32_t)hb_sxtb16_ror8((uint32_t)wv), xo, a2);      \
+    wv = (w)[3];                                                      \
+    a3 = __smlad(__sxtb16(wv), xe, a3);                               \
+    a3 = __smlad((int32_t)hb_sxtb16_ror8((uint32_t)wv), xo, a3);      \
+  } while (0)
+
+__attribute__((optimize("no-schedule-insns")))
 hb_status hb_fully_connected_s8_dsp(const hb_fc_dsp_params *p, const int8_t *input,
                                     int8_t *output) {
   const int32_t depth = p->depth, units = p->units;
@@ -11,36 +31,32 @@ hb_status hb_fully_connected_s8_dsp(const hb_fc_dsp_params *p, const int8_t *inp
   int32_t r, u, d;
   for (r = 0; r < p->rows; ++r) {
     const int8_t *row = input + r * depth;
-    const int8_t *w = p->weights;
+    const int32_t *w = (const int32_t *)p->weights;
     const int32_t *bias = p->folded_bias, *rq = p->requant;
     for (u = 0; u < units; u += 4) {
       int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
       const int8_t *x = row;
+      const int8_t *pairs_end = row + (depth & ~7);
+      const int8_t *tail;
       int32_t v[4];
-      for (d = depth >> 2; d > 0; --d) {
-        const int32_t xv = (int32_t)hb_ld32(x);
-        const int32_t xe = __sxtb16(xv), xo = (int32_t)hb_sxtb16_ror8((uint32_t)xv);
-        int32_t wv = (int32_t)hb_ld32(w);
-        a0 = __smlad(__sxtb16(wv), xe, a0);
-        a0 = __smlad((int32_t)hb_sxtb16_ror8((uint32_t)wv), xo, a0);
-        wv = (int32_t)hb_ld32(w + 4);
-        a1 = __smlad(__sxtb16(wv), xe, a1);
-        a1 = __smlad((int32_t)hb_sxtb16_ror8((uint32_t)wv), xo, a1);
-        wv = (int32_t)hb_ld32(w + 8);
-        a2 = __smlad(__sxtb16(wv), xe, a2);
-        a2 = __smlad((int32_t)hb_sxtb16_ror8((uint32_t)wv), xo, a2);
-        wv = (int32_t)hb_ld32(w + 12);
-        a3 = __smlad(__sxtb16(wv), xe, a3);
-        a3 = __smlad((int32_t)hb_sxtb16_ror8((uint32_t)wv), xo, a3);
+      while (x != pairs_end) {
+        HB_FC_GROUP(x, w);
+        HB_FC_GROUP(x + 4, w + 4);
+        x += 8;
+        w += 8;
+      }
+      if (depth & 4) {
+        HB_FC_GROUP(x, w);
         x += 4;
-        w += 16;
+        w += 4;
       }
-      for (d = depth & 3; d > 0; --d, ++x, w += 4) {
-        a0 += w[0] * *x;
-        a1 += w[1] * *x;
-        a2 += w[2] * *x;
-        a3 += w[3] * *x;
+      for (tail = (const int8_t *)w, d = depth & 3; d > 0; --d, ++x, tail += 4) {
+        a0 += tail[0] * *x;
+        a1 += tail[1] * *x;
+        a2 += tail[2] * *x;
+        a3 += tail[3] * *x;
       }
+      w = (const int32_t *)(const void *)tail;
       v[0] = a0;
       v[1] = a1;
       v[2] = a2;
