@@ -214,7 +214,8 @@ class _Emitter:
                               if i >= 0 and not self.graph.tensor(i).is_constant),
                 self.tensor(op.outputs[0])]
         if s.scratch_bytes:
-            args.append(f"(void *)(hb_arena + {self.plan.scratch_offset(op.index)})")
+            where, offset = self.plan.scratch_place(op.index)
+            args.append(f"(void *)(hb_arena + {offset})" if where == "arena" else "hb_scratch")
         self.call(op, f"{s.function}({', '.join(args)})")
 
     def _requant(self, op: Operator, p: Any, channels: int) -> tuple[str, str]:
@@ -465,6 +466,9 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
         f"const uint32_t hb_model_output_size = {output_size}u;",
         f"const uint32_t hb_model_op_count = {len(graph.operators)}u;",
         f"static int8_t hb_arena[{max(plan.arena_size, 16)}] __attribute__((aligned(16)));",
+        *([f"/* kernels' scratch that fits no gap of the arena, shared (one op at a time) */",
+           f"static int8_t hb_scratch[{plan.scratch_region_size}] __attribute__((aligned(16)));"]
+          if plan.scratch_region_size else []),
         f"uint32_t hb_layer_cycles[{len(graph.operators) + 1}];",
         "",
         *emitter.data,

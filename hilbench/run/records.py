@@ -55,6 +55,7 @@ class RunResult:
     timing: Timing
     probe_stack_peak: int | None = None  # the same, read through the target's memory access
     phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
+    scratch_bytes: int = 0  # kernels' scratch outside the arena (part of static RAM)
 
     @property
     def model(self) -> str:

@@ -160,7 +160,8 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
         arena_lower_bound=model_stats(graph).activation_lower_bound,
         stack_peak=stats.stack_peak, link_bytes_per_s=link_rate,
         vectors_per_s=request.vectors / phases["stream"] if phases["stream"] else 0.0,
-        timing=timing, probe_stack_peak=probe_stack_peak, phases=phases)
+        timing=timing, probe_stack_peak=probe_stack_peak, phases=phases,
+        scratch_bytes=generated.plan.scratch_region_size)
 
 
 def _timing(target: TargetDriver, graph: Graph, counter: CycleCounter | None,
