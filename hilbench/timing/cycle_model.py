@@ -31,8 +31,9 @@ register transferred.
 
 The dsp kernels (firmware/kernels/dsp/) as the plugin classes them (hb_insn_count.c):
 SMLAD, SMLABB/SMLATT and SMMULR are in the MAC group (encodings 0xFB0x-0xFB7x): single
-cycle on M4 (DDI 0439 table 3-1: "SMLAD 1", "SMMUL 1", "SMLAxy 1"), M7 and M33 (M33 TRM
-table B-1 and M7 TRM: DSP multiplies single-issue, 1 cycle); SXTB16, SSAT/USAT and PKHBT
+cycle on M4 (DDI 0439 table 3-1: SMLAD, SMMUL and SMLAxy 1 cycle), and costed the same on
+M7 and M33 (their TRMs give the 32-bit DSP multiplies a 1-cycle issue); SXTB16, SSAT/USAT
+and PKHBT
 are ALU (1 cycle on M4/M33, dual-issuable on M7); SADD16 and the other parallel add/sub
 instructions are SIMD (1 cycle). LDRD is a load plus one register (LDR+1 on M4, DDI 0439
 "LDRD 1 + N"). All remain estimates.
