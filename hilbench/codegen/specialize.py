@@ -132,7 +132,7 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
         {"weights": ("int8_t", np.ascontiguousarray(pairs)),
          "folded_bias": ("int32_t", folded.astype(np.int32)),
          "requant": ("int32_t", requant)},
-        scratch_bytes=4 * length)
+        scratch_bytes=(4 + (k_w * in_c % 4 != 0)) * length)  # columns, staging row
 
 
 def _depthwise(graph: Graph, op: Operator, p: Any,

@@ -28,46 +28,65 @@ static inline void pad_run(int16_t *col, int32_t k, int32_t n, int16_t pad) {
   for (; n > 0; --n, ++k) col[slot(k)] = pad;
 }
 
+static inline void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
+  for (; n > 0; --n) *dst++ = *src++;
+}
+
+static inline void fill_bytes(int8_t *dst, int8_t value, int32_t n) {
+  for (; n > 0; --n) *dst++ = value;
+}
+
 /* The receptive field of output pixel `pix` (flattened n, y, x) as column `col` of a block.
- * A kernel row inside the image is one contiguous run of input when dilation_w is 1; runs
- * and taps whose length is a multiple of 4 are expanded a word at a time. */
+ * A kernel row inside the image is one contiguous run of input when dilation_w is 1. When
+ * kernel_w * input.c is a multiple of 4, rows (or, at the image border, taps) expand
+ * straight into the column, a word at a time where input.c allows; otherwise the field is
+ * first gathered as int8 into `stage` (row_length bytes), then expanded a word at a time. */
 static void im2col(const hb_conv_dsp_params *p, const int8_t *input, int32_t pix,
-                   int16_t *col) {
+                   int16_t *col, int8_t *stage) {
   const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
   const int32_t k_w = p->kernel_w, run = k_w * in_c;
   const int32_t per_image = p->output.h * p->output.w;
   const int32_t b = pix / per_image, rest = pix - b * per_image;
   const int32_t oy = rest / p->output.w, ox = rest - oy * p->output.w;
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-  const int32_t x_last = x0 + (k_w - 1) * p->dilation_w;
   const int8_t *in_b = input + b * in_h * in_w * in_c;
-  const int16_t pad = (int16_t)p->pad_value;
-  const int whole_rows = p->dilation_w == 1 && (run & 3) == 0 && x0 >= 0 && x_last < in_w;
+  const int whole_rows = p->dilation_w == 1 && x0 >= 0 && x0 + k_w - 1 < in_w;
+  const int staged = (run & 3) != 0;
   int32_t k = 0, ky, kx, c;
-  for (ky = 0; ky < p->kernel_h; ++ky) {
+  for (ky = 0; ky < p->kernel_h; ++ky, k += run) {
     const int32_t y = y0 + ky * p->dilation_h;
-    if (y < 0 || y >= in_h) {
-      pad_run(col, k, run, pad);
-      k += run;
+    const int8_t *row = in_b + y * in_w * in_c;
+    if (staged) {
+      if (y < 0 || y >= in_h) {
+        fill_bytes(stage + k, (int8_t)p->pad_value, run);
+      } else if (whole_rows) {
+        copy_bytes(stage + k, row + x0 * in_c, run);
+      } else {
+        for (kx = 0; kx < k_w; ++kx) {
+          const int32_t x = x0 + kx * p->dilation_w;
+          if (x < 0 || x >= in_w) fill_bytes(stage + k + kx * in_c, (int8_t)p->pad_value, in_c);
+          else copy_bytes(stage + k + kx * in_c, row + x * in_c, in_c);
+        }
+      }
+    } else if (y < 0 || y >= in_h) {
+      pad_run(col, k, run, (int16_t)p->pad_value);
     } else if (whole_rows) {
-      expand_run(in_b + (y * in_w + x0) * in_c, col, k, run);
-      k += run;
+      expand_run(row + x0 * in_c, col, k, run);
     } else {
       for (kx = 0; kx < k_w; ++kx) {
-        const int32_t x = x0 + kx * p->dilation_w;
-        if (x < 0 || x >= in_w) {
-          pad_run(col, k, in_c, pad);
-        } else if ((in_c & 3) == 0) {
-          expand_run(in_b + (y * in_w + x) * in_c, col, k, in_c);
-        } else {
-          const int8_t *src = in_b + (y * in_w + x) * in_c;
-          for (c = 0; c < in_c; ++c) col[slot(k + c)] = src[c];
-        }
-        k += in_c;
+        const int32_t x = x0 + kx * p->dilation_w, kk = k + kx * in_c;
+        if (x < 0 || x >= in_w) pad_run(col, kk, in_c, (int16_t)p->pad_value);
+        else if ((in_c & 3) == 0) expand_run(row + x * in_c, col, kk, in_c);
+        else for (c = 0; c < in_c; ++c) col[slot(kk + c)] = row[x * in_c + c];
       }
     }
   }
-  pad_run(col, k, p->row_length - k, 0);  /* zero weights pad the row */
+  if (staged) {
+    fill_bytes(stage + k, 0, p->row_length - k);  /* zero weights pad the row */
+    expand_run(stage, col, 0, p->row_length);
+  } else {
+    pad_run(col, k, p->row_length - k, 0);
+  }
 }
 
 #define HB_INLINE static inline __attribute__((always_inline))
@@ -170,17 +189,18 @@ hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int
   const int32_t pixels = p->output.n * p->output.h * p->output.w;
   const int32_t out_c = p->output.c;
   int16_t *block = (int16_t *)scratch;
+  int8_t *stage = (int8_t *)(block + 2 * p->row_length);
   void (*const block_out)(const hb_conv_dsp_params *, const int16_t *, int8_t *, int8_t *) =
       p->act_min == -128 && p->act_max == 127 ? mat_mult_full : mat_mult_clamped;
   int32_t pix;
   for (pix = 0; pix + 2 <= pixels; pix += 2) {
-    im2col(p, input, pix, block);
-    im2col(p, input, pix + 1, block + 4);
+    im2col(p, input, pix, block, stage);
+    im2col(p, input, pix + 1, block + 4, stage);
     block_out(p, block, output + pix * out_c, output + (pix + 1) * out_c);
   }
   if (pix < pixels) {  /* an odd last pixel: the same column twice, written twice */
-    im2col(p, input, pix, block);
-    im2col(p, input, pix, block + 4);
+    im2col(p, input, pix, block, stage);
+    im2col(p, input, pix, block + 4, stage);
     block_out(p, block, output + pix * out_c, output + pix * out_c);
   }
   return HB_OK;
