@@ -23,7 +23,7 @@ import test_reference_ops as cases
 
 M4 = "qemu-mps2-an386"
 DSP_BOARDS = (M4, "qemu-mps2-an500", "qemu-mps2-an505")  # Cortex-M4, M7, M33
-SPECIALIZED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+SPECIALIZED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
 
 
 # --- host side: no compiler, no QEMU ---------------------------------------------------
@@ -126,6 +126,8 @@ def _edge_graphs():
         yield f"depthwise-{name}", cases.conv_model(rng(2), opcode="DEPTHWISE_CONV_2D", **spec)
     for name, spec in cases.FC_CASES.items():
         yield f"fc-{name}", cases.fc_model(rng(3), **spec)
+    for name, spec in cases.BINARY_CASES.items():
+        yield f"add-{name}", cases.binary_model(rng(4), "ADD", **spec)
     # shapes the dsp kernels treat specially
     yield "conv-odd_channels_odd_pixels", cases.conv_model(
         rng(5), in_shape=(1, 5, 3, 8), out_c=7, kernel=(1, 1), stride=(1, 1))
@@ -143,6 +145,12 @@ def _edge_graphs():
         padding="VALID", in_q=(0.04, 127), out_q=(0.03, -128))
     yield "fc-6_units_depth_13", cases.fc_model(rng(11), in_shape=(1, 13), units=6,
                                                 per_channel=True)
+    yield "add-same_shape_relu6_zp_limits", cases.binary_model(
+        rng(13), "ADD", a_shape=(1, 5, 3, 4), b_shape=(1, 5, 3, 4), constant_b=False,
+        activation="RELU6", a_q=(0.03, -128), b_q=(0.2, 127), out_q=(0.1, -128))
+    yield "add-same_shape_fine_output", cases.binary_model(
+        rng(14), "ADD", a_shape=(1, 37), b_shape=(1, 37), constant_b=False,
+        a_q=(0.05, 3), b_q=(0.04, -3), out_q=(0.01, 0))
     yield "fc-3_rows_9_units", cases.fc_model(rng(12), in_shape=(3, 16), units=9,
                                               activation="RELU")
 
@@ -161,11 +169,14 @@ def _dead_channels(graph):
 EDGE = dict(_edge_graphs())
 
 
-def test_most_edge_cases_take_a_dsp_kernel():
-    """Guard against a vacuous suite: the cases must reach the specialized kernels."""
-    taken = [name for name, g in EDGE.items()
-             if any(choose(g, o.op, o.params, "dsp") for o in prepare(g))]
-    assert len(taken) >= len(EDGE) - 5, sorted(set(EDGE) - set(taken))
+def test_the_edge_cases_reach_every_dsp_kernel():
+    """Guard against a vacuous suite: most cases, and every specialized entry point, must
+    be reached (broadcasting ADD, depth multiplier 2 and the like stay generic)."""
+    chosen = {name: [s.function for o in prepare(g) if (s := choose(g, o.op, o.params, "dsp"))]
+              for name, g in EDGE.items()}
+    assert {f for functions in chosen.values() for f in functions} == VARIANT_KERNELS["dsp"]
+    generic = sorted(name for name, functions in chosen.items() if not functions)
+    assert len(generic) <= len(EDGE) // 3, generic
 
 
 @pytest.mark.parametrize("name", EDGE)

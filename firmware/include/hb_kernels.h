@@ -206,11 +206,23 @@ typedef struct {
   const int32_t *requant;         /* a pair per unit, units rounded up to 4 */
 } hb_fc_dsp_params;
 
+/* ADD of two same-shaped tensors (dsp variant). The shifts are right shifts (0..31); the
+ * host checked that every intermediate stays below 2^30 in magnitude. */
+typedef struct {
+  int32_t size;
+  int32_t a_offset, b_offset, left_shift;
+  int32_t a_multiplier, a_shift, b_multiplier, b_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t output_offset, act_min, act_max;
+} hb_add_dsp_params;
+
 hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int8_t *output,
                            void *scratch);
 hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
                                          int8_t *output, void *scratch);
 hb_status hb_fully_connected_s8_dsp(const hb_fc_dsp_params *p, const int8_t *input,
                                     int8_t *output);
+hb_status hb_add_s8_dsp(const hb_add_dsp_params *p, const int8_t *a, const int8_t *b,
+                        int8_t *output);
 
 #endif /* HB_KERNELS_H */
