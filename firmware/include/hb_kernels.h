@@ -216,10 +216,17 @@ typedef struct {
   int32_t output_offset, act_min, act_max;
 } hb_add_dsp_params;
 
+/* The _full entry points are the same kernels for act_min -128 and act_max 127 (the clamp
+ * is one SSAT); separate functions so that a model links only the ones it calls. */
 hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int8_t *output,
                            void *scratch);
+hb_status hb_conv2d_s8_dsp_full(const hb_conv_dsp_params *p, const int8_t *input,
+                                int8_t *output, void *scratch);
 hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
                                          int8_t *output, void *scratch);
+hb_status hb_depthwise_conv2d_3x3_s8_dsp_full(const hb_dw3x3_dsp_params *p,
+                                              const int8_t *input, int8_t *output,
+                                              void *scratch);
 hb_status hb_fully_connected_s8_dsp(const hb_fc_dsp_params *p, const int8_t *input,
                                     int8_t *output);
 hb_status hb_add_s8_dsp(const hb_add_dsp_params *p, const int8_t *a, const int8_t *b,

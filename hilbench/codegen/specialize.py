@@ -24,7 +24,8 @@ from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
 
 # The specialized entry points each kernel variant provides (in firmware/kernels/<variant>/).
 VARIANT_KERNELS: dict[str, frozenset[str]] = {
-    "dsp": frozenset({"hb_conv2d_s8_dsp", "hb_depthwise_conv2d_3x3_s8_dsp",
+    "dsp": frozenset({"hb_conv2d_s8_dsp", "hb_conv2d_s8_dsp_full",
+                      "hb_depthwise_conv2d_3x3_s8_dsp", "hb_depthwise_conv2d_3x3_s8_dsp_full",
                       "hb_fully_connected_s8_dsp", "hb_add_s8_dsp"}),
 }
 
@@ -46,6 +47,12 @@ class Specialized:
 
 def kernels_of(variant: str) -> frozenset[str]:
     return VARIANT_KERNELS.get(variant, frozenset())
+
+
+def _entry(base: str, p: Any, available: frozenset[str]) -> str:
+    """base, or its _full twin (the clamp is the whole int8 range) when the variant has it."""
+    full = f"{base}_full"
+    return full if (p.act_min, p.act_max) == (-128, 127) and full in available else base
 
 
 def requant_layout(weights: np.ndarray, folded: np.ndarray, multiplier: np.ndarray,
@@ -122,7 +129,7 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
     requant, folded = layout
     # pairs of rows interleaved by groups of four values: row 2q, then row 2q + 1
     pairs = weights.reshape(rows // 2, 2, length // 4, 4).transpose(0, 2, 1, 3)
-    return Specialized("hb_conv2d_s8_dsp", "hb_conv_dsp_params", {
+    return Specialized(_entry("hb_conv2d_s8_dsp", p, available), "hb_conv_dsp_params", {
         "input": x.shape, "output": y.shape, "kernel_h": k_h, "kernel_w": k_w,
         "stride_h": p.stride[0], "stride_w": p.stride[1],
         "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
@@ -157,7 +164,8 @@ def _depthwise(graph: Graph, op: Operator, p: Any,
     requant, folded = layout
     # per group of 4 channels: 9 taps x 4 channels
     weights = taps.reshape(9, channels // 4, 4).transpose(1, 0, 2)
-    return Specialized("hb_depthwise_conv2d_3x3_s8_dsp", "hb_dw3x3_dsp_params", {
+    return Specialized(_entry("hb_depthwise_conv2d_3x3_s8_dsp", p, available),
+                       "hb_dw3x3_dsp_params", {
         "input": x.shape, "output": y.shape, "stride_h": p.stride[0], "stride_w": p.stride[1],
         "pad_h": p.pad[0], "pad_w": p.pad[1], "pad_value": -p.input_offset,
         "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max},

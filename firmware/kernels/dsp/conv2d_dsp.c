@@ -112,15 +112,21 @@ static void im2col(const hb_conv_dsp_params *p, const int8_t *input, int32_t pix
   } while (0)
 
 /* Two interleaved columns times one interleaved pair of weight rows: acc[2 * px + row].
- * groups is even (row_length is a multiple of 8): two groups per pass. */
+ * groups is even (row_length is a multiple of 8): four groups per pass, then two. */
 HB_INLINE void dot_2x2(const int32_t *w, const int32_t *x, int32_t groups, int32_t *acc) {
   int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-  const int32_t *end = w + 2 * groups;
-  while (w != end) {
+  int32_t n;
+  for (n = groups >> 2; n > 0; --n) {
     HB_DOT_GROUP(w, x);
     HB_DOT_GROUP(w + 2, x + 4);
-    w += 4;
-    x += 8;
+    HB_DOT_GROUP(w + 4, x + 8);
+    HB_DOT_GROUP(w + 6, x + 12);
+    w += 8;
+    x += 16;
+  }
+  if (groups & 2) {
+    HB_DOT_GROUP(w, x);
+    HB_DOT_GROUP(w + 2, x + 4);
   }
   acc[0] = a00;
   acc[1] = a01;
@@ -151,47 +157,54 @@ HB_INLINE void mat_mult(const hb_conv_dsp_params *p, const int16_t *block, int8_
   const int32_t *bias = p->folded_bias, *rq = p->requant;
   const int32_t *x = (const int32_t *)block;
   int32_t q, acc[4];
-  for (q = out_c >> 1; q > 0; --q) {
+  for (q = (out_c + 1) >> 1; q > 0; --q) {
     acc[0] = acc[2] = bias[0];
     acc[1] = acc[3] = bias[1];
     dot_2x2(w, x, groups, acc);
-    out0[0] = requant(acc[0], rq[0], rq[1], off, lo, hi, full);
-    out1[0] = requant(acc[2], rq[0], rq[1], off, lo, hi, full);
-    out0[1] = requant(acc[1], rq[2], rq[3], off, lo, hi, full);
-    out1[1] = requant(acc[3], rq[2], rq[3], off, lo, hi, full);
+    {
+      /* all four before any store: int8 stores may alias the parameters, which would make
+       * the compiler reload them */
+      const int32_t m0 = rq[0], e0 = rq[1], m1 = rq[2], e1 = rq[3];
+      const int8_t r00 = requant(acc[0], m0, e0, off, lo, hi, full);
+      const int8_t r10 = requant(acc[2], m0, e0, off, lo, hi, full);
+      const int8_t r01 = requant(acc[1], m1, e1, off, lo, hi, full);
+      const int8_t r11 = requant(acc[3], m1, e1, off, lo, hi, full);
+      out0[0] = r00;
+      out1[0] = r10;
+      if (q > 1 || (out_c & 1) == 0) {
+        out0[1] = r01;
+        out1[1] = r11;
+      }
+    }
     w += 2 * groups;
     bias += 2;
     rq += 4;
     out0 += 2;
     out1 += 2;
   }
-  if (out_c & 1) {
-    acc[0] = acc[2] = bias[0];
-    acc[1] = acc[3] = bias[1];
-    dot_2x2(w, x, groups, acc);
-    out0[0] = requant(acc[0], rq[0], rq[1], off, lo, hi, full);
-    out1[0] = requant(acc[2], rq[0], rq[1], off, lo, hi, full);
-  }
 }
 
-__attribute__((optimize("no-schedule-insns"))) static void mat_mult_full(const hb_conv_dsp_params *p, const int16_t *block, int8_t *out0,
-                          int8_t *out1) {
+/* Outside GCC's first scheduling pass, which would hoist loads and spill accumulators. */
+#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns")))
+
+HB_NO_SCHED1 static void mat_mult_full(const hb_conv_dsp_params *p, const int16_t *block,
+                                       int8_t *out0, int8_t *out1) {
   mat_mult(p, block, out0, out1, 1);
 }
 
-__attribute__((optimize("no-schedule-insns"))) static void mat_mult_clamped(const hb_conv_dsp_params *p, const int16_t *block,
-                             int8_t *out0, int8_t *out1) {
+HB_NO_SCHED1 static void mat_mult_clamped(const hb_conv_dsp_params *p, const int16_t *block,
+                                          int8_t *out0, int8_t *out1) {
   mat_mult(p, block, out0, out1, 0);
 }
 
-hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int8_t *output,
-                           void *scratch) {
+typedef void (*block_fn)(const hb_conv_dsp_params *, const int16_t *, int8_t *, int8_t *);
+
+HB_INLINE void conv(const hb_conv_dsp_params *p, const int8_t *input, int8_t *output,
+                    void *scratch, block_fn block_out) {
   const int32_t pixels = p->output.n * p->output.h * p->output.w;
   const int32_t out_c = p->output.c;
   int16_t *block = (int16_t *)scratch;
   int8_t *stage = (int8_t *)(block + 2 * p->row_length);
-  void (*const block_out)(const hb_conv_dsp_params *, const int16_t *, int8_t *, int8_t *) =
-      p->act_min == -128 && p->act_max == 127 ? mat_mult_full : mat_mult_clamped;
   int32_t pix;
   for (pix = 0; pix + 2 <= pixels; pix += 2) {
     im2col(p, input, pix, block, stage);
@@ -203,5 +216,18 @@ hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int
     im2col(p, input, pix, block + 4, stage);
     block_out(p, block, output + pix * out_c, output + pix * out_c);
   }
+}
+
+/* Two entry points, chosen by the code generator, so a model links only what it uses. */
+hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int8_t *output,
+                           void *scratch) {
+  conv(p, input, output, scratch, mat_mult_clamped);
+  return HB_OK;
+}
+
+/* The same for act_min -128 and act_max 127: the clamp is one SSAT. */
+hb_status hb_conv2d_s8_dsp_full(const hb_conv_dsp_params *p, const int8_t *input,
+                                int8_t *output, void *scratch) {
+  conv(p, input, output, scratch, mat_mult_full);
   return HB_OK;
 }

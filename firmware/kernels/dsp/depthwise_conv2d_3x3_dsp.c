@@ -39,10 +39,17 @@ HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int
       a1 = __smlabb(xo, wo, a1);
       a3 = __smlatt(xo, wo, a3);
     }
-    output[0] = requant(a0, rq, off, lo, hi, full);
-    output[1] = requant(a1, rq + 2, off, lo, hi, full);
-    output[2] = requant(a2, rq + 4, off, lo, hi, full);
-    output[3] = requant(a3, rq + 6, off, lo, hi, full);
+    {
+      /* all four before any store: int8 stores may alias the parameters */
+      const int8_t r0 = requant(a0, rq, off, lo, hi, full);
+      const int8_t r1 = requant(a1, rq + 2, off, lo, hi, full);
+      const int8_t r2 = requant(a2, rq + 4, off, lo, hi, full);
+      const int8_t r3 = requant(a3, rq + 6, off, lo, hi, full);
+      output[0] = r0;
+      output[1] = r1;
+      output[2] = r2;
+      output[3] = r3;
+    }
     output += 4;
     w += 9;
     bias += 4;
@@ -50,21 +57,24 @@ HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int
   }
 }
 
-__attribute__((optimize("no-schedule-insns"))) static void pixel_full(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
+/* Outside GCC's first scheduling pass, which would hoist the nine loads and spill. */
+#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns")))
+
+HB_NO_SCHED1 static void pixel_full(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
                        int8_t *output) {
   pixel(p, tap, output, 1);
 }
 
-__attribute__((optimize("no-schedule-insns"))) static void pixel_clamped(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
+HB_NO_SCHED1 static void pixel_clamped(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
                           int8_t *output) {
   pixel(p, tap, output, 0);
 }
 
-hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
-                                         int8_t *output, void *scratch) {
+typedef void (*pixel_fn)(const hb_dw3x3_dsp_params *, const int8_t *const *, int8_t *);
+
+HB_INLINE void depthwise(const hb_dw3x3_dsp_params *p, const int8_t *input, int8_t *output,
+                         void *scratch, pixel_fn run_pixel) {
   const int32_t in_h = p->input.h, in_w = p->input.w, ch = p->input.c;
-  void (*const run_pixel)(const hb_dw3x3_dsp_params *, const int8_t *const *, int8_t *) =
-      p->act_min == -128 && p->act_max == 127 ? pixel_full : pixel_clamped;
   int8_t *pad_row = (int8_t *)scratch;
   const int8_t *tap[9];
   int32_t b, oy, ox, c, ky, kx;
@@ -88,5 +98,19 @@ hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int
       }
     }
   }
+}
+
+/* Two entry points, chosen by the code generator, so a model links only what it uses. */
+hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
+                                         int8_t *output, void *scratch) {
+  depthwise(p, input, output, scratch, pixel_clamped);
+  return HB_OK;
+}
+
+/* The same for act_min -128 and act_max 127: the clamp is one SSAT. */
+hb_status hb_depthwise_conv2d_3x3_s8_dsp_full(const hb_dw3x3_dsp_params *p,
+                                              const int8_t *input, int8_t *output,
+                                              void *scratch) {
+  depthwise(p, input, output, scratch, pixel_full);
   return HB_OK;
 }
