@@ -91,7 +91,7 @@ def test_scratch_is_planned_beside_the_arena_and_only_for_the_dsp_variant():
     ref = generate_model(graph, path.read_bytes(), path.stem)
     dsp = generate_model(graph, path.read_bytes(), path.stem, kernels="dsp")
     assert ref.plan.scratch_bytes == 0 and "_dsp(" not in ref.source
-    assert dsp.plan.scratch_bytes > 0 and "hb_conv2d_s8_dsp(" in dsp.source
+    assert dsp.plan.scratch_bytes > 0 and "hb_conv2d_s8_dsp_full(" in dsp.source
     dsp.plan.check()
     assert dsp.plan.arena_size == ref.plan.arena_size  # scratch never grows the arena
     assert 0 < dsp.plan.scratch_region_size <= dsp.plan.scratch_bytes
