@@ -43,6 +43,7 @@ test: setup
 bench: setup
 	$(PY) bench/bench_reference.py
 	$(PY) bench/bench_link.py
+	$(PY) bench/bench_kernels.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

@@ -25,6 +25,7 @@ from hilbench.codegen.c_header import (
     parse_structs,
     strip_comments,
 )
+from hilbench.codegen.specialize import VARIANT_KERNELS
 from hilbench.codegen.c_model import StructMismatch, _Emitter, generate_model
 from hilbench.errors import ModelError
 from hilbench.model import load_model
@@ -248,7 +249,8 @@ def test_every_emitter_and_parameter_struct_is_exercised(structs_seen):
     opcodes = {op.opcode for g in OPERATOR_GRAPHS.values() for op in g.operators}
     assert EMITTERS <= opcodes, f"no test model for {sorted(EMITTERS - opcodes)}"
     for graph in OPERATOR_GRAPHS.values():
-        generate_model(graph, b"model")
+        for variant in ("ref", *VARIANT_KERNELS):  # variants add specialized kernels' structs
+            generate_model(graph, b"model", kernels=variant)
     declared = {n for n in c_model.kernel_structs() if n.endswith("_params")}
     assert declared == structs_seen, f"never emitted: {sorted(declared - structs_seen)}"
 

@@ -174,4 +174,82 @@ hb_status hb_relu6_s8(const hb_relu6_params *p, const int8_t *input, int8_t *out
 hb_status hb_quantize_s8(const hb_quantize_params *p, const void *input, int8_t *output);
 hb_status hb_dequantize_s8(const hb_dequantize_params *p, const int8_t *input, float *output);
 
+/*
+ * Specialized kernels of optional variants. The code generator calls one only when the
+ * board's kernel variant provides it (hilbench/codegen/specialize.py lists them per
+ * variant) and the layer's shape and quantization allow it; every other layer keeps the
+ * generic hb_<op>_s8 above. Their parameters are laid out on the host for the loop:
+ *  - folded_bias: bias + input_offset * (sum of the channel's weights), so the inner loop
+ *    multiplies raw int8 inputs; positions outside the image read the input zero point
+ *    (pad_value), which then contributes exactly zero.
+ *  - requant: per output channel the pair {multiplier, right shift - 1}; the host checked
+ *    that no channel shifts left and every accumulator stays below 2^30 in magnitude
+ *    (see firmware/kernels/dsp/dsp_common.h for why that makes SMMULR exact).
+ */
+
+/* CONV_2D as a matrix product (dsp variant): two output pixels at a time, each one's
+ * receptive field gathered (im2col) into `scratch` as int16, times two output channels.
+ * scratch: 4 * row_length bytes (two int16 columns), plus row_length (an int8 staging
+ * row) when kernel_w * input.c is not a multiple of 4; 4-byte aligned. */
+typedef struct {
+  hb_dims input, output;
+  int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
+  int32_t row_length;             /* kernel_h * kernel_w * input.c rounded up to 8 */
+  int32_t pad_value;              /* the input zero point */
+  int32_t output_offset, act_min, act_max;
+  const int8_t *weights;          /* output.c rounded up to 2 rows of row_length (OHWI,
+                                   * zero-padded), each pair of rows interleaved by groups
+                                   * of 4 values: row 2q's, then row 2q+1's */
+  const int32_t *folded_bias;     /* one per weight row */
+  const int32_t *requant;         /* a pair per weight row */
+} hb_conv_dsp_params;
+
+/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, no dilation, channels a multiple of 4 (dsp
+ * variant). scratch: input.c bytes (a row of pad values), 4-byte aligned. */
+typedef struct {
+  hb_dims input, output;
+  int32_t stride_h, stride_w, pad_h, pad_w;
+  int32_t pad_value, output_offset, act_min, act_max;
+  const int8_t *weights;          /* per group of 4 channels: 9 taps x 4 channels */
+  const int32_t *folded_bias;     /* one per channel */
+  const int32_t *requant;         /* a pair per channel */
+} hb_dw3x3_dsp_params;
+
+/* FULLY_CONNECTED, four units at a time (dsp variant). */
+typedef struct {
+  int32_t rows, depth, units;
+  int32_t output_offset, act_min, act_max;
+  const int8_t *weights;          /* per group of 4 units (zero rows pad the last group):
+                                   * depth / 4 blocks of 4 units x 4 values, then one
+                                   * block of 4 units x 1 value per remaining depth */
+  const int32_t *folded_bias;     /* units rounded up to 4 */
+  const int32_t *requant;         /* a pair per unit, units rounded up to 4 */
+} hb_fc_dsp_params;
+
+/* ADD of two same-shaped tensors (dsp variant). The shifts are right shifts (0..31); the
+ * host checked that every intermediate stays below 2^30 in magnitude. */
+typedef struct {
+  int32_t size;
+  int32_t a_offset, b_offset, left_shift;
+  int32_t a_multiplier, a_shift, b_multiplier, b_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t output_offset, act_min, act_max;
+} hb_add_dsp_params;
+
+/* The _full entry points are the same kernels for act_min -128 and act_max 127 (the clamp
+ * is one SSAT); separate functions so that a model links only the ones it calls. */
+hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int8_t *output,
+                           void *scratch);
+hb_status hb_conv2d_s8_dsp_full(const hb_conv_dsp_params *p, const int8_t *input,
+                                int8_t *output, void *scratch);
+hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
+                                         int8_t *output, void *scratch);
+hb_status hb_depthwise_conv2d_3x3_s8_dsp_full(const hb_dw3x3_dsp_params *p,
+                                              const int8_t *input, int8_t *output,
+                                              void *scratch);
+hb_status hb_fully_connected_s8_dsp(const hb_fc_dsp_params *p, const int8_t *input,
+                                    int8_t *output);
+hb_status hb_add_s8_dsp(const hb_add_dsp_params *p, const int8_t *a, const int8_t *b,
+                        int8_t *output);
+
 #endif /* HB_KERNELS_H */

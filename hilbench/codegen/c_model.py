@@ -19,6 +19,7 @@ from hilbench.codegen.c_header import (FLOAT_TYPES, INTEGER_RANGES, CField, CStr
                                        parse_header_cached)
 from hilbench.codegen.memory_plan import MemoryPlan, plan_memory
 from hilbench.codegen.requant_window import layer_records
+from hilbench.codegen.specialize import Specialized, choose
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
 from hilbench.paths import FIRMWARE_DIR
@@ -79,8 +80,10 @@ def _dims4(shape: tuple[int, ...], what: str, op: Operator) -> tuple[int, int, i
 
 class _Emitter:
     def __init__(self, graph: Graph, ops: list[PreparedOp], plan: MemoryPlan,
-                 structs: dict[str, CStruct] | None = None) -> None:
+                 structs: dict[str, CStruct] | None = None,
+                 specialized: dict[int, Specialized] | None = None) -> None:
         self.graph = graph
+        self.specialized = specialized or {}
         self.ops = ops
         self.plan = plan
         self.structs = kernel_structs() if structs is None else structs
@@ -196,8 +199,26 @@ class _Emitter:
         if handler is None:
             raise UnsupportedOperatorError(op.opcode, op.index, "no firmware kernel")
         self.current = op
-        handler(op, p)
+        special = self.specialized.get(op.index)
+        if special is not None:
+            self._specialized(op, special)
+        else:
+            handler(op, p)
         self.current = None
+
+    def _specialized(self, op: Operator, s: Specialized) -> None:
+        """A layer bound to a variant's specialized kernel (codegen/specialize.py)."""
+        fields = dict(s.fields)
+        for field_name, (c_type, values) in s.arrays.items():
+            fields[field_name] = self.array(f"op{op.index}_{field_name}", c_type, values)
+        name = self.struct(s.struct, f"op{op.index}", fields)
+        args = [f"&{name}", *(self.tensor(i) for i in op.inputs
+                              if i >= 0 and not self.graph.tensor(i).is_constant),
+                self.tensor(op.outputs[0])]
+        if s.scratch_bytes:
+            where, offset = self.plan.scratch_place(op.index)
+            args.append(f"(void *)(hb_arena + {offset})" if where == "arena" else "hb_scratch")
+        self.call(op, f"{s.function}({', '.join(args)})")
 
     def _requant(self, op: Operator, p: Any, channels: int) -> tuple[str, str]:
         multiplier = np.broadcast_to(np.asarray(p.multiplier), (channels,))
@@ -485,13 +506,19 @@ def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> lis
     return lines
 
 
-def generate_model(graph: Graph, model_bytes: bytes, name: str = "model") -> GeneratedModel:
+def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
+                   kernels: str = "ref") -> GeneratedModel:
+    """kernels: the kernel variant the firmware is built with; layers that one of its
+    specialized kernels fits call that kernel (codegen/specialize.py), the rest the generic
+    hb_<op>_s8."""
     if not graph.inputs or not graph.outputs:
         raise ModelError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} "
                          f"outputs; it needs at least one of each")
     ops = prepare(graph)
-    plan = plan_memory(graph)
-    emitter = _Emitter(graph, ops, plan)
+    specialized = {o.op.index: s for o in ops
+                   if (s := choose(graph, o.op, o.params, kernels)) is not None}
+    plan = plan_memory(graph, {i: s.scratch_bytes for i, s in specialized.items()})
+    emitter = _Emitter(graph, ops, plan, specialized=specialized)
     for prepared in ops:
         emitter.emit(prepared)
     model_hash = hashlib.sha256(model_bytes).digest()[:8]
@@ -513,6 +540,9 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model") -> Gen
         f"const uint32_t hb_model_output_size = {sum(output_sizes)}u;",
         f"const uint32_t hb_model_op_count = {count}u;",
         f"static int8_t hb_arena[{max(plan.arena_size, 16)}] __attribute__((aligned(16)));",
+        *(["/* kernels' scratch that fits no gap of the arena, shared (one op at a time) */",
+           f"static int8_t hb_scratch[{plan.scratch_region_size}] __attribute__((aligned(16)));"]
+          if plan.scratch_region_size else []),
         f"uint32_t hb_layer_cycles[{count + 1}];",
         "",
         *emitter.data,

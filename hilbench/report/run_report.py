@@ -61,6 +61,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "failures_saved": None if result.failures_saved is None else str(result.failures_saved),
         "flash_bytes": result.build.sizes.flash,
         "ram_bytes": {"static": result.ram_static, "arena": result.arena_bytes,
+                      "scratch": result.scratch_bytes,
                       "stack_peak": result.stack_peak, "total": result.ram_total},
         "arena_lower_bound": result.arena_lower_bound,
         "link_bytes_per_s": round(result.link_bytes_per_s, 1),
@@ -113,6 +114,8 @@ def print_run(console: Console, result: RunResult) -> None:
         ("flash", f"{record['flash_bytes']:,} B"),
         ("static RAM", f"{result.ram_static:,} B (data + bss)"),
         ("arena", f"{result.arena_bytes:,} B (lower bound {result.arena_lower_bound:,} B)"),
+        *([("kernel scratch", f"{result.scratch_bytes:,} B (outside the arena, in static RAM)")]
+          if result.scratch_bytes else []),
         ("stack peak", f"{result.stack_peak:,} B"
                        + (f" (read through pyOCD: {result.probe_stack_peak:,} B)"
                           if result.probe_stack_peak is not None else "")),

@@ -65,6 +65,7 @@ class RunResult:
     failures_saved: Path | None = None
     probe_stack_peak: int | None = None  # the same, read through the target's memory access
     phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
+    scratch_bytes: int = 0  # kernels' scratch outside the arena (part of static RAM)
 
     @property
     def model(self) -> str:

@@ -104,10 +104,11 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     phases["reference"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    generated = generate_model(graph, request.model.read_bytes(), request.model_name)
+    variant = request.kernels or board.build.kernels
+    generated = generate_model(graph, request.model.read_bytes(), request.model_name, variant)
     firmware = build_firmware(generated, board, request.model_name,
                               debug_commands=request.debug_commands,
-                              variant=request.kernels or board.build.kernels, link=link.name)
+                              variant=variant, link=link.name)
     phases["build"] = time.perf_counter() - clock
 
     actual = [np.zeros_like(e) for e in expected]
@@ -161,7 +162,8 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
         metrics=[output_metrics(e, a, t, data.labels)
                  for e, a, t in zip(expected, actual, graph.output_tensors)],
         first_divergence=divergence, failures_saved=saved,
-        probe_stack_peak=probe_stack_peak, phases=phases)
+        probe_stack_peak=probe_stack_peak, phases=phases,
+        scratch_bytes=generated.plan.scratch_region_size)
 
 
 def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:

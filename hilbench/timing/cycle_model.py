@@ -28,6 +28,15 @@ M4-like, SDIV 2-11. Cortex-M55 TRM (101051): scalar pipeline with single-cycle l
 branch prediction. * Armv6-M has no MAC, divide or SIMD instructions; never executed.
 The "load" and "store" costs count the instruction; LDM/STM/PUSH/POP add one cycle per
 register transferred.
+
+The dsp kernels (firmware/kernels/dsp/) as the plugin classes them (hb_insn_count.c):
+SMLAD, SMLABB/SMLATT and SMMULR are in the MAC group (encodings 0xFB0x-0xFB7x): single
+cycle on M4 (DDI 0439 table 3-1: SMLAD, SMMUL and SMLAxy 1 cycle), and costed the same on
+M7 and M33 (their TRMs give the 32-bit DSP multiplies a 1-cycle issue); SXTB16, SSAT/USAT
+and PKHBT
+are ALU (1 cycle on M4/M33, dual-issuable on M7); SADD16 and the other parallel add/sub
+instructions are SIMD (1 cycle). LDRD is a load plus one register (LDR+1 on M4, DDI 0439
+"LDRD 1 + N"). All remain estimates.
 """
 
 from __future__ import annotations

@@ -76,14 +76,19 @@ def kernel_variant_dirs() -> dict[str, Path]:
 
 
 def kernel_sources(variant: str = "ref") -> list[Path]:
-    """Reference kernels, each replaced by a same-named file of the variant if it has one."""
+    """Reference kernels, each replaced by a same-named file of the variant if it has one,
+    plus the variant's other files: specialized entry points (e.g. hb_conv2d_s8_dsp) that
+    the code generator calls only for that variant (hilbench/codegen/specialize.py)."""
     variants = kernel_variant_dirs()
     if variant not in variants:
         raise ConfigError(f"unknown kernel variant {variant!r}; known: {', '.join(variants)}")
+    reference = sorted((FIRMWARE_DIR / "kernels" / "ref").glob("*.c"))
     sources = []
-    for ref in sorted((FIRMWARE_DIR / "kernels" / "ref").glob("*.c")):
+    for ref in reference:
         optimized = variants[variant] / ref.name
         sources.append(optimized if optimized.exists() else ref)
+    names = {ref.name for ref in reference}
+    sources += sorted(s for s in variants[variant].glob("*.c") if s.name not in names)
     return sources + [FIRMWARE_DIR / "kernels" / "fixedpoint.c"]
 
 

@@ -1,0 +1,116 @@
+/* DEPTHWISE_CONV_2D 3x3, depth multiplier 1, for the dsp variant: four channels per word,
+ * SMLABB/SMLATT on SXTB16-extended halves. Positions outside the image read a row of pad
+ * values (the input zero point), which the folded bias turns into zero contributions, so
+ * border and interior pixels run the same loop and nothing divides in it. Bit-exact with
+ * ref/depthwise_conv2d.c under the conditions hilbench/codegen/specialize.py checks. */
+#include "hb_kernels.h"
+#include "dsp_common.h"
+
+#define HB_INLINE static inline __attribute__((always_inline))
+
+/* hb_dsp_requant with the clamp of a full int8 range as one SSAT when `full`. */
+HB_INLINE int8_t requant(int32_t acc, const int32_t *rq, int32_t off, int32_t lo, int32_t hi,
+                         int full) {
+  int32_t v = hb_smmulr(acc * 2, rq[0]);
+  v += v >> 31;
+  v = (((v >> rq[1]) + 1) >> 1) + off;
+  if (full) return (int8_t)__ssat(v, 8);
+  v = v < lo ? lo : v;
+  return (int8_t)(v > hi ? hi : v);
+}
+
+/* One output pixel's channels, four at a time, from its nine tap rows. */
+HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int8_t *output,
+                     int full) {
+  const int32_t ch = p->input.c;
+  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t *w = (const int32_t *)p->weights;
+  const int32_t *bias = p->folded_bias, *rq = p->requant;
+  int32_t c, t;
+  for (c = 0; c < ch; c += 4) {
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+#pragma GCC unroll 9
+    for (t = 0; t < 9; ++t) {
+      const int32_t xv = (int32_t)hb_ld32(tap[t] + c), wv = w[t];
+      const int32_t xe = __sxtb16(xv), xo = (int32_t)hb_sxtb16_ror8((uint32_t)xv);
+      const int32_t we = __sxtb16(wv), wo = (int32_t)hb_sxtb16_ror8((uint32_t)wv);
+      a0 = __smlabb(xe, we, a0);
+      a2 = __smlatt(xe, we, a2);
+      a1 = __smlabb(xo, wo, a1);
+      a3 = __smlatt(xo, wo, a3);
+    }
+    {
+      /* all four before any store: int8 stores may alias the parameters */
+      const int8_t r0 = requant(a0, rq, off, lo, hi, full);
+      const int8_t r1 = requant(a1, rq + 2, off, lo, hi, full);
+      const int8_t r2 = requant(a2, rq + 4, off, lo, hi, full);
+      const int8_t r3 = requant(a3, rq + 6, off, lo, hi, full);
+      output[0] = r0;
+      output[1] = r1;
+      output[2] = r2;
+      output[3] = r3;
+    }
+    output += 4;
+    w += 9;
+    bias += 4;
+    rq += 8;
+  }
+}
+
+/* Outside GCC's first scheduling pass, which would hoist the nine loads and spill. */
+#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns")))
+
+HB_NO_SCHED1 static void pixel_full(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
+                       int8_t *output) {
+  pixel(p, tap, output, 1);
+}
+
+HB_NO_SCHED1 static void pixel_clamped(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
+                          int8_t *output) {
+  pixel(p, tap, output, 0);
+}
+
+typedef void (*pixel_fn)(const hb_dw3x3_dsp_params *, const int8_t *const *, int8_t *);
+
+HB_INLINE void depthwise(const hb_dw3x3_dsp_params *p, const int8_t *input, int8_t *output,
+                         void *scratch, pixel_fn run_pixel) {
+  const int32_t in_h = p->input.h, in_w = p->input.w, ch = p->input.c;
+  int8_t *pad_row = (int8_t *)scratch;
+  const int8_t *tap[9];
+  int32_t b, oy, ox, c, ky, kx;
+  for (c = 0; c < ch; ++c) pad_row[c] = (int8_t)p->pad_value;
+  for (b = 0; b < p->input.n; ++b) {
+    const int8_t *in_b = input + b * in_h * in_w * ch;
+    for (oy = 0; oy < p->output.h; ++oy) {
+      const int32_t y0 = oy * p->stride_h - p->pad_h;
+      for (ox = 0; ox < p->output.w; ++ox) {
+        const int32_t x0 = ox * p->stride_w - p->pad_w;
+        for (ky = 0; ky < 3; ++ky) {
+          const int32_t y = y0 + ky;
+          for (kx = 0; kx < 3; ++kx) {
+            const int32_t x = x0 + kx;
+            tap[3 * ky + kx] = (y < 0 || y >= in_h || x < 0 || x >= in_w)
+                                   ? pad_row : in_b + (y * in_w + x) * ch;
+          }
+        }
+        run_pixel(p, tap, output);
+        output += ch;
+      }
+    }
+  }
+}
+
+/* Two entry points, chosen by the code generator, so a model links only what it uses. */
+hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
+                                         int8_t *output, void *scratch) {
+  depthwise(p, input, output, scratch, pixel_clamped);
+  return HB_OK;
+}
+
+/* The same for act_min -128 and act_max 127: the clamp is one SSAT. */
+hb_status hb_depthwise_conv2d_3x3_s8_dsp_full(const hb_dw3x3_dsp_params *p,
+                                              const int8_t *input, int8_t *output,
+                                              void *scratch) {
+  depthwise(p, input, output, scratch, pixel_full);
+  return HB_OK;
+}

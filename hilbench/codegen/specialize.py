@@ -1,0 +1,235 @@
+"""Per-layer kernel choice at code-generation time: by shape, then by kernel variant.
+
+A kernel variant replaces reference kernels file by file (same entry points), and may add
+specialized entry points with their own parameter structs (`hb_conv2d_s8_dsp`, ...).
+`VARIANT_KERNELS` says which specialized entry points each variant provides; the code
+generator calls one only when the board's variant has it and `choose()` finds the layer
+fits it, and keeps the generic `hb_<op>_s8` otherwise, so `ref` is always the fallback.
+tests/test_specialize.py checks the table against the variant's sources.
+
+Everything the chip need not compute is done here: weights reordered or interleaved for
+the SIMD loop, `input_offset * sum(w)` folded into the bias, the per-channel requantization
+laid out as {multiplier, right shift - 1} pairs, and the scratch size for the memory plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from hilbench.model.graph import Graph, Operator
+from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
+
+# The specialized entry points each kernel variant provides (in firmware/kernels/<variant>/).
+VARIANT_KERNELS: dict[str, frozenset[str]] = {
+    "dsp": frozenset({"hb_conv2d_s8_dsp", "hb_conv2d_s8_dsp_full",
+                      "hb_depthwise_conv2d_3x3_s8_dsp", "hb_depthwise_conv2d_3x3_s8_dsp_full",
+                      "hb_fully_connected_s8_dsp", "hb_add_s8_dsp"}),
+}
+
+_ACC_LIMIT = 1 << 30  # |accumulator| below this keeps SMMULR(2 * acc, m) exact
+
+
+@dataclass
+class Specialized:
+    """A layer bound to a specialized kernel: the function, its parameter struct with the
+    values to emit (arrays given as numpy arrays, emitted by the code generator), and the
+    scratch bytes it needs for the duration of the op."""
+
+    function: str
+    struct: str
+    fields: dict[str, Any]
+    arrays: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)  # field: (c type, values)
+    scratch_bytes: int = 0
+
+
+def kernels_of(variant: str) -> frozenset[str]:
+    return VARIANT_KERNELS.get(variant, frozenset())
+
+
+def _entry(base: str, p: Any, available: frozenset[str]) -> str:
+    """base, or its _full twin (the clamp is the whole int8 range) when the variant has it."""
+    full = f"{base}_full"
+    return full if (p.act_min, p.act_max) == (-128, 127) and full in available else base
+
+
+def requant_layout(weights: np.ndarray, folded: np.ndarray, multiplier: np.ndarray,
+                   shift: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(requant pairs {multiplier, right shift - 1}, folded bias) per row of `weights`, or
+    None when the dsp requantization could not be exact for some channel.
+
+    It is exact for a right shift of 1..31, a multiplier >= 0 and |accumulator| < 2^30.
+    Two kinds of channel that models contain (dead channels, e.g. in VWW) are rewritten:
+    a channel whose weights are all zero outputs a constant r = mbqm(bias) whatever the
+    input, and so does the pair {2^30, 0} with bias 4r; a zero multiplier gives 0 with the
+    pair {0, 0} whatever the accumulator."""
+    rows = weights.reshape(weights.shape[0], -1).astype(np.int64)
+    channels = rows.shape[0]
+    m = np.broadcast_to(np.asarray(multiplier, np.int64), (channels,)).copy()
+    s = np.broadcast_to(np.asarray(shift, np.int64), (channels,)).copy()
+    folded = folded.astype(np.int64).copy()
+    if (np.abs(folded) >= 2**31).any() or (m < 0).any():
+        return None
+    constant = ~rows.any(axis=1)
+    if constant.any():
+        r = multiply_by_quantized_multiplier(folded[constant], m[constant], s[constant])
+        folded[constant] = 4 * r
+        m[constant], s[constant] = 1 << 30, -1
+    dead = m == 0
+    s[dead] = -1
+    bound = np.abs(folded) + 128 * np.abs(rows).sum(axis=1)
+    if (s > -1).any() or (s < -31).any() or (bound[~dead] >= _ACC_LIMIT).any():
+        return None
+    return np.stack([m, -s - 1], axis=1).astype(np.int32), folded.astype(np.int32)
+
+
+def _round_up(value: int, step: int) -> int:
+    return (value + step - 1) // step * step
+
+
+def _folded(weights: np.ndarray, bias: np.ndarray | None, input_offset: int) -> np.ndarray:
+    """bias + input_offset * sum of each row's weights (rows: output channels), int64."""
+    rows = weights.reshape(weights.shape[0], -1).astype(np.int64)
+    base = np.zeros(rows.shape[0], np.int64) if bias is None else bias.astype(np.int64)
+    return base + input_offset * rows.sum(axis=1)
+
+
+def choose(graph: Graph, op: Operator, p: Any, variant: str) -> Specialized | None:
+    available = kernels_of(variant)
+    if not available:
+        return None
+    chooser = _CHOOSERS.get(op.opcode)
+    return chooser(graph, op, p, available) if chooser else None
+
+
+def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Specialized | None:
+    if "hb_conv2d_s8_dsp" not in available:
+        return None
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    out_c, k_h, k_w, in_c = p.filter.shape
+    if len(x.shape) != 4 or x.shape[3] != in_c:
+        return None
+    depth = k_h * k_w * in_c
+    length = _round_up(depth, 8)  # the matrix loop takes two groups of 4 per pass
+    rows = _round_up(out_c, 2)
+    weights = np.zeros((rows, length), np.int8)
+    weights[:out_c, :depth] = p.filter.reshape(out_c, depth)
+    folded = _folded(weights, p.bias if p.bias is None else
+                     np.concatenate([p.bias, np.zeros(rows - out_c, p.bias.dtype)]),
+                     p.input_offset)
+    multiplier = np.broadcast_to(np.asarray(p.multiplier), (out_c,))
+    shift = np.broadcast_to(np.asarray(p.shift), (out_c,))
+    multiplier = np.concatenate([multiplier, multiplier[:rows - out_c]])
+    shift = np.concatenate([shift, shift[:rows - out_c]])
+    layout = requant_layout(weights, folded, multiplier, shift)
+    if layout is None:
+        return None
+    requant, folded = layout
+    # pairs of rows interleaved by groups of four values: row 2q, then row 2q + 1
+    pairs = weights.reshape(rows // 2, 2, length // 4, 4).transpose(0, 2, 1, 3)
+    return Specialized(_entry("hb_conv2d_s8_dsp", p, available), "hb_conv_dsp_params", {
+        "input": x.shape, "output": y.shape, "kernel_h": k_h, "kernel_w": k_w,
+        "stride_h": p.stride[0], "stride_w": p.stride[1],
+        "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
+        "pad_h": p.pad[0], "pad_w": p.pad[1], "row_length": length,
+        "pad_value": -p.input_offset, "output_offset": p.output_offset,
+        "act_min": p.act_min, "act_max": p.act_max},
+        {"weights": ("int8_t", np.ascontiguousarray(pairs)),
+         "folded_bias": ("int32_t", folded.astype(np.int32)),
+         "requant": ("int32_t", requant)},
+        scratch_bytes=(4 + (k_w * in_c % 4 != 0)) * length)  # columns, staging row
+
+
+def _depthwise(graph: Graph, op: Operator, p: Any,
+               available: frozenset[str]) -> Specialized | None:
+    if "hb_depthwise_conv2d_3x3_s8_dsp" not in available:
+        return None
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    _, k_h, k_w, channels = p.filter.shape
+    if len(x.shape) == 4 and x.shape[3] == 1:
+        # one input channel: a CONV_2D with the depth multiplier as output channels
+        return _conv(graph, op, replace(p, filter=p.filter.transpose(3, 1, 2, 0),
+                                        depth_multiplier=1), available)
+    if (k_h, k_w) != (3, 3) or p.depth_multiplier != 1 or tuple(p.dilation) != (1, 1) \
+            or channels % 4 or len(x.shape) != 4 or x.shape[3] != channels:
+        return None
+    taps = p.filter.reshape(9, channels)  # (tap, channel)
+    per_channel = taps.T  # (channel, tap)
+    folded = _folded(per_channel, p.bias, p.input_offset)
+    layout = requant_layout(per_channel, folded, p.multiplier, p.shift)
+    if layout is None:
+        return None
+    requant, folded = layout
+    # per group of 4 channels: 9 taps x 4 channels
+    weights = taps.reshape(9, channels // 4, 4).transpose(1, 0, 2)
+    return Specialized(_entry("hb_depthwise_conv2d_3x3_s8_dsp", p, available),
+                       "hb_dw3x3_dsp_params", {
+        "input": x.shape, "output": y.shape, "stride_h": p.stride[0], "stride_w": p.stride[1],
+        "pad_h": p.pad[0], "pad_w": p.pad[1], "pad_value": -p.input_offset,
+        "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max},
+        {"weights": ("int8_t", np.ascontiguousarray(weights)),
+         "folded_bias": ("int32_t", folded.astype(np.int32)), "requant": ("int32_t", requant)},
+        scratch_bytes=_round_up(channels, 4))
+
+
+def _fully_connected(graph: Graph, op: Operator, p: Any,
+                     available: frozenset[str]) -> Specialized | None:
+    if "hb_fully_connected_s8_dsp" not in available or p.weights_offset != 0:
+        return None
+    units, depth = p.weights.shape
+    rows = graph.tensor(op.inputs[0]).size // depth
+    padded = _round_up(units, 4)
+    w = np.zeros((padded, depth), np.int8)
+    w[:units] = p.weights
+    bias = None if p.bias is None else np.concatenate(
+        [p.bias, np.zeros(padded - units, p.bias.dtype)])
+    folded = _folded(w, bias, p.input_offset)
+    multiplier = np.broadcast_to(np.asarray(p.multiplier), (units,))
+    shift = np.broadcast_to(np.asarray(p.shift), (units,))
+    multiplier = np.concatenate([multiplier, np.repeat(multiplier[:1], padded - units)])
+    shift = np.concatenate([shift, np.repeat(shift[:1], padded - units)])
+    requant_folded = requant_layout(w, folded, multiplier, shift)
+    if requant_folded is None:
+        return None
+    requant, folded = requant_folded
+    groups = w.reshape(padded // 4, 4, depth)  # (group, unit, depth)
+    body = depth // 4 * 4
+    blocks = groups[:, :, :body].reshape(padded // 4, 4, depth // 4, 4).transpose(0, 2, 1, 3)
+    tail = groups[:, :, body:].transpose(0, 2, 1)  # (group, remaining depth, unit)
+    layout = np.concatenate([blocks.reshape(padded // 4, -1), tail.reshape(padded // 4, -1)],
+                            axis=1)
+    return Specialized("hb_fully_connected_s8_dsp", "hb_fc_dsp_params", {
+        "rows": rows, "depth": depth, "units": units, "output_offset": p.output_offset,
+        "act_min": p.act_min, "act_max": p.act_max},
+        {"weights": ("int8_t", layout), "folded_bias": ("int32_t", folded.astype(np.int32)),
+         "requant": ("int32_t", requant)})
+
+
+def _add(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Specialized | None:
+    if "hb_add_s8_dsp" not in available:
+        return None
+    a, b, y = (graph.tensor(i) for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if a.is_constant or b.is_constant or not a.shape == b.shape == y.shape:
+        return None  # broadcasting and constant operands keep the generic kernel
+    shifts = (p.input1_shift, p.input2_shift, p.output_shift)
+    multipliers = (p.input1_multiplier, p.input2_multiplier, p.output_multiplier)
+    if any(not -31 <= int(s) <= 0 for s in shifts) or any(int(m) < 0 for m in multipliers):
+        return None
+    largest = 255 << int(p.left_shift)  # |(x + offset) << left_shift|, x and offset int8
+    scaled = [int(multiply_by_quantized_multiplier(largest, m, s))
+              for m, s in zip(multipliers[:2], shifts[:2])]
+    if largest >= _ACC_LIMIT or sum(abs(v) for v in scaled) + 2 >= _ACC_LIMIT:
+        return None
+    return Specialized("hb_add_s8_dsp", "hb_add_dsp_params", {
+        "size": y.size, "a_offset": p.input1_offset, "b_offset": p.input2_offset,
+        "left_shift": p.left_shift, "a_multiplier": p.input1_multiplier,
+        "a_shift": -int(p.input1_shift), "b_multiplier": p.input2_multiplier,
+        "b_shift": -int(p.input2_shift), "output_multiplier": p.output_multiplier,
+        "output_shift": -int(p.output_shift), "output_offset": p.output_offset,
+        "act_min": p.act_min, "act_max": p.act_max})
+
+
+_CHOOSERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _depthwise,
+             "FULLY_CONNECTED": _fully_connected, "ADD": _add}

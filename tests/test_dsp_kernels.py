@@ -1,0 +1,186 @@
+"""The dsp kernel variant (Cortex-M4, M7, M33): per-layer specialization on the host, and
+bit-exactness in QEMU of every shared model and of the operator edge cases that
+specialize, against the host reference (which is bit-exact with TFLM)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from hilbench.board import load_board
+from hilbench.codegen.c_model import generate_model
+from hilbench.codegen.specialize import VARIANT_KERNELS, choose, requant_layout
+from hilbench.model import load_model
+from hilbench.model.tflite_writer import write_tflite
+from hilbench.paths import FIRMWARE_DIR
+from hilbench.reference.executor import prepare
+from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
+from hilbench.run import RunRequest, run
+from support import SHARED_MODELS
+import test_reference_ops as cases
+
+M4 = "qemu-mps2-an386"
+DSP_BOARDS = (M4, "qemu-mps2-an500", "qemu-mps2-an505")  # Cortex-M4, M7, M33
+SPECIALIZED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
+
+
+# --- host side: no compiler, no QEMU ---------------------------------------------------
+
+def test_variant_table_names_functions_the_variant_defines_and_the_header_declares():
+    header = (FIRMWARE_DIR / "include" / "hb_kernels.h").read_text()
+    for variant, functions in VARIANT_KERNELS.items():
+        sources = "".join(p.read_text() for p in (FIRMWARE_DIR / "kernels" / variant).glob("*.c"))
+        for function in functions:
+            assert re.search(rf"\bhb_status {function}\(", header), f"{function} not declared"
+            assert re.search(rf"^hb_status {function}\(", sources, re.M), \
+                f"{function} not defined in firmware/kernels/{variant}/"
+
+
+def _dsp_requant(acc, multiplier, pre_shift):
+    """firmware/kernels/dsp/dsp_common.h hb_dsp_requant before the offset, in int64."""
+    v = (2 * acc * multiplier + (1 << 31)) >> 32  # SMMULR(2 * acc, m)
+    v = v + (v >> 63)  # v - (v < 0)
+    return ((v >> pre_shift) + 1) >> 1
+
+
+def test_dsp_requantization_equals_tflm_where_the_host_allows_it():
+    rng = np.random.default_rng(0)
+    channels = 64
+    weights = rng.integers(-127, 128, (channels, 300)).astype(np.int8)
+    weights[5] = 0  # a dead channel with a huge bias, as in VWW
+    folded = rng.integers(-2**20, 2**20, channels)
+    folded[5] = 2**30
+    multiplier = rng.integers(2**30, 2**31 - 1, channels)
+    multiplier[7] = 0
+    shift = rng.integers(-31, 0, channels)
+    pairs, new_folded = requant_layout(weights, folded, multiplier, shift)
+    x = rng.integers(-128, 128, (1000, 300))
+    acc = x @ weights.T.astype(np.int64)
+    expected = multiply_by_quantized_multiplier(acc + folded, multiplier, shift)
+    got = _dsp_requant(acc + new_folded.astype(np.int64), pairs[:, 0].astype(np.int64),
+                       pairs[:, 1].astype(np.int64))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_requant_layout_refuses_what_smmulr_cannot_do_exactly():
+    w = np.ones((2, 4), np.int8)
+    ok = dict(folded=np.zeros(2, np.int64), multiplier=np.full(2, 2**30), shift=np.full(2, -3))
+    assert requant_layout(w, **ok) is not None
+    assert requant_layout(w, **{**ok, "shift": np.array([-3, 1])}) is None  # left shift
+    assert requant_layout(w, **{**ok, "shift": np.array([-3, 0])}) is None  # no shift
+    assert requant_layout(w, **{**ok, "folded": np.array([0, 2**30 - 10])}) is None  # bound
+
+
+@pytest.mark.parametrize("stem", ["kws_ds_cnn_int8", "ic_resnet8_int8",
+                                  "vww_mobilenet_v1_025_int8", "ad_autoencoder_int8",
+                                  "tflm_micro_speech_int8"])
+def test_every_mac_layer_of_the_shared_models_specializes_for_dsp_only(stem):
+    graph = load_model(SHARED_MODELS / f"{stem}.tflite")
+    ops = [o for o in prepare(graph) if o.op.opcode in SPECIALIZED_OPS]
+    assert ops
+    for o in ops:
+        assert choose(graph, o.op, o.params, "dsp") is not None, f"op {o.op.index} {o.op.opcode}"
+        assert choose(graph, o.op, o.params, "ref") is None
+
+
+def test_scratch_is_planned_beside_the_arena_and_only_for_the_dsp_variant():
+    path = SHARED_MODELS / "kws_ds_cnn_int8.tflite"
+    graph = load_model(path)
+    ref = generate_model(graph, path.read_bytes(), path.stem)
+    dsp = generate_model(graph, path.read_bytes(), path.stem, kernels="dsp")
+    assert ref.plan.scratch_bytes == 0 and "_dsp(" not in ref.source
+    assert dsp.plan.scratch_bytes > 0 and "hb_conv2d_s8_dsp_full(" in dsp.source
+    dsp.plan.check()
+    assert dsp.plan.arena_size == ref.plan.arena_size  # scratch never grows the arena
+    assert 0 < dsp.plan.scratch_region_size <= dsp.plan.scratch_bytes
+    assert "static int8_t hb_scratch[" in dsp.source
+
+
+# --- QEMU -------------------------------------------------------------------------------
+
+def _bit_exact(path, board, vectors, seed=3):
+    result = run(RunRequest(path, load_board(board), vectors, seed=seed, kernels="dsp"))
+    c = result.comparison
+    assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
+    return result
+
+
+MODEL_VECTORS = {"kws_ds_cnn_int8": 4, "ic_resnet8_int8": 2, "vww_mobilenet_v1_025_int8": 1,
+                 "ad_autoencoder_int8": 4, "tflm_hello_world_int8": 4,
+                 "tflm_micro_speech_int8": 4}
+
+
+@pytest.mark.parametrize("board", DSP_BOARDS)
+@pytest.mark.parametrize("stem", MODEL_VECTORS)
+def test_shared_model_bit_exact_with_dsp_kernels(stem, board):
+    _bit_exact(SHARED_MODELS / f"{stem}.tflite", board, MODEL_VECTORS[stem])
+
+
+def _edge_graphs():
+    rng = lambda seed: np.random.default_rng(seed)  # noqa: E731
+    for name, spec in cases.CONV_CASES.items():
+        yield f"conv-{name}", cases.conv_model(rng(1), **spec)
+    for name, spec in cases.DEPTHWISE_CASES.items():
+        yield f"depthwise-{name}", cases.conv_model(rng(2), opcode="DEPTHWISE_CONV_2D", **spec)
+    for name, spec in cases.FC_CASES.items():
+        yield f"fc-{name}", cases.fc_model(rng(3), **spec)
+    for name, spec in cases.BINARY_CASES.items():
+        yield f"add-{name}", cases.binary_model(rng(4), "ADD", **spec)
+    # shapes the dsp kernels treat specially
+    yield "conv-odd_channels_odd_pixels", cases.conv_model(
+        rng(5), in_shape=(1, 5, 3, 8), out_c=7, kernel=(1, 1), stride=(1, 1))
+    yield "conv-3_channels_same_stride1", cases.conv_model(
+        rng(6), in_shape=(1, 6, 5, 3), out_c=5, stride=(1, 1), activation="RELU")
+    yield "conv-4_channels_dilated_same", cases.conv_model(
+        rng(7), in_shape=(1, 7, 7, 4), out_c=6, dilation=(2, 2), stride=(1, 1))
+    yield "conv-dead_channels", _dead_channels(cases.conv_model(
+        rng(8), in_shape=(1, 4, 4, 8), out_c=6, kernel=(1, 1), stride=(1, 1)))
+    yield "depthwise-3x3_8ch_same_stride1_relu6", cases.conv_model(
+        rng(9), opcode="DEPTHWISE_CONV_2D", in_shape=(1, 6, 5, 8), out_c=8, stride=(1, 1),
+        activation="RELU6")
+    yield "depthwise-3x3_12ch_valid_stride2_zp_limits", cases.conv_model(
+        rng(10), opcode="DEPTHWISE_CONV_2D", in_shape=(1, 7, 6, 12), out_c=12,
+        padding="VALID", in_q=(0.04, 127), out_q=(0.03, -128))
+    yield "fc-6_units_depth_13", cases.fc_model(rng(11), in_shape=(1, 13), units=6,
+                                                per_channel=True)
+    yield "add-same_shape_relu6_zp_limits", cases.binary_model(
+        rng(13), "ADD", a_shape=(1, 5, 3, 4), b_shape=(1, 5, 3, 4), constant_b=False,
+        activation="RELU6", a_q=(0.03, -128), b_q=(0.2, 127), out_q=(0.1, -128))
+    yield "add-same_shape_fine_output", cases.binary_model(
+        rng(14), "ADD", a_shape=(1, 37), b_shape=(1, 37), constant_b=False,
+        a_q=(0.05, 3), b_q=(0.04, -3), out_q=(0.01, 0))
+    yield "fc-3_rows_9_units", cases.fc_model(rng(12), in_shape=(3, 16), units=9,
+                                              activation="RELU")
+
+
+def _dead_channels(graph):
+    """Channel 2 with all-zero weights and a bias of 2^30, channel 4 with all-zero weights."""
+    for t in graph.tensors:
+        if t.name == "w":
+            t.data[2] = 0
+            t.data[4] = 0
+        elif t.name == "b":
+            t.data[2] = 2**30
+    return graph
+
+
+EDGE = dict(_edge_graphs())
+
+
+def test_the_edge_cases_reach_every_dsp_kernel():
+    """Guard against a vacuous suite: most cases, and every specialized entry point, must
+    be reached (broadcasting ADD, depth multiplier 2 and the like stay generic)."""
+    chosen = {name: [s.function for o in prepare(g) if (s := choose(g, o.op, o.params, "dsp"))]
+              for name, g in EDGE.items()}
+    assert {f for functions in chosen.values() for f in functions} == VARIANT_KERNELS["dsp"]
+    generic = sorted(name for name, functions in chosen.items() if not functions)
+    assert len(generic) <= len(EDGE) // 3, generic
+
+
+@pytest.mark.parametrize("name", EDGE)
+def test_edge_case_bit_exact_with_dsp_kernels_on_m4(name, tmp_path):
+    path = tmp_path / f"{name}.tflite"
+    write_tflite(EDGE[name], path)
+    _bit_exact(path, M4, 12)
