@@ -37,7 +37,17 @@ demo: setup
 	$(VENV)/bin/hilbench inspect $(DEMO_MODEL)
 	$(VENV)/bin/hilbench run --json build/demo/run.json
 
+# The HTML report's test opens it in a real headless browser: Debian's chromium, for tests only.
+TEST_APT_PACKAGES := chromium
+
 test: setup
+	@missing=""; for p in $(TEST_APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 	$(PY) -m pytest -q
 
 bench: setup

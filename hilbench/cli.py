@@ -138,7 +138,82 @@ def _build_parser() -> argparse.ArgumentParser:
     save.add_argument("--timeout", type=float, default=60.0)
     save.add_argument("-o", "--output", type=Path, default=Path("hilbench-baseline.json"))
     save.set_defaults(run=cmd_baseline_save)
+
+    matrix = commands.add_parser("matrix", help="run a plan's models x boards x kernel "
+                                                "variants, store every result, flag regressions")
+    matrix.add_argument("plan", type=Path, metavar="PLAN.toml")
+    matrix.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                        help="jobs at once (a real board still runs one at a time)")
+    matrix.add_argument("--db", type=Path, metavar="PATH",
+                        help="the results store (default: in your user data folder)")
+    matrix.add_argument("--junit", type=Path, metavar="PATH",
+                        help="JUnit XML: a testsuite per board, a testcase per model x check")
+    matrix.add_argument("--resume", action="store_true",
+                        help="continue the last unfinished run of this plan: only missing jobs")
+    matrix.set_defaults(run=cmd_matrix)
+
+    report = commands.add_parser("report", help="static HTML report of the results store")
+    report.add_argument("--db", type=Path, metavar="PATH")
+    report.add_argument("--html", type=Path, required=True, metavar="DIR")
+    report.set_defaults(run=cmd_report)
+
+    history = commands.add_parser("history", help="a model's stored results on a board")
+    history.add_argument("model", help="the model's name (file stem), file, or SHA-256")
+    history.add_argument("--board", default=DEFAULT_BOARD)
+    history.add_argument("--variant", help="one kernel variant only")
+    history.add_argument("--db", type=Path, metavar="PATH")
+    history.set_defaults(run=cmd_history)
     return parser
+
+
+def _store(path: Path | None):
+    from hilbench.store.db import Store, default_db_path
+
+    return Store(path or default_db_path())
+
+
+def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.matrix.plan import load_plan
+    from hilbench.matrix.runner import run_matrix
+    from hilbench.report.matrix_junit import write_matrix_junit
+
+    if args.jobs < 1:
+        raise ConfigError("-j must be at least 1")
+    plan = load_plan(args.plan)
+    with _store(args.db) as store:
+        summary = run_matrix(plan, store, args.jobs, args.resume, console)
+        jobs = store.jobs(summary.run_id)
+        if args.junit is not None:
+            write_matrix_junit(args.junit, jobs, f"hilbench matrix {plan.path.name}")
+    counts = {s: sum(j.status == s for j in jobs) for s in ("pass", "fail", "skipped", "error")}
+    console.print(f"matrix run {summary.run_id}: {len(jobs)} jobs: "
+                  + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (store: {store.path})")
+    return 1 if counts["fail"] or counts["error"] else 0
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.report.html import write_html_report
+
+    with _store(args.db) as store:
+        index = write_html_report(store, args.html)
+    console.print(f"report written: {index}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.matrix.plan import model_digest
+    from hilbench.report.history import print_history
+
+    key = args.model
+    if key.endswith(".tflite"):
+        path = Path(key)
+        key = model_digest(path) if path.exists() else path.stem
+    with _store(args.db) as store:
+        rows = store.history(key, args.board, args.variant)
+    if not rows:
+        raise ConfigError(f"no stored results for {args.model} on {args.board}")
+    print_history(console, rows)
+    return 0
 
 
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:

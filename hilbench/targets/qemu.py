@@ -3,6 +3,9 @@ and its GDB stub for memory access when the run uses the debug-probe RAM link.
 
 QEMU waits for our connection before starting the guest (server=on,wait=on), so no byte
 is lost; pyserial's socket:// transport makes the link identical to a real serial port.
+The listening sockets (UART and GDB stub) are made here, bound to a port the kernel picks,
+and handed to QEMU as open descriptors (`-chardev socket,fd=N`): no port is ever free
+between choosing it and QEMU listening on it, so any number of runs can start at once.
 The process is killed on close, on interpreter exit, and (Linux) when its parent dies.
 """
 
@@ -67,10 +70,18 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def listening_socket() -> socket.socket:
+    """A loopback TCP socket already listening on a port of the kernel's choice: QEMU
+    inherits it, so the port is never free for another process to take in between.
+    Connections made before QEMU accepts wait in the backlog."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+    except OSError:
+        listener.close()
+        raise
+    return listener
 
 
 def icount_arguments(board: Board) -> tuple[str, ...]:
@@ -92,15 +103,20 @@ class QemuProcess:
         self.process: subprocess.Popen | None = None
         self.uart_port: int | None = None
         self.gdb_port: int | None = None
+        self._listeners: dict[str, socket.socket] = {}  # handed to QEMU at launch
 
     def command(self, elf: Path | None, halted: bool) -> list[str]:
+        """The command line; the UART and GDB sockets are the listeners made by launch(),
+        passed by descriptor (QEMU's gdbstub gets the same options as for -gdb tcp:...)."""
         cpu = ["-cpu", self.qemu.cpu] if self.qemu.cpu else []
-        if self.uart_port is not None:
-            uart = ["-chardev", f"socket,id=uart,host=127.0.0.1,port={self.uart_port},"
+        uart_socket, gdb_socket = self._listeners.get("uart"), self._listeners.get("gdb")
+        if uart_socket is not None:
+            uart = ["-chardev", f"socket,id=uart,fd={uart_socket.fileno()},"
                                 f"server=on,wait=on,nodelay=on", "-serial", "chardev:uart"]
         else:
             uart = ["-serial", "null"]
-        gdb = ["-gdb", f"tcp:127.0.0.1:{self.gdb_port}"] if self.gdb_port is not None else []
+        gdb = ["-chardev", f"socket,id=gdb,fd={gdb_socket.fileno()},server=on,wait=off,"
+                           f"nodelay=on", "-gdb", "chardev:gdb"] if gdb_socket is not None else []
         kernel = ["-kernel", str(elf)] if elf is not None else []
         return [QEMU, "-machine", self.qemu.machine, *cpu, "-display", "none",
                 "-monitor", "none", *uart, *gdb, *(["-S"] if halted else []), *kernel,
@@ -111,13 +127,27 @@ class QemuProcess:
         socket that QEMU waits on before running, and/or its GDB stub."""
         if shutil.which(QEMU) is None:
             raise TargetError(f"{QEMU} not found: run 'make setup' (Debian: qemu-system-arm)")
-        self.uart_port = free_port() if uart else None
-        self.gdb_port = free_port() if gdb else None
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(self.command(elf, halted), stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=subprocess.STDOUT,
-                                            preexec_fn=_die_with_parent)
-        _live.add(self.process)
+        try:
+            for name, wanted in (("uart", uart), ("gdb", gdb)):
+                if wanted:
+                    self._listeners[name] = listening_socket()
+            self.uart_port = self._port("uart")
+            self.gdb_port = self._port("gdb")
+            fds = tuple(s.fileno() for s in self._listeners.values())
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(self.command(elf, halted),
+                                                stdin=subprocess.DEVNULL, stdout=log,
+                                                stderr=subprocess.STDOUT, pass_fds=fds,
+                                                preexec_fn=_die_with_parent)
+            _live.add(self.process)
+        finally:  # QEMU holds its own copies; ours would keep the ports open after it dies
+            for listener in self._listeners.values():
+                listener.close()
+            self._listeners.clear()
+
+    def _port(self, name: str) -> int | None:
+        listener = self._listeners.get(name)
+        return None if listener is None else listener.getsockname()[1]
 
     def connect_uart(self) -> SerialTransport:
         assert self.process is not None and self.uart_port is not None
