@@ -5,10 +5,15 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+# The demo needs only the core package; the test suite adds the `test` extra (the TFLM
+# oracle, onnx/onnxruntime for the quantizer, torch for the fixtures, jsonschema).
+INSTALL_CORE := -e .
+INSTALL_TEST := -e '.[test]'
 APT_PACKAGES := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup test-deps system-deps demo test bench clean
 
 # QEMU's instruction-counting plugin is built for the host by hilbench itself, in one
 # place (hilbench/targets/qemu_plugin.py), on first use or here.
@@ -25,24 +30,30 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q $(INSTALL_CORE)
+	@touch $@
+
+test-deps: setup $(TEST_STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install -q $(INSTALL_TEST)
 	@touch $@
 
 DEMO_MODEL := hilbench/data/kws_ds_cnn_int8.tflite
 
 demo: setup
 	$(VENV)/bin/hilbench inspect $(DEMO_MODEL)
-	$(VENV)/bin/hilbench run --json build/demo/run.json
+	$(VENV)/bin/hilbench run --json out/demo/run.json
 
-test: setup
+test: test-deps
 	$(PY) -m pytest -q
 
-bench: setup
+bench: test-deps
 	$(PY) bench/bench_reference.py
 	$(PY) bench/bench_link.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build out .pytest_cache
