@@ -107,7 +107,7 @@ def test_wheel_in_a_fresh_venv_runs_bit_exact(tmp_path):
     assert Path(where[0]).is_relative_to(venv), where
     assert where[1] == "False" and Path(where[2]).is_relative_to(venv), where
     # run-time imports need no extra: the quantizer's onnx stays out of `hilbench run`
-    _run([str(python), "-c", "import sys, hilbench.cli, hilbench.run; "
+    _run([str(python), "-c", "import sys, hilbench.cli, hilbench.run, hilbench.api; "
           "bad = {'onnx', 'onnxruntime', 'torch', 'tflite_micro'} & set(sys.modules); "
           "assert not bad, bad"], cwd=cwd, env=env)
 
