@@ -5,55 +5,66 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+# The demo needs only the core package; the test suite adds the `test` extra (the TFLM
+# oracle, onnx/onnxruntime for the quantizer, torch for the fixtures, jsonschema).
+INSTALL_CORE := -e .
+INSTALL_TEST := -e '.[test]'
 APT_PACKAGES := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup test-deps system-deps demo test bench clean
 
 # QEMU's instruction-counting plugin is built for the host by hilbench itself, in one
 # place (hilbench/targets/qemu_plugin.py), on first use or here.
 setup: system-deps $(STAMP)
 	@$(PY) -c "from hilbench.targets.qemu_plugin import ensure_plugin; ensure_plugin()"
 
-# Debian packages for the firmware side; --no-install-recommends keeps ~1.5 GB out.
-system-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# Debian packages that are missing, installed with --no-install-recommends (it keeps
+# about 1.5 GB out); $(1) is the list.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+endef
 
-$(STAMP): pyproject.toml
+# Debian packages for the firmware side.
+system-deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+$(STAMP): pyproject.toml setup.py
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q $(INSTALL_CORE)
+	@touch $@
+
+test-deps: setup $(TEST_STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install -q $(INSTALL_TEST)
 	@touch $@
 
 DEMO_MODEL := hilbench/data/kws_ds_cnn_int8.tflite
 
 demo: setup
 	$(VENV)/bin/hilbench inspect $(DEMO_MODEL)
-	$(VENV)/bin/hilbench run --json build/demo/run.json
+	$(VENV)/bin/hilbench run --json out/demo/run.json
 
 # The HTML report's test opens it in a real headless browser: Debian's chromium, for tests only.
 TEST_APT_PACKAGES := chromium
 
-test: setup
-	@missing=""; for p in $(TEST_APT_PACKAGES); do \
-	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+test: test-deps
+	$(call apt_install,$(TEST_APT_PACKAGES))
 	$(PY) -m pytest -q
 
-bench: setup
+bench: test-deps
 	$(PY) bench/bench_reference.py
 	$(PY) bench/bench_link.py
 	$(PY) bench/bench_kernels.py
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build out .pytest_cache

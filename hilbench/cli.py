@@ -1,9 +1,11 @@
 """The `hilbench` command. The only place that turns errors into messages and exit codes:
-0 success, 1 a verdict failed (later: not bit-exact, over budget), 2 bad usage or input."""
+0 success, 1 a verdict failed (not bit-exact, over budget, a regression), 2 bad usage or
+input."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,12 +19,32 @@ from hilbench.board import DEFAULT_BOARD
 from hilbench.errors import ConfigError, HilbenchError, InputError
 from hilbench.model import load_model
 from hilbench.model.stats import model_stats
-from hilbench.paths import DEMO_MODEL
+from hilbench.paths import CACHE_VARIABLE, DEMO_MODEL
 from hilbench.run.data import read_npy
 from hilbench.reference import Reference, prepare
 from hilbench.report.console import print_inspect, print_reference_summary
 
 
+DESCRIPTION = """\
+Hardware-in-the-loop tests and benchmarks for int8 neural networks on Cortex-M
+microcontrollers: hilbench computes what the chip should output with a host reference that
+is bit-exact with TensorFlow Lite Micro, builds the model into firmware with its own C
+runtime, runs it on a board (QEMU, or a real board through pyOCD) and checks the outputs,
+latency, RAM and flash against budgets and baselines.
+
+Start with 'hilbench run' (the bundled keyword-spotting model on an emulated Cortex-M4), or
+'hilbench run MODEL.tflite --board NAME'; 'hilbench boards' lists the boards."""
+
+EPILOG = f"""\
+exit status: 0 success, 1 a check failed (not bit-exact, over budget, a regression),
+2 bad usage, bad input or a target that failed.
+build cache: --build-dir, else ${CACHE_VARIABLE}, else the user's cache folder."""
+
+
+def _add_build_dir(parser: argparse.ArgumentParser, default: object = None) -> None:
+    parser.add_argument("--build-dir", type=Path, metavar="DIR", default=default,
+                        help=f"cache for firmware builds and the QEMU plugin (default: "
+                             f"${CACHE_VARIABLE}, else the user's cache folder)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,15 +55,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hilbench", description=__doc__)
+    parser = _Parser(prog="hilbench", description=DESCRIPTION, epilog=EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"hilbench {__version__}")
+    _add_build_dir(parser)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     quantize = commands.add_parser("quantize", help="float ONNX model -> int8 .tflite")
     quantize.add_argument("model", type=Path, help="an ONNX model (from torch.onnx.export)")
     quantize.add_argument("--calib", type=Path, required=True, metavar="CALIB.npy",
                           help="representative float inputs, leading axis = vectors")
-    quantize.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.tflite")
+    quantize.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.tflite",
+                          help="where to write the int8 model")
     quantize.add_argument("--eval", type=Path, metavar="EVAL.npy",
                           help="held-out float inputs to report the cost on")
     quantize.add_argument("--ranges", choices=("minmax", "percentile"), default="minmax",
@@ -54,12 +79,12 @@ def _build_parser() -> argparse.ArgumentParser:
     probes.set_defaults(run=cmd_probes)
 
     inspect = commands.add_parser("inspect", help="ops, shapes, quantization, MACs, memory")
-    inspect.add_argument("model", type=Path)
+    inspect.add_argument("model", type=Path, help="a .tflite model")
     inspect.set_defaults(run=cmd_inspect)
 
     reference = commands.add_parser(
         "reference", help="run the host reference (bit-exact with TFLM) on test vectors")
-    reference.add_argument("model", type=Path)
+    reference.add_argument("model", type=Path, help="an int8 .tflite model")
     source = reference.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", type=Path, action="append", metavar="X.npy",
                         help="test vectors, leading axis = vectors (repeat per model input)")
@@ -92,7 +117,8 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--save-failures", type=Path, metavar="DIR",
                      help="write mismatching inputs, reference and target outputs as .npy "
                           "(replay with --data DIR/inputs.npy)")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=int, default=0,
+                     help="seed for the generated test vectors (0)")
     run.add_argument("--timeout", type=float, default=60.0,
                      help="seconds one inference may take before the run is abandoned")
     run.add_argument("--kernels", metavar="VARIANT",
@@ -124,19 +150,28 @@ def _build_parser() -> argparse.ArgumentParser:
                           "--baseline-tolerance, as before")
     run.add_argument("--junit", type=Path, metavar="PATH",
                      help="write JUnit XML, one testcase per check")
+    _add_build_dir(run, argparse.SUPPRESS)
     run.set_defaults(run=cmd_run)
 
     baseline = commands.add_parser("baseline", help="record figures to compare later runs with")
     baseline_commands = baseline.add_subparsers(dest="action", required=True,
                                                 parser_class=_Parser)
     save = baseline_commands.add_parser("save", help="run a model and store its figures")
-    save.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL)
-    save.add_argument("--board", default=DEFAULT_BOARD)
-    save.add_argument("--vectors", type=int, default=20)
-    save.add_argument("--seed", type=int, default=0)
-    save.add_argument("--kernels", metavar="VARIANT")
-    save.add_argument("--timeout", type=float, default=60.0)
-    save.add_argument("-o", "--output", type=Path, default=Path("hilbench-baseline.json"))
+    save.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL,
+                      help="a .tflite model (default: the bundled KWS demo model)")
+    save.add_argument("--board", default=DEFAULT_BOARD, help="board name or board .toml file")
+    save.add_argument("--vectors", type=int, default=20,
+                      help="generated test vectors to run (20)")
+    save.add_argument("--seed", type=int, default=0,
+                      help="seed for the generated test vectors (0)")
+    save.add_argument("--kernels", metavar="VARIANT",
+                      help="kernel variant to build with (default: the board's)")
+    save.add_argument("--timeout", type=float, default=60.0,
+                      help="seconds one inference may take before the run is abandoned")
+    save.add_argument("-o", "--output", type=Path, default=Path("hilbench-baseline.json"),
+                      metavar="FILE", help="the baseline file; a model and board already in "
+                                           "it are replaced (hilbench-baseline.json)")
+    _add_build_dir(save, argparse.SUPPRESS)
     save.set_defaults(run=cmd_baseline_save)
 
     matrix = commands.add_parser("matrix", help="run a plan's models x boards x kernel "
@@ -399,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         console = Console(width=160)
     try:
         args = _build_parser().parse_args(argv)
+        if args.build_dir is not None:  # read by hilbench.paths.build_dir() at each build
+            os.environ[CACHE_VARIABLE] = str(args.build_dir.expanduser().resolve())
         return args.run(args, console)
     except HilbenchError as exc:
         print(f"hilbench: error: {exc}", file=sys.stderr)

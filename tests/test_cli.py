@@ -136,3 +136,25 @@ def test_pickled_input_is_refused(tmp_path):
 
 def test_bad_usage_is_one_line():
     assert_one_line_error(hilbench("reference", KWS), "--input")
+
+
+def test_every_option_has_help_and_the_top_level_says_what_hilbench_does():
+    import argparse
+
+    from hilbench.cli import _build_parser
+
+    parser = _build_parser()
+    assert "int8 neural networks on Cortex-M" in parser.format_help()
+    missing = []
+
+    def walk(p: argparse.ArgumentParser, path: str) -> None:
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+            elif not isinstance(action, (argparse._HelpAction, argparse._VersionAction)) \
+                    and not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(parser, "hilbench")
+    assert not missing, f"options without help: {missing}"

@@ -19,8 +19,9 @@ def load_onnx(path: Path) -> FloatGraph:
     try:
         import onnx
         from onnx import numpy_helper
-    except ImportError:  # pragma: no cover - onnx is a dependency of the quantizer
-        raise ModelError("reading ONNX models needs the 'onnx' package") from None
+    except ImportError:  # onnx comes with the quantize extra, not the core package
+        raise ModelError("reading ONNX models needs the 'onnx' package: "
+                         "pip install 'hilbench[quantize]'") from None
     try:
         model = onnx.load(str(path))
     except FileNotFoundError:

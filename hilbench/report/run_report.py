@@ -25,6 +25,11 @@ def _spread(spread: Any, digits: int = 0) -> dict[str, float] | None:
             for k in ("min", "median", "max")}
 
 
+# The version of the JSON document (hilbench/schemas/run.schema.json): raised when a key
+# is removed or changes meaning; a new key does not change it.
+SCHEMA_VERSION = 1
+
+
 def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
     c = result.comparison
     t = result.timing
@@ -43,6 +48,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
                              "instructions": l.instructions, "cycles": l.cycles}
                             for l in t.layers]
     return {
+        "schema_version": SCHEMA_VERSION,
         "model": result.model,
         "board": result.board,
         "vectors": result.vectors,
@@ -90,10 +96,14 @@ def _divergence_record(result: RunResult) -> dict[str, Any] | None:
             "first_index": list(d.first_index), "expected": d.expected, "actual": d.actual}
 
 
+def run_json(result: RunResult, profile: bool = False) -> str:
+    return json.dumps(run_record(result, profile), indent=2) + "\n"
+
+
 def write_json(result: RunResult, path: Path, profile: bool = False) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(run_record(result, profile), indent=2) + "\n")
+        path.write_text(run_json(result, profile))
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hilbench.board import Board
+from hilbench.compare.checks import Check
 from hilbench.compare.metrics import OutputMetrics
 from hilbench.compare.outputs import Comparison, LayerDivergence
 from hilbench.errors import ConfigError
@@ -66,6 +67,20 @@ class RunResult:
     probe_stack_peak: int | None = None  # the same, read through the target's memory access
     phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
     scratch_bytes: int = 0  # kernels' scratch outside the arena (part of static RAM)
+    # the verdict, when the caller asked for one (hilbench.api.run always does)
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        """Every check of the verdict passed (bit-exactness alone when none was computed)."""
+        return all(c.passed for c in self.checks) if self.checks else self.comparison.bit_exact
+
+    def to_json(self, profile: bool = False) -> str:
+        """The JSON document `hilbench run --json` writes, byte for byte (its schema:
+        hilbench/schemas/run.schema.json)."""
+        from hilbench.report.run_report import run_json
+
+        return run_json(self, profile)
 
     @property
     def model(self) -> str:

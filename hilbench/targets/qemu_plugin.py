@@ -1,8 +1,13 @@
 """The instruction-counting TCG plugin (firmware/qemu_plugin/): building it with the host
-compiler, the arguments it needs from the firmware ELF, and parsing what it writes."""
+compiler, the arguments it needs from the firmware ELF, and parsing what it writes.
+
+Its C source and header ship with the package (hilbench.paths.FIRMWARE_DIR); the plugin is
+built on first use into the build cache, named by a hash of the source, the header and the
+compiler, so an upgraded hilbench or another compiler never loads a stale plugin."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -10,38 +15,52 @@ from pathlib import Path
 
 from hilbench.toolchain.elf_info import elf_symbols
 from hilbench.errors import BuildError, TargetError
-from hilbench.paths import BUILD_DIR, FIRMWARE_DIR
+from hilbench.paths import FIRMWARE_DIR, build_dir
 from hilbench.timing.counts import InferenceCount, LayerCount
 
 PLUGIN_SOURCE = FIRMWARE_DIR / "qemu_plugin" / "hb_insn_count.c"
-PLUGIN = BUILD_DIR / "plugins" / "hb_insn_count.so"
+PLUGIN_HEADER = PLUGIN_SOURCE.with_name("qemu_plugin_api.h")
+PLUGIN_FLAGS = ("-std=c99", "-D_DEFAULT_SOURCE", "-O2", "-Wall", "-shared", "-fPIC",
+                "-fvisibility=hidden")
 CLASSES = ("alu", "load", "store", "mul", "mac", "div", "simd", "branch", "taken_branch",
            "multi_regs")
 
 
-def ensure_plugin() -> Path:
-    """Build the plugin if it is missing or older than its source (make setup calls this too)."""
-    sources = [PLUGIN_SOURCE, PLUGIN_SOURCE.with_name("qemu_plugin_api.h")]
-    if PLUGIN.exists() and PLUGIN.stat().st_mtime >= max(s.stat().st_mtime for s in sources):
-        return PLUGIN
+def plugin_path(cache: Path | None = None) -> Path:
+    """Where the plugin for the shipped source is (or will be) in the build cache."""
+    compiler = _host_compiler()
+    key = hashlib.sha256(compiler.encode() + b"\0" + " ".join(PLUGIN_FLAGS).encode())
+    for source in (PLUGIN_SOURCE, PLUGIN_HEADER):
+        key.update(source.read_bytes())
+    return (cache or build_dir()) / "plugins" / f"hb_insn_count-{key.hexdigest()[:16]}.so"
+
+
+def _host_compiler() -> str:
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         raise BuildError("a host C compiler (cc) is needed to build the QEMU plugin")
-    PLUGIN.parent.mkdir(parents=True, exist_ok=True)
+    return compiler
+
+
+def ensure_plugin(cache: Path | None = None) -> Path:
+    """The plugin, built into the cache on first use (make setup calls this too)."""
+    plugin = plugin_path(cache)
+    if plugin.exists():
+        return plugin
+    plugin.parent.mkdir(parents=True, exist_ok=True)
     # built beside and renamed over: a process loading the plugin meanwhile never sees
     # half a file, and two processes building at once both end with a whole one
-    staging = PLUGIN.with_name(f".{PLUGIN.name}.{os.getpid()}")
+    staging = plugin.with_name(f".{plugin.name}.{os.getpid()}")
     try:
-        result = subprocess.run([compiler, "-std=c99", "-D_DEFAULT_SOURCE", "-O2", "-Wall",
-                                 "-shared", "-fPIC", "-fvisibility=hidden", "-o", str(staging),
+        result = subprocess.run([_host_compiler(), *PLUGIN_FLAGS, "-o", str(staging),
                                  str(PLUGIN_SOURCE)], capture_output=True, text=True,
                                 check=False)
         if result.returncode != 0:
             raise BuildError(f"QEMU plugin build failed: {result.stderr.strip()[:300]}")
-        staging.replace(PLUGIN)
+        staging.replace(plugin)
     finally:
         staging.unlink(missing_ok=True)
-    return PLUGIN
+    return plugin
 
 
 def plugin_arguments(elf: Path, output: Path) -> str:

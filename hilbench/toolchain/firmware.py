@@ -2,7 +2,7 @@
 
 Two caches, both by content. The runtime (app, kernels, board support: everything but the
 model) is compiled once per board, kernel variant, link, flags, compiler and source
-content into build/firmware/runtime/<board>-<variant>-<link>-<key>/. A model's firmware
+content into <cache>/firmware/runtime/<board>-<variant>-<link>-<key>/. A model's firmware
 compiles only the generated model.c and links it against that; its key hashes the model
 source, the runtime key and the memory layout, so an unchanged model and board never
 rebuild, and any change to either always does.
@@ -27,11 +27,10 @@ from hilbench.toolchain.elf_info import ElfSizes, elf_sizes
 from hilbench.codegen.c_model import GeneratedModel
 from hilbench.drivers.registry import link_driver
 from hilbench.errors import BuildError, ConfigError
-from hilbench.paths import BUILD_DIR, FIRMWARE_DIR
+from hilbench.paths import FIRMWARE_DIR, build_dir
 
 CC = "arm-none-eabi-gcc"
 AR = "arm-none-eabi-ar"
-CACHE_DIR = BUILD_DIR / "firmware"
 # Optimized variants live in firmware/kernels/<variant>/ and replace reference kernels of
 # the same file name; HILBENCH_KERNEL_PATH (os.pathsep-separated) adds folders of variants.
 KERNEL_PATH_VARIABLE = "HILBENCH_KERNEL_PATH"
@@ -53,6 +52,11 @@ class FirmwareBuild:
     sizes: ElfSizes
     cached: bool
     debug_commands: bool
+
+
+def firmware_cache() -> Path:
+    """Where builds are cached unless a caller names a folder (hilbench.paths.build_dir)."""
+    return build_dir() / "firmware"
 
 
 @lru_cache(maxsize=1)
@@ -189,7 +193,7 @@ def _locked(lock_path: Path) -> Iterator[None]:
 
 
 def build_runtime(board: Board, variant: str = "ref", link: str = "serial",
-                  debug_commands: bool = False, cache_dir: Path = CACHE_DIR) -> RuntimeLibrary:
+                  debug_commands: bool = False, cache_dir: Path | None = None) -> RuntimeLibrary:
     """The cached runtime library for this board and configuration, built if missing.
     Concurrent callers with the same key wait for one build and share it."""
     library_sources, board_sources = _runtime_sources(board, variant, link)
@@ -197,7 +201,7 @@ def build_runtime(board: Board, variant: str = "ref", link: str = "serial",
     digest = _runtime_key(board, variant, link, debug_commands)
     name = f"{_safe(board.name)}-{_safe(variant)}-{link}{'-debug' if debug_commands else ''}" \
            f"-{digest[:16]}"
-    root = cache_dir / "runtime"
+    root = (cache_dir or firmware_cache()) / "runtime"
     directory = root / name
 
     def found(cached: bool) -> RuntimeLibrary:
@@ -235,13 +239,14 @@ def _source_name(path: Path) -> str:
 
 def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
                    debug_commands: bool = False, variant: str = "ref",
-                   cache_dir: Path = CACHE_DIR, link: str = "serial") -> FirmwareBuild:
+                   cache_dir: Path | None = None, link: str = "serial") -> FirmwareBuild:
     """link: a link driver's name ("serial": the board's UART; "probe": RAM ring buffers
     for a debug probe); its firmware side is built in.
 
     Compiles model.c and links it against the runtime library of build_runtime(), which is
     compiled only when the board, variant, link, flags, compiler or a source changed."""
     check_fits(board, generated, link)
+    cache_dir = cache_dir or firmware_cache()
     runtime_key = _runtime_key(board, variant, link, debug_commands)
     linker_script = FIRMWARE_DIR / "boards" / board.build.linker_script
     key = hashlib.sha256()
