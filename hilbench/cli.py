@@ -176,7 +176,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     matrix = commands.add_parser("matrix", help="run a plan's models x boards x kernel "
                                                 "variants, store every result, flag regressions")
-    matrix.add_argument("plan", type=Path, metavar="PLAN.toml")
+    matrix.add_argument("plan", type=Path, metavar="PLAN.toml",
+                        help="[matrix] models (globs, relative to the plan), boards, vectors, "
+                             "variants; optional [[budget]] tables")
     matrix.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                         help="jobs at once (a real board still runs one at a time)")
     matrix.add_argument("--db", type=Path, metavar="PATH",
@@ -188,15 +190,19 @@ def _build_parser() -> argparse.ArgumentParser:
     matrix.set_defaults(run=cmd_matrix)
 
     report = commands.add_parser("report", help="static HTML report of the results store")
-    report.add_argument("--db", type=Path, metavar="PATH")
-    report.add_argument("--html", type=Path, required=True, metavar="DIR")
+    report.add_argument("--db", type=Path, metavar="PATH",
+                        help="the results store (default: in your user data folder)")
+    report.add_argument("--html", type=Path, required=True, metavar="DIR",
+                        help="where to write the static HTML report")
     report.set_defaults(run=cmd_report)
 
     history = commands.add_parser("history", help="a model's stored results on a board")
     history.add_argument("model", help="the model's name (file stem), file, or SHA-256")
-    history.add_argument("--board", default=DEFAULT_BOARD)
+    history.add_argument("--board", default=DEFAULT_BOARD,
+                         help=f"the board's name (default {DEFAULT_BOARD})")
     history.add_argument("--variant", help="one kernel variant only")
-    history.add_argument("--db", type=Path, metavar="PATH")
+    history.add_argument("--db", type=Path, metavar="PATH",
+                         help="the results store (default: in your user data folder)")
     history.set_defaults(run=cmd_history)
     return parser
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from hilbench.model.tflite_writer import write_tflite
-from hilbench.paths import BUILD_DIR
+from hilbench.paths import build_dir
 from hilbench.targets.qemu import listening_socket
 from support import SHARED_MODELS
 
@@ -64,7 +64,7 @@ def test_four_runs_of_one_never_built_model_and_four_of_different_models(tmp_pat
     assert len({r["instructions"] for r in records}) == 1  # exact counts: same everywhere
 
     # the cache holds one whole firmware for it, no private build folders left over
-    folder = BUILD_DIR / "firmware" / BOARD
+    folder = build_dir() / "firmware" / BOARD
     built = sorted(folder.glob(f"fresh-{records[0]['build_id']}*"))
     assert [p.name for p in built] == [f"fresh-{records[0]['build_id']}"]
     assert list(built[0].glob("*.elf"))
