@@ -1,9 +1,9 @@
 """hilbench's Python API: the `hilbench` command's work as functions.
 
-    import hilbench
+    from hilbench import api
 
-    result = hilbench.run("model.tflite", board="qemu-microbit", vectors=20,
-                          budgets={"latency_us": 100, "ram_bytes": 100_000})
+    result = api.run("model.tflite", board="qemu-microbit", vectors=20,
+                     budgets={"latency_us": 100, "ram_bytes": 100_000})
     assert result.passed, [c for c in result.checks if not c.passed]
     print(result.timing.latency_us.max, result.to_json())
 
