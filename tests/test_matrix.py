@@ -173,9 +173,13 @@ def _stored_jobs(db: Path) -> int:
 def test_matrix_killed_with_sigkill_then_resumed_stores_every_job_once(tmp_path):
     db = tmp_path / "results.sqlite"
     plan = _plan(tmp_path, [HELLO, MICRO_SPEECH], ["qemu-mps2-an386", "qemu-microbit"])
+    # a process killed with SIGKILL cannot remove its scratch folder: keep it in tmp_path
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     process = subprocess.Popen([sys.executable, "-m", "hilbench", "matrix", str(plan), "--db",
                                 str(db), "-j", "1"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL,
+                               env={**os.environ, "TMPDIR": str(scratch)})
     deadline = time.monotonic() + 180
     while _stored_jobs(db) < 1 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
