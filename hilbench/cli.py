@@ -20,7 +20,7 @@ from hilbench.errors import ConfigError, HilbenchError, InputError
 from hilbench.model import load_model
 from hilbench.model.stats import model_stats
 from hilbench.paths import CACHE_VARIABLE, DEMO_MODEL
-from hilbench.run.data import read_npy
+from hilbench.run.data import generated_data, read_npy
 from hilbench.reference import Reference, prepare
 from hilbench.report.console import print_inspect, print_reference_summary
 
@@ -99,11 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="build the model into firmware, run it on a board, "
                                           "verify bit-exactness")
-    run.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL,
-                     help="a .tflite model (default: the bundled KWS demo model)")
-    run.add_argument("--board", default=DEFAULT_BOARD, help="board name or board .toml file")
-    run.add_argument("--vectors", type=int, default=20,
-                     help="generated test vectors to stream, when no --data is given (20)")
+    _add_model_options(run)
     run.add_argument("--data", type=Path, action="append", metavar="PATH",
                      help="your inputs instead: a .npy with the vector axis first, a folder "
                           "of .npy files (one vector each), or one .npz keyed by input name; "
@@ -117,13 +113,6 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--save-failures", type=Path, metavar="DIR",
                      help="write mismatching inputs, reference and target outputs as .npy "
                           "(replay with --data DIR/inputs.npy)")
-    run.add_argument("--seed", type=int, default=0,
-                     help="seed for the generated test vectors (0)")
-    run.add_argument("--timeout", type=float, default=60.0,
-                     help="seconds one inference may take before the run is abandoned")
-    run.add_argument("--kernels", metavar="VARIANT",
-                     help="kernel variant to build with (default: the board's; 'ref' is the "
-                          "portable C)")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.add_argument("--profile", action="store_true", help="add a per-layer table")
     run.add_argument("--via", metavar="WAY",
@@ -157,17 +146,7 @@ def _build_parser() -> argparse.ArgumentParser:
     baseline_commands = baseline.add_subparsers(dest="action", required=True,
                                                 parser_class=_Parser)
     save = baseline_commands.add_parser("save", help="run a model and store its figures")
-    save.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL,
-                      help="a .tflite model (default: the bundled KWS demo model)")
-    save.add_argument("--board", default=DEFAULT_BOARD, help="board name or board .toml file")
-    save.add_argument("--vectors", type=int, default=20,
-                      help="generated test vectors to run (20)")
-    save.add_argument("--seed", type=int, default=0,
-                      help="seed for the generated test vectors (0)")
-    save.add_argument("--kernels", metavar="VARIANT",
-                      help="kernel variant to build with (default: the board's)")
-    save.add_argument("--timeout", type=float, default=60.0,
-                      help="seconds one inference may take before the run is abandoned")
+    _add_model_options(save)
     save.add_argument("-o", "--output", type=Path, default=Path("hilbench-baseline.json"),
                       metavar="FILE", help="the baseline file; a model and board already in "
                                            "it are replaced (hilbench-baseline.json)")
@@ -257,6 +236,23 @@ def cmd_history(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """What `run` and `baseline save` share: the model, the board, the vectors, the build."""
+    parser.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL,
+                        help="a .tflite model (default: the bundled KWS demo model)")
+    parser.add_argument("--board", default=DEFAULT_BOARD,
+                        help="board name or board .toml file")
+    parser.add_argument("--vectors", type=int, default=20,
+                        help="generated test vectors to stream, when no --data is given (20)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed for the generated test vectors (0)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds one inference may take before the run is abandoned")
+    parser.add_argument("--kernels", metavar="VARIANT",
+                        help="kernel variant to build with (default: the board's; 'ref' is "
+                             "the portable C)")
+
+
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:
     from hilbench.board import board_names, load_board
     from hilbench.report.console import print_boards
@@ -314,15 +310,7 @@ def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
 def _random_vectors(graph, count: int, seed: int) -> list[np.ndarray]:
     if count < 1:
         raise ConfigError("--random needs a positive number of vectors")
-    rng = np.random.default_rng(seed)
-    vectors = []
-    for t in graph.input_tensors:
-        shape = (count,) + t.shape
-        if t.dtype == np.float32:
-            vectors.append(rng.standard_normal(shape).astype(np.float32))
-        else:
-            vectors.append(rng.integers(-128, 128, size=shape, dtype=np.int8))
-    return vectors
+    return generated_data(graph, count, seed, near_zero_point=False).inputs
 
 
 def cmd_reference(args: argparse.Namespace, console: Console) -> int:

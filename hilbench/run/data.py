@@ -34,9 +34,11 @@ class TestData:
         return [x[i] for x in self.inputs]
 
 
-def generated_data(graph: Graph, count: int, seed: int) -> TestData:
-    """Even vectors uniform over int8, odd ones near the input's zero point: uniform inputs
-    saturate some models, which would hide errors. Float inputs are standard normal."""
+def generated_data(graph: Graph, count: int, seed: int,
+                   near_zero_point: bool = True) -> TestData:
+    """Even vectors uniform over int8, odd ones near the input's zero point (uniform inputs
+    saturate some models, which would hide errors); all uniform without near_zero_point.
+    Float inputs are standard normal."""
     rng = np.random.default_rng(seed)
     inputs = []
     for tensor in graph.input_tensors:
@@ -46,8 +48,9 @@ def generated_data(graph: Graph, count: int, seed: int) -> TestData:
             continue
         x = rng.integers(-128, 128, size=shape, dtype=np.int8)
         zero_point = tensor.zero_point if tensor.quantization else 0
-        near = np.clip(zero_point + rng.integers(-6, 7, size=shape), -128, 127).astype(np.int8)
-        x[1::2] = near[1::2]
+        if near_zero_point:
+            near = np.clip(zero_point + rng.integers(-6, 7, size=shape), -128, 127)
+            x[1::2] = near[1::2].astype(np.int8)
         inputs.append(x)
     return TestData(inputs, None, f"{count} generated vectors (seed {seed})")
 
