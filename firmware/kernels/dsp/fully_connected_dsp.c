@@ -76,12 +76,13 @@ __asm__(
 #define HB_INLINE static inline __attribute__((always_inline))
 
 /* hb_dsp_requant with the clamp of a full int8 range as one SSAT when `full`. */
-HB_INLINE int32_t requant(int32_t acc, const int32_t *rq, int32_t off, int32_t lo, int32_t hi,
+HB_INLINE int32_t requant(int32_t acc, const int32_t *rq, int32_t k, int32_t lo, int32_t hi,
                           int full) {
   int32_t v = hb_smmulr(acc * 2, rq[0]);
   v += v >> 31;
-  v = (((v >> rq[1]) + 1) >> 1) + off;
-  if (full) return __ssat(v, 8);
+  v = (v >> rq[1]) + k;  /* k = 2 * output offset + 1: the rounding and the offset */
+  if (full) return hb_ssat8_asr1(v);
+  v >>= 1;
   v = v < lo ? lo : v;
   return v > hi ? hi : v;
 }
@@ -90,7 +91,7 @@ HB_INLINE int32_t requant(int32_t acc, const int32_t *rq, int32_t off, int32_t l
  * a multiple of four units); the last group stores only the units that exist. */
 HB_INLINE void fc_row(const hb_fc_dsp_params *p, const int8_t *row, int8_t *output, int full) {
   const int32_t depth = p->depth, units = p->units;
-  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t k = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
   const int8_t *const body_end = row + (depth & ~15);
   const int32_t *w = (const int32_t *)p->weights;
   const int32_t *bias = p->folded_bias, *rq = p->requant;
@@ -128,10 +129,10 @@ HB_INLINE void fc_row(const hb_fc_dsp_params *p, const int8_t *row, int8_t *outp
     }
     {
       /* all four before any store: int8 stores may alias the parameters */
-      const int32_t r0 = requant(a0, rq, off, lo, hi, full);
-      const int32_t r1 = requant(a1, rq + 2, off, lo, hi, full);
-      const int32_t r2 = requant(a2, rq + 4, off, lo, hi, full);
-      const int32_t r3 = requant(a3, rq + 6, off, lo, hi, full);
+      const int32_t r0 = requant(a0, rq, k, lo, hi, full);
+      const int32_t r1 = requant(a1, rq + 2, k, lo, hi, full);
+      const int32_t r2 = requant(a2, rq + 4, k, lo, hi, full);
+      const int32_t r3 = requant(a3, rq + 6, k, lo, hi, full);
       output[0] = (int8_t)r0;
       if (out_end - output >= 4) {
         output[1] = (int8_t)r1;
@@ -145,8 +146,10 @@ HB_INLINE void fc_row(const hb_fc_dsp_params *p, const int8_t *row, int8_t *outp
   }
 }
 
-/* Outside GCC's first scheduling pass, which would hoist loads and spill accumulators. */
-#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns")))
+/* Outside GCC's first scheduling pass, which would hoist loads and spill accumulators, and
+ * without store merging, whose packing of int8 results into a word costs more than byte
+ * stores. */
+#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns", "no-store-merging")))
 
 HB_NO_SCHED1 static void row_full(const hb_fc_dsp_params *p, const int8_t *row,
                                   int8_t *output) {
