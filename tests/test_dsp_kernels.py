@@ -153,6 +153,11 @@ def _edge_graphs():
         a_q=(0.05, 3), b_q=(0.04, -3), out_q=(0.01, 0))
     yield "fc-3_rows_9_units", cases.fc_model(rng(12), in_shape=(3, 16), units=9,
                                               activation="RELU")
+    # the assembly loop (16 values per pass) with every remainder after it (8, 4, 1..3)
+    yield "fc-2_rows_7_units_depth_61_relu", cases.fc_model(rng(15), in_shape=(2, 61), units=7,
+                                                            activation="RELU")
+    yield "fc-5_units_depth_48_per_channel", cases.fc_model(rng(16), in_shape=(1, 48), units=5,
+                                                            per_channel=True)
 
 
 def _dead_channels(graph):

@@ -135,12 +135,13 @@ HB_INLINE void dot_2x2(const int32_t *w, const int32_t *x, int32_t groups, int32
 }
 
 /* hb_dsp_requant with the clamp of a full int8 range as one SSAT when `full`. */
-HB_INLINE int8_t requant(int32_t acc, int32_t m, int32_t pre, int32_t off, int32_t lo,
+HB_INLINE int8_t requant(int32_t acc, int32_t m, int32_t pre, int32_t k, int32_t lo,
                          int32_t hi, int full) {
   int32_t v = hb_smmulr(acc * 2, m);
   v += v >> 31;
-  v = (((v >> pre) + 1) >> 1) + off;
-  if (full) return (int8_t)__ssat(v, 8);
+  v = (v >> pre) + k;  /* k = 2 * output offset + 1: the rounding and the offset */
+  if (full) return (int8_t)hb_ssat8_asr1(v);
+  v >>= 1;
   v = v < lo ? lo : v;
   return (int8_t)(v > hi ? hi : v);
 }
@@ -152,7 +153,7 @@ HB_INLINE int8_t requant(int32_t acc, int32_t m, int32_t pre, int32_t off, int32
 HB_INLINE void mat_mult(const hb_conv_dsp_params *p, const int16_t *block, int8_t *out0,
                         int8_t *out1, int full) {
   const int32_t groups = p->row_length >> 2, out_c = p->output.c;
-  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t k = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
   const int32_t *w = (const int32_t *)p->weights;
   const int32_t *bias = p->folded_bias, *rq = p->requant;
   const int32_t *x = (const int32_t *)block;
@@ -165,10 +166,10 @@ HB_INLINE void mat_mult(const hb_conv_dsp_params *p, const int16_t *block, int8_
       /* all four before any store: int8 stores may alias the parameters, which would make
        * the compiler reload them */
       const int32_t m0 = rq[0], e0 = rq[1], m1 = rq[2], e1 = rq[3];
-      const int8_t r00 = requant(acc[0], m0, e0, off, lo, hi, full);
-      const int8_t r10 = requant(acc[2], m0, e0, off, lo, hi, full);
-      const int8_t r01 = requant(acc[1], m1, e1, off, lo, hi, full);
-      const int8_t r11 = requant(acc[3], m1, e1, off, lo, hi, full);
+      const int8_t r00 = requant(acc[0], m0, e0, k, lo, hi, full);
+      const int8_t r10 = requant(acc[2], m0, e0, k, lo, hi, full);
+      const int8_t r01 = requant(acc[1], m1, e1, k, lo, hi, full);
+      const int8_t r11 = requant(acc[3], m1, e1, k, lo, hi, full);
       out0[0] = r00;
       out1[0] = r10;
       if (q > 1 || (out_c & 1) == 0) {
@@ -184,8 +185,10 @@ HB_INLINE void mat_mult(const hb_conv_dsp_params *p, const int16_t *block, int8_
   }
 }
 
-/* Outside GCC's first scheduling pass, which would hoist loads and spill accumulators. */
-#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns")))
+/* Outside GCC's first scheduling pass, which would hoist loads and spill accumulators, and
+ * without store merging, whose packing of int8 results into a word costs more than byte
+ * stores. */
+#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns", "no-store-merging")))
 
 HB_NO_SCHED1 static void mat_mult_full(const hb_conv_dsp_params *p, const int16_t *block,
                                        int8_t *out0, int8_t *out1) {

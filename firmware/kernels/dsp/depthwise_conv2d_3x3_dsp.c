@@ -9,12 +9,13 @@
 #define HB_INLINE static inline __attribute__((always_inline))
 
 /* hb_dsp_requant with the clamp of a full int8 range as one SSAT when `full`. */
-HB_INLINE int8_t requant(int32_t acc, const int32_t *rq, int32_t off, int32_t lo, int32_t hi,
+HB_INLINE int8_t requant(int32_t acc, const int32_t *rq, int32_t k, int32_t lo, int32_t hi,
                          int full) {
   int32_t v = hb_smmulr(acc * 2, rq[0]);
   v += v >> 31;
-  v = (((v >> rq[1]) + 1) >> 1) + off;
-  if (full) return (int8_t)__ssat(v, 8);
+  v = (v >> rq[1]) + k;  /* k = 2 * output offset + 1: the rounding and the offset */
+  if (full) return (int8_t)hb_ssat8_asr1(v);
+  v >>= 1;
   v = v < lo ? lo : v;
   return (int8_t)(v > hi ? hi : v);
 }
@@ -23,7 +24,7 @@ HB_INLINE int8_t requant(int32_t acc, const int32_t *rq, int32_t off, int32_t lo
 HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int8_t *output,
                      int full) {
   const int32_t ch = p->input.c;
-  const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+  const int32_t k = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
   const int32_t *w = (const int32_t *)p->weights;
   const int32_t *bias = p->folded_bias, *rq = p->requant;
   int32_t c, t;
@@ -41,10 +42,10 @@ HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int
     }
     {
       /* all four before any store: int8 stores may alias the parameters */
-      const int8_t r0 = requant(a0, rq, off, lo, hi, full);
-      const int8_t r1 = requant(a1, rq + 2, off, lo, hi, full);
-      const int8_t r2 = requant(a2, rq + 4, off, lo, hi, full);
-      const int8_t r3 = requant(a3, rq + 6, off, lo, hi, full);
+      const int8_t r0 = requant(a0, rq, k, lo, hi, full);
+      const int8_t r1 = requant(a1, rq + 2, k, lo, hi, full);
+      const int8_t r2 = requant(a2, rq + 4, k, lo, hi, full);
+      const int8_t r3 = requant(a3, rq + 6, k, lo, hi, full);
       output[0] = r0;
       output[1] = r1;
       output[2] = r2;
@@ -57,8 +58,10 @@ HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int
   }
 }
 
-/* Outside GCC's first scheduling pass, which would hoist the nine loads and spill. */
-#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns")))
+/* Outside GCC's first scheduling pass, which would hoist the nine loads and spill, and
+ * without store merging, whose packing of int8 results into a word costs more than byte
+ * stores. */
+#define HB_NO_SCHED1 __attribute__((optimize("no-schedule-insns", "no-store-merging")))
 
 HB_NO_SCHED1 static void pixel_full(const hb_dw3x3_dsp_params *p, const int8_t *const *tap,
                        int8_t *output) {

@@ -43,6 +43,14 @@ static inline int32_t hb_smmulr(int32_t a, int32_t b) {
   return r;
 }
 
+/* SSAT to int8 of x >> 1: the last halving of the rounding shift folded into the clamp, with
+ * the output offset added before it as 2 * offset + 1 (the rounding 1 included). */
+static inline int32_t hb_ssat8_asr1(int32_t x) {
+  int32_t r;
+  __asm__("ssat %0, #8, %1, asr #1" : "=r"(r) : "r"(x));
+  return r;
+}
+
 /* rq: {multiplier, pre_shift} of one channel; see the header comment. */
 static inline int32_t hb_dsp_requant(int32_t acc, const int32_t *rq, int32_t output_offset,
                                      int32_t act_min, int32_t act_max) {
