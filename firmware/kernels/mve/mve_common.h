@@ -1,0 +1,74 @@
+/*
+ * Shared helpers of the mve kernel variant (Armv8.1-M with Helium: Cortex-M55). Internal
+ * header.
+ *
+ * Requantization is TFLM's MultiplyByQuantizedMultiplier (hb_mbqm) for a right shift
+ * e = -shift of 0..31 and a multiplier >= 0, which the code generator checks on the host
+ * (hilbench/codegen/specialize.py, section mve). Four channels at a time:
+ *   SaturatingRoundingDoublingHighMul(acc, m) is exactly VQRDMULH.S32;
+ *   RoundingDivideByPOT(v, e), ties away from zero, is VRSHL.S32 by -e (ties up) applied
+ *   to v - 1 when v < 0 and e > 0: the fixup is (v & -e) >> 31, as -e has its sign bit
+ *   set exactly when e > 0. v - 1 cannot overflow: VQRDMULH of a multiplier below 2^31
+ *   never returns INT32_MIN.
+ * The requant table holds, per group of four channels, four multipliers then four shifts
+ * (TFLM's shift, <= 0: VRSHL's shift operand as it is).
+ */
+#ifndef HB_MVE_COMMON_H
+#define HB_MVE_COMMON_H
+
+#include <stdint.h>
+#include <arm_mve.h>
+
+#if !defined(__ARM_FEATURE_MVE)
+#error "the mve kernel variant needs Helium (MVE, Cortex-M55): use kernels = \"ref\""
+#endif
+
+#define HB_INLINE static inline __attribute__((always_inline))
+
+/* Requantize four accumulators with the group's {multipliers, shifts} at rq, add the output
+ * offset and clamp; lo and hi are act_min and act_max in every lane. */
+HB_INLINE int32x4_t hb_mve_requant(int32x4_t acc, const int32_t *rq, int32_t offset,
+                                   int32x4_t lo, int32x4_t hi) {
+  const int32x4_t m = vldrwq_s32(rq), s = vldrwq_s32(rq + 4);
+  int32x4_t v = vqrdmulhq_s32(acc, m);
+  v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, s), 31));
+  v = vrshlq_s32(v, s);
+  v = vaddq_n_s32(v, offset);
+  return vminq_s32(vmaxq_s32(v, lo), hi);
+}
+
+/* out[0 .. channels-1] = requantized (bias + W x) for one column x of `depth` int8 values.
+ * W holds the rows by groups of four (zero rows pad the last group), each group by blocks
+ * of 16 values: row 4g's 16, then rows 4g+1, 4g+2, 4g+3 (the last block zero-padded), so
+ * that one pointer streams them; x is read under a tail predicate, never past its end.
+ * bias and rq are per group of four as well. */
+HB_INLINE void hb_mve_matvec(const int8_t *x, int32_t depth, const int8_t *w,
+                             const int32_t *bias, const int32_t *rq, int32_t channels,
+                             int8_t *out, int32_t offset, int32x4_t lo, int32x4_t hi) {
+  int32_t c;
+  for (c = 0; c < channels; c += 4) {
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+    const int8_t *xp = x;
+    int32_t k;
+    int32x4_t acc;
+    for (k = depth; k > 0; k -= 16) {
+      const int8x16_t xv = vldrbq_z_s8(xp, vctp8q((uint32_t)k));
+      a0 = vmladavaq_s8(a0, xv, vldrbq_s8(w));
+      a1 = vmladavaq_s8(a1, xv, vldrbq_s8(w + 16));
+      a2 = vmladavaq_s8(a2, xv, vldrbq_s8(w + 32));
+      a3 = vmladavaq_s8(a3, xv, vldrbq_s8(w + 48));
+      xp += 16;
+      w += 64;
+    }
+    acc = vdupq_n_s32(a0);
+    acc = vsetq_lane_s32(a1, acc, 1);
+    acc = vsetq_lane_s32(a2, acc, 2);
+    acc = vsetq_lane_s32(a3, acc, 3);
+    vstrbq_p_s32(out + c, hb_mve_requant(acc, rq, offset, lo, hi),
+                 vctp32q((uint32_t)(channels - c)));
+    bias += 4;
+    rq += 8;
+  }
+}
+
+#endif /* HB_MVE_COMMON_H */
