@@ -197,8 +197,10 @@ typedef struct {
   const int32_t *requant;
 } hb_conv_mve_params;
 
-/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, no dilation (mve variant). weights: per group
- * of 4 channels, 9 taps x 4 channels. scratch: input.c bytes (a row of pad values). */
+/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, no dilation (mve variant), by groups of 8
+ * channels (zero-padded): weights 9 taps x 8 channels per group; folded_bias and requant
+ * per group in the order of its accumulators, channels 0,2,4,6 then 1,3,5,7.
+ * scratch: input.c bytes (a row of pad values). */
 typedef struct {
   hb_dims input, output;
   int32_t stride_h, stride_w, pad_h, pad_w;

@@ -318,21 +318,33 @@ def _mve_depthwise(graph: Graph, op: Operator, p: Any,
             or p.depth_multiplier != 1 or tuple(p.dilation) != (1, 1) \
             or len(x.shape) != 4 or x.shape[3] != channels:
         return None
-    requant = mve_requant(p.multiplier, p.shift, channels)
+    if (p.filter == -128).any():
+        return None  # two taps' products must add up exactly in int16
+    per_channel = p.filter.reshape(9, channels).T  # (channel, tap)
+    padded = _round_up(channels, 8)
+    # groups of 8 channels; bias and requantization of each group in the order of its
+    # accumulators: even channels, then odd channels
+    order = np.concatenate([np.arange(g, g + 8)[[0, 2, 4, 6, 1, 3, 5, 7]]
+                            for g in range(0, padded, 8)])
+    rows = np.zeros((padded, 9), np.int8)
+    rows[:channels] = per_channel
+    m = np.broadcast_to(np.asarray(p.multiplier, np.int64), (channels,))
+    sh = np.broadcast_to(np.asarray(p.shift, np.int64), (channels,))
+    m = np.concatenate([m, np.repeat(m[:1], padded - channels)])[order]
+    sh = np.concatenate([sh, np.repeat(sh[:1], padded - channels)])[order]
+    requant = mve_requant(m, sh, padded)
     if requant is None:
         return None
-    per_channel = p.filter.reshape(9, channels).T  # (channel, tap)
-    padded = _round_up(channels, 4)
-    taps = np.zeros((9, padded), np.int8)
-    taps[:, :channels] = per_channel.T
-    weights = taps.reshape(9, padded // 4, 4).transpose(1, 0, 2)  # group, tap, channel
+    bias = None if p.bias is None else np.concatenate(
+        [p.bias.astype(np.int64), np.zeros(padded - channels, np.int64)])
+    folded = _mve_folded(rows, bias, p.input_offset)[order]
+    weights = rows.reshape(padded // 8, 8, 9).transpose(0, 2, 1)  # group, tap, channel
     return Specialized("hb_depthwise_conv2d_3x3_s8_mve", "hb_dw3x3_mve_params", {
         "input": x.shape, "output": y.shape, "stride_h": p.stride[0], "stride_w": p.stride[1],
         "pad_h": p.pad[0], "pad_w": p.pad[1], "pad_value": -p.input_offset,
         "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max},
         {"weights": ("int8_t", np.ascontiguousarray(weights).reshape(-1)),
-         "folded_bias": ("int32_t", _mve_folded(per_channel, p.bias, p.input_offset)),
-         "requant": ("int32_t", requant)},
+         "folded_bias": ("int32_t", folded), "requant": ("int32_t", requant)},
         scratch_bytes=_round_up(channels, 4))
 
 

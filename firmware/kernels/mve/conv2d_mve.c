@@ -50,13 +50,15 @@ hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int
   const int32_t in_size = p->input.h * p->input.w * p->input.c, out_c = p->output.c;
   const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
   int8_t *col = (int8_t *)scratch;
+  const int32_t blocks = (p->depth + 15) >> 4;
   int32_t b, oy, ox;
+  fill_bytes(col + p->depth, vdupq_n_s8(0), (blocks << 4) - p->depth);  /* never rewritten */
   for (b = 0; b < p->output.n; ++b) {
     const int8_t *in_b = input + b * in_size;
     for (oy = 0; oy < p->output.h; ++oy) {
       for (ox = 0; ox < p->output.w; ++ox) {
         im2col(p, in_b, oy, ox, col);
-        hb_mve_matvec(col, p->depth, p->weights, p->folded_bias, p->requant, out_c, output,
+        hb_mve_matvec(col, blocks, 0, p->weights, p->folded_bias, p->requant, out_c, output,
                       p->output_offset, lo, hi);
         output += out_c;
       }
@@ -71,13 +73,15 @@ hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
   const int32_t in_w = p->input.w, in_c = p->input.c, out_c = p->output.c;
   const int32_t in_size = p->input.h * in_w * in_c;
   const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+  const int32_t blocks = in_c >> 4;
+  const mve_pred16_t tail = hb_mve_tail(in_c);
   int32_t b, oy, ox;
   for (b = 0; b < p->output.n; ++b) {
     const int8_t *in_b = input + b * in_size;
     for (oy = 0; oy < p->output.h; ++oy) {
       const int8_t *x = in_b + oy * p->stride_h * in_w * in_c;
       for (ox = 0; ox < p->output.w; ++ox, x += p->stride_w * in_c) {
-        hb_mve_matvec(x, in_c, p->weights, p->folded_bias, p->requant, out_c, output,
+        hb_mve_matvec(x, blocks, tail, p->weights, p->folded_bias, p->requant, out_c, output,
                       p->output_offset, lo, hi);
         output += out_c;
       }
