@@ -62,8 +62,12 @@ hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int
   const mve_pred16_t last = vctp16q((uint32_t)(ch & 7));
   int8_t *pad_row = (int8_t *)scratch;
   const int8_t *tap[9];
+  int32_t step[9];  /* tap t of an interior pixel: its top-left input + step[t] */
   int32_t b, oy, ox, c, ky, kx;
   for (c = 0; c < ch; ++c) pad_row[c] = (int8_t)p->pad_value;
+  for (ky = 0; ky < 3; ++ky) {
+    for (kx = 0; kx < 3; ++kx) step[3 * ky + kx] = (ky * in_w + kx) * ch;
+  }
   for (b = 0; b < p->input.n; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
     for (oy = 0; oy < p->output.h; ++oy) {
@@ -72,12 +76,18 @@ hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int
         const int32_t x0 = ox * p->stride_w - p->pad_w;
         const int8_t *w = p->weights;
         const int32_t *bias = p->folded_bias, *rq = p->requant;
-        for (ky = 0; ky < 3; ++ky) {
-          const int32_t y = y0 + ky;
-          for (kx = 0; kx < 3; ++kx) {
-            const int32_t x = x0 + kx;
-            tap[3 * ky + kx] = (y < 0 || y >= in_h || x < 0 || x >= in_w)
-                                   ? pad_row : in_b + (y * in_w + x) * ch;
+        if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + 3 <= in_w) {
+          const int8_t *corner = in_b + (y0 * in_w + x0) * ch;
+          int32_t t;
+          for (t = 0; t < 9; ++t) tap[t] = corner + step[t];
+        } else {
+          for (ky = 0; ky < 3; ++ky) {
+            const int32_t y = y0 + ky;
+            for (kx = 0; kx < 3; ++kx) {
+              const int32_t x = x0 + kx;
+              tap[3 * ky + kx] = (y < 0 || y >= in_h || x < 0 || x >= in_w)
+                                     ? pad_row : in_b + (y * in_w + x) * ch;
+            }
           }
         }
         for (c = 0; c < whole; c += 8) {
