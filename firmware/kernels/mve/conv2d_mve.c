@@ -7,38 +7,59 @@
 #include "hb_kernels.h"
 #include "mve_common.h"
 
-/* n bytes from src to dst, 16 at a time under a tail predicate. */
+#include <string.h>
+
+/* n bytes from src to dst: 16 at a time, then a word at a time (unaligned word accesses
+ * are allowed on this core), then bytes; kernel rows are often short (4 or 9 bytes). */
 HB_INLINE void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
-  for (; n > 0; n -= 16, src += 16, dst += 16) {
-    const mve_pred16_t p = vctp8q((uint32_t)n);
-    vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+  for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
+  for (; n >= 4; n -= 4, src += 4, dst += 4) {
+    uint32_t v;
+    memcpy(&v, src, 4);
+    memcpy(dst, &v, 4);
   }
+  for (; n > 0; --n) *dst++ = *src++;
 }
 
-HB_INLINE void fill_bytes(int8_t *dst, int8x16_t value, int32_t n) {
-  for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, value, vctp8q((uint32_t)n));
+/* n bytes of `value` (also given as pad, in every byte of a vector). */
+HB_INLINE void fill_bytes(int8_t *dst, int8x16_t pad, int8_t value, int32_t n) {
+  const uint32_t word = 0x01010101u * (uint8_t)value;
+  for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, pad);
+  for (; n >= 4; n -= 4, dst += 4) memcpy(dst, &word, 4);
+  for (; n > 0; --n) *dst++ = value;
 }
 
-/* The receptive field of output pixel (b, oy, ox) into col, in OHWI order. */
+/* The receptive field of output pixel (b, oy, ox) into col, in OHWI order. Kept out of
+ * line, and without GCC turning the short byte loops into memset/memcpy calls. */
+__attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
 static void im2col(const hb_conv_mve_params *p, const int8_t *in_b, int32_t oy, int32_t ox,
                    int8_t *col) {
   const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
   const int32_t k_w = p->kernel_w, run = k_w * in_c;
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-  const int whole_rows = p->dilation_w == 1 && x0 >= 0 && x0 + k_w - 1 < in_w;
-  const int8x16_t pad = vdupq_n_s8((int8_t)p->pad_value);
+  const int8_t value = (int8_t)p->pad_value;
+  const int8x16_t pad = vdupq_n_s8(value);
+  /* with dilation_w 1, the part of a kernel row inside the image is one run of input */
+  const int32_t x_lo = x0 < 0 ? 0 : x0, x_hi = x0 + k_w > in_w ? in_w : x0 + k_w;
+  const int32_t left = (x_lo - x0) * in_c, middle = (x_hi - x_lo) * in_c;
   int32_t ky, kx;
   for (ky = 0; ky < p->kernel_h; ++ky, col += run) {
     const int32_t y = y0 + ky * p->dilation_h;
     const int8_t *row = in_b + y * in_w * in_c;
     if (y < 0 || y >= in_h) {
-      fill_bytes(col, pad, run);
-    } else if (whole_rows) {
-      copy_bytes(col, row + x0 * in_c, run);
+      fill_bytes(col, pad, value, run);
+    } else if (p->dilation_w == 1) {
+      if (middle <= 0) {
+        fill_bytes(col, pad, value, run);
+        continue;
+      }
+      fill_bytes(col, pad, value, left);
+      copy_bytes(col + left, row + x_lo * in_c, middle);
+      fill_bytes(col + left + middle, pad, value, run - left - middle);
     } else {
       for (kx = 0; kx < k_w; ++kx) {
         const int32_t x = x0 + kx * p->dilation_w;
-        if (x < 0 || x >= in_w) fill_bytes(col + kx * in_c, pad, in_c);
+        if (x < 0 || x >= in_w) fill_bytes(col + kx * in_c, pad, value, in_c);
         else copy_bytes(col + kx * in_c, row + x * in_c, in_c);
       }
     }
@@ -52,7 +73,7 @@ hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int
   int8_t *col = (int8_t *)scratch;
   const int32_t blocks = (p->depth + 15) >> 4;
   int32_t b, oy, ox;
-  fill_bytes(col + p->depth, vdupq_n_s8(0), (blocks << 4) - p->depth);  /* never rewritten */
+  fill_bytes(col + p->depth, vdupq_n_s8(0), 0, (blocks << 4) - p->depth);  /* never rewritten */
   for (b = 0; b < p->output.n; ++b) {
     const int8_t *in_b = input + b * in_size;
     for (oy = 0; oy < p->output.h; ++oy) {
