@@ -219,6 +219,15 @@ typedef struct {
   const int32_t *requant;
 } hb_fc_mve_params;
 
+/* ADD of two same-shaped tensors (mve variant). The shifts are right shifts (0..31). */
+typedef struct {
+  int32_t size;
+  int32_t a_offset, b_offset, left_shift;
+  int32_t a_multiplier, a_shift, b_multiplier, b_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t output_offset, act_min, act_max;
+} hb_add_mve_params;
+
 hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int8_t *output,
                            void *scratch);
 hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
@@ -227,6 +236,8 @@ hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int
                                          int8_t *output, void *scratch);
 hb_status hb_fully_connected_s8_mve(const hb_fc_mve_params *p, const int8_t *input,
                                     int8_t *output);
+hb_status hb_add_s8_mve(const hb_add_mve_params *p, const int8_t *a, const int8_t *b,
+                        int8_t *output);
 
 /*
  * Specialized kernels of optional variants. The code generator calls one only when the

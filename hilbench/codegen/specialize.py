@@ -28,7 +28,8 @@ VARIANT_KERNELS: dict[str, frozenset[str]] = {
                       "hb_depthwise_conv2d_3x3_s8_dsp", "hb_depthwise_conv2d_3x3_s8_dsp_full",
                       "hb_fully_connected_s8_dsp", "hb_add_s8_dsp"}),
     "mve": frozenset({"hb_conv2d_s8_mve", "hb_conv2d_1x1_s8_mve",
-                      "hb_depthwise_conv2d_3x3_s8_mve", "hb_fully_connected_s8_mve"}),
+                      "hb_depthwise_conv2d_3x3_s8_mve", "hb_fully_connected_s8_mve",
+                      "hb_add_s8_mve"}),
 }
 
 _ACC_LIMIT = 1 << 30  # |accumulator| below this keeps SMMULR(2 * acc, m) exact
@@ -365,5 +366,26 @@ def _mve_fully_connected(graph: Graph, op: Operator, p: Any,
          "requant": ("int32_t", requant)})
 
 
+def _mve_add(graph: Graph, op: Operator, p: Any,
+             available: frozenset[str]) -> Specialized | None:
+    if "hb_add_s8_mve" not in available:
+        return None
+    a, b, y = (graph.tensor(i) for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if a.is_constant or b.is_constant or not a.shape == b.shape == y.shape:
+        return None  # broadcasting and constant operands keep the generic kernel
+    shifts = (p.input1_shift, p.input2_shift, p.output_shift)
+    multipliers = (p.input1_multiplier, p.input2_multiplier, p.output_multiplier)
+    if any(not -31 <= int(s) <= 0 for s in shifts) or any(int(m) < 0 for m in multipliers) \
+            or not 0 <= int(p.left_shift) <= 22:  # 255 << 22 < 2^31
+        return None
+    return Specialized("hb_add_s8_mve", "hb_add_mve_params", {
+        "size": y.size, "a_offset": p.input1_offset, "b_offset": p.input2_offset,
+        "left_shift": p.left_shift, "a_multiplier": p.input1_multiplier,
+        "a_shift": -int(p.input1_shift), "b_multiplier": p.input2_multiplier,
+        "b_shift": -int(p.input2_shift), "output_multiplier": p.output_multiplier,
+        "output_shift": -int(p.output_shift), "output_offset": p.output_offset,
+        "act_min": p.act_min, "act_max": p.act_max})
+
+
 _VARIANT_CHOOSERS = {"mve": {"CONV_2D": _mve_conv, "DEPTHWISE_CONV_2D": _mve_depthwise,
-                             "FULLY_CONNECTED": _mve_fully_connected}}
+                             "FULLY_CONNECTED": _mve_fully_connected, "ADD": _mve_add}}
