@@ -175,6 +175,71 @@ hb_status hb_quantize_s8(const hb_quantize_params *p, const void *input, int8_t 
 hb_status hb_dequantize_s8(const hb_dequantize_params *p, const int8_t *input, float *output);
 
 /*
+ * Specialized kernels of the mve variant (Cortex-M55, Helium), called like the variants'
+ * kernels described below (folded_bias as there). Channels go by groups of four: weights
+ * of a group interleaved by blocks of 16 values (row 4g's, then 4g+1's, 4g+2's, 4g+3's;
+ * zero rows and values pad), folded_bias per channel rounded up to 4, and requant per group
+ * the four multipliers then the four shifts (TFLM's, -31..0; multipliers >= 0), as
+ * firmware/kernels/mve/mve_common.h uses them.
+ */
+
+/* CONV_2D as a matrix product (mve variant), one output pixel's column at a time.
+ * hb_conv2d_s8_mve: scratch of depth bytes rounded up to 16 (the column);
+ * hb_conv2d_1x1_s8_mve: 1x1 kernel without padding, no scratch. */
+typedef struct {
+  hb_dims input, output;
+  int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
+  int32_t depth;                  /* kernel_h * kernel_w * input.c */
+  int32_t pad_value;              /* the input zero point */
+  int32_t output_offset, act_min, act_max;
+  const int8_t *weights;
+  const int32_t *folded_bias;
+  const int32_t *requant;
+} hb_conv_mve_params;
+
+/* DEPTHWISE_CONV_2D, 3x3, depth multiplier 1, no dilation (mve variant), by groups of 8
+ * channels (zero-padded): weights 9 taps x 8 channels per group; folded_bias and requant
+ * per group in the order of its accumulators, channels 0,2,4,6 then 1,3,5,7.
+ * scratch: input.c bytes (a row of pad values). */
+typedef struct {
+  hb_dims input, output;
+  int32_t stride_h, stride_w, pad_h, pad_w;
+  int32_t pad_value, output_offset, act_min, act_max;
+  const int8_t *weights;
+  const int32_t *folded_bias;
+  const int32_t *requant;
+} hb_dw3x3_mve_params;
+
+/* FULLY_CONNECTED (mve variant), weights as hb_conv_mve_params' with depth values a row. */
+typedef struct {
+  int32_t rows, depth, units;
+  int32_t output_offset, act_min, act_max;
+  const int8_t *weights;
+  const int32_t *folded_bias;
+  const int32_t *requant;
+} hb_fc_mve_params;
+
+/* ADD of two same-shaped tensors (mve variant). The shifts are right shifts (0..31). */
+typedef struct {
+  int32_t size;
+  int32_t a_offset, b_offset, left_shift;
+  int32_t a_multiplier, a_shift, b_multiplier, b_shift;
+  int32_t output_multiplier, output_shift;
+  int32_t output_offset, act_min, act_max;
+} hb_add_mve_params;
+
+hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int8_t *output,
+                           void *scratch);
+hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
+                               int8_t *output);
+hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int8_t *input,
+                                         int8_t *output, void *scratch);
+hb_status hb_fully_connected_s8_mve(const hb_fc_mve_params *p, const int8_t *input,
+                                    int8_t *output);
+hb_status hb_add_s8_mve(const hb_add_mve_params *p, const int8_t *a, const int8_t *b,
+                        int8_t *output);
+
+/*
  * Specialized kernels of optional variants. The code generator calls one only when the
  * board's kernel variant provides it (hilbench/codegen/specialize.py lists them per
  * variant) and the layer's shape and quantization allow it; every other layer keeps the

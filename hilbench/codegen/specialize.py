@@ -27,6 +27,9 @@ VARIANT_KERNELS: dict[str, frozenset[str]] = {
     "dsp": frozenset({"hb_conv2d_s8_dsp", "hb_conv2d_s8_dsp_full",
                       "hb_depthwise_conv2d_3x3_s8_dsp", "hb_depthwise_conv2d_3x3_s8_dsp_full",
                       "hb_fully_connected_s8_dsp", "hb_add_s8_dsp"}),
+    "mve": frozenset({"hb_conv2d_s8_mve", "hb_conv2d_1x1_s8_mve",
+                      "hb_depthwise_conv2d_3x3_s8_mve", "hb_fully_connected_s8_mve",
+                      "hb_add_s8_mve"}),
 }
 
 _ACC_LIMIT = 1 << 30  # |accumulator| below this keeps SMMULR(2 * acc, m) exact
@@ -100,7 +103,7 @@ def choose(graph: Graph, op: Operator, p: Any, variant: str) -> Specialized | No
     available = kernels_of(variant)
     if not available:
         return None
-    chooser = _CHOOSERS.get(op.opcode)
+    chooser = _VARIANT_CHOOSERS.get(variant, _CHOOSERS).get(op.opcode)
     return chooser(graph, op, p, available) if chooser else None
 
 
@@ -233,3 +236,156 @@ def _add(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Speci
 
 _CHOOSERS = {"CONV_2D": _conv, "DEPTHWISE_CONV_2D": _depthwise,
              "FULLY_CONNECTED": _fully_connected, "ADD": _add}
+
+
+# --- mve (Cortex-M55, Helium): firmware/kernels/mve/ ----------------------------------------
+# Channels by groups of four: weights interleaved by blocks of 16 values, folded bias and the
+# {4 multipliers, 4 shifts} requantization per group (see mve_common.h). Its requantization
+# (VQRDMULH, then VRSHL with a fixup) is exact for every accumulator when the multiplier is
+# >= 0 and the shift -31..0, so only those are checked; the folded bias wraps like TFLM's
+# int32 accumulator.
+
+def _wrap32(values: np.ndarray) -> np.ndarray:
+    return ((np.asarray(values, np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
+
+
+def mve_requant(multiplier: Any, shift: Any, channels: int) -> np.ndarray | None:
+    """Per group of four channels the four multipliers, then the four shifts (channels
+    rounded up to 4 by repeating the first), or None when the mve kernels cannot be exact."""
+    m = np.broadcast_to(np.asarray(multiplier, np.int64), (channels,))
+    s = np.broadcast_to(np.asarray(shift, np.int64), (channels,))
+    if (m < 0).any() or (s > 0).any() or (s < -31).any():
+        return None
+    padded = _round_up(channels, 4)
+    m = np.concatenate([m, np.repeat(m[:1], padded - channels)])
+    s = np.concatenate([s, np.repeat(s[:1], padded - channels)])
+    return np.stack([m.reshape(-1, 4), s.reshape(-1, 4)], axis=1).reshape(-1).astype(np.int32)
+
+
+def mve_interleave(rows: np.ndarray) -> np.ndarray:
+    """(channels, depth) int8 as hb_mve_matvec reads it: groups of four rows, by blocks of
+    16 values, zero-padded to whole groups and blocks."""
+    channels, depth = rows.shape
+    padded = np.zeros((_round_up(channels, 4), _round_up(depth, 16)), np.int8)
+    padded[:channels, :depth] = rows
+    groups, length = padded.shape[0] // 4, padded.shape[1]
+    return np.ascontiguousarray(
+        padded.reshape(groups, 4, length // 16, 16).transpose(0, 2, 1, 3)).reshape(-1)
+
+
+def _mve_folded(rows: np.ndarray, bias: np.ndarray | None, input_offset: int) -> np.ndarray:
+    folded = _folded(rows, bias, input_offset)
+    return _wrap32(np.concatenate([folded, np.zeros(_round_up(len(folded), 4) - len(folded),
+                                                    np.int64)]))
+
+
+def _mve_conv(graph: Graph, op: Operator, p: Any,
+              available: frozenset[str]) -> Specialized | None:
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    out_c, k_h, k_w, in_c = p.filter.shape
+    if len(x.shape) != 4 or x.shape[3] != in_c or y.shape[3] != out_c:
+        return None
+    requant = mve_requant(p.multiplier, p.shift, out_c)
+    if requant is None:
+        return None
+    depth = k_h * k_w * in_c
+    rows = p.filter.reshape(out_c, depth)
+    one_by_one = (k_h, k_w) == (1, 1) and tuple(p.pad) == (0, 0)
+    function = "hb_conv2d_1x1_s8_mve" if one_by_one else "hb_conv2d_s8_mve"
+    if function not in available:
+        return None
+    return Specialized(function, "hb_conv_mve_params", {
+        "input": x.shape, "output": y.shape, "kernel_h": k_h, "kernel_w": k_w,
+        "stride_h": p.stride[0], "stride_w": p.stride[1],
+        "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
+        "pad_h": p.pad[0], "pad_w": p.pad[1], "depth": depth,
+        "pad_value": -p.input_offset, "output_offset": p.output_offset,
+        "act_min": p.act_min, "act_max": p.act_max},
+        {"weights": ("int8_t", mve_interleave(rows)),
+         "folded_bias": ("int32_t", _mve_folded(rows, p.bias, p.input_offset)),
+         "requant": ("int32_t", requant)},
+        scratch_bytes=0 if one_by_one else _round_up(depth, 16))
+
+
+def _mve_depthwise(graph: Graph, op: Operator, p: Any,
+                   available: frozenset[str]) -> Specialized | None:
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    _, k_h, k_w, channels = p.filter.shape
+    if len(x.shape) == 4 and x.shape[3] == 1:
+        # one input channel: a CONV_2D with the depth multiplier as output channels
+        return _mve_conv(graph, op, replace(p, filter=p.filter.transpose(3, 1, 2, 0),
+                                            depth_multiplier=1), available)
+    if "hb_depthwise_conv2d_3x3_s8_mve" not in available or (k_h, k_w) != (3, 3) \
+            or p.depth_multiplier != 1 or tuple(p.dilation) != (1, 1) \
+            or len(x.shape) != 4 or x.shape[3] != channels:
+        return None
+    if (p.filter == -128).any():
+        return None  # two taps' products must add up exactly in int16
+    per_channel = p.filter.reshape(9, channels).T  # (channel, tap)
+    padded = _round_up(channels, 8)
+    # groups of 8 channels; bias and requantization of each group in the order of its
+    # accumulators: even channels, then odd channels
+    order = np.concatenate([np.arange(g, g + 8)[[0, 2, 4, 6, 1, 3, 5, 7]]
+                            for g in range(0, padded, 8)])
+    rows = np.zeros((padded, 9), np.int8)
+    rows[:channels] = per_channel
+    m = np.broadcast_to(np.asarray(p.multiplier, np.int64), (channels,))
+    sh = np.broadcast_to(np.asarray(p.shift, np.int64), (channels,))
+    m = np.concatenate([m, np.repeat(m[:1], padded - channels)])[order]
+    sh = np.concatenate([sh, np.repeat(sh[:1], padded - channels)])[order]
+    requant = mve_requant(m, sh, padded)
+    if requant is None:
+        return None
+    bias = None if p.bias is None else np.concatenate(
+        [p.bias.astype(np.int64), np.zeros(padded - channels, np.int64)])
+    folded = _mve_folded(rows, bias, p.input_offset)[order]
+    weights = rows.reshape(padded // 8, 8, 9).transpose(0, 2, 1)  # group, tap, channel
+    return Specialized("hb_depthwise_conv2d_3x3_s8_mve", "hb_dw3x3_mve_params", {
+        "input": x.shape, "output": y.shape, "stride_h": p.stride[0], "stride_w": p.stride[1],
+        "pad_h": p.pad[0], "pad_w": p.pad[1], "pad_value": -p.input_offset,
+        "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max},
+        {"weights": ("int8_t", np.ascontiguousarray(weights).reshape(-1)),
+         "folded_bias": ("int32_t", folded), "requant": ("int32_t", requant)},
+        scratch_bytes=_round_up(channels, 4))
+
+
+def _mve_fully_connected(graph: Graph, op: Operator, p: Any,
+                         available: frozenset[str]) -> Specialized | None:
+    if "hb_fully_connected_s8_mve" not in available or p.weights_offset != 0:
+        return None
+    units, depth = p.weights.shape
+    rows = graph.tensor(op.inputs[0]).size // depth
+    requant = mve_requant(p.multiplier, p.shift, units)
+    if requant is None:
+        return None
+    return Specialized("hb_fully_connected_s8_mve", "hb_fc_mve_params", {
+        "rows": rows, "depth": depth, "units": units, "output_offset": p.output_offset,
+        "act_min": p.act_min, "act_max": p.act_max},
+        {"weights": ("int8_t", mve_interleave(p.weights)),
+         "folded_bias": ("int32_t", _mve_folded(p.weights, p.bias, p.input_offset)),
+         "requant": ("int32_t", requant)})
+
+
+def _mve_add(graph: Graph, op: Operator, p: Any,
+             available: frozenset[str]) -> Specialized | None:
+    if "hb_add_s8_mve" not in available:
+        return None
+    a, b, y = (graph.tensor(i) for i in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    if a.is_constant or b.is_constant or not a.shape == b.shape == y.shape:
+        return None  # broadcasting and constant operands keep the generic kernel
+    shifts = (p.input1_shift, p.input2_shift, p.output_shift)
+    multipliers = (p.input1_multiplier, p.input2_multiplier, p.output_multiplier)
+    if any(not -31 <= int(s) <= 0 for s in shifts) or any(int(m) < 0 for m in multipliers) \
+            or not 0 <= int(p.left_shift) <= 22:  # 255 << 22 < 2^31
+        return None
+    return Specialized("hb_add_s8_mve", "hb_add_mve_params", {
+        "size": y.size, "a_offset": p.input1_offset, "b_offset": p.input2_offset,
+        "left_shift": p.left_shift, "a_multiplier": p.input1_multiplier,
+        "a_shift": -int(p.input1_shift), "b_multiplier": p.input2_multiplier,
+        "b_shift": -int(p.input2_shift), "output_multiplier": p.output_multiplier,
+        "output_shift": -int(p.output_shift), "output_offset": p.output_offset,
+        "act_min": p.act_min, "act_max": p.act_max})
+
+
+_VARIANT_CHOOSERS = {"mve": {"CONV_2D": _mve_conv, "DEPTHWISE_CONV_2D": _mve_depthwise,
+                             "FULLY_CONNECTED": _mve_fully_connected, "ADD": _mve_add}}

@@ -1,0 +1,112 @@
+/* CONV_2D as a matrix product for the mve variant: each output pixel's receptive field as
+ * one int8 column (gathered into scratch, or read in place for a 1x1 kernel without
+ * padding), times four output channels at a time with VMLADAVA.S8 (16 MACs each). The
+ * input offset is folded into the bias on the host, and positions outside the image hold
+ * the input zero point, whose contribution the folded bias cancels. Bit-exact with
+ * ref/conv2d.c under the conditions hilbench/codegen/specialize.py checks. */
+#include "hb_kernels.h"
+#include "mve_common.h"
+
+#include <string.h>
+
+/* n bytes from src to dst: 16 at a time, then a word at a time (unaligned word accesses
+ * are allowed on this core), then bytes; kernel rows are often short (4 or 9 bytes). */
+HB_INLINE void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
+  for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
+  for (; n >= 4; n -= 4, src += 4, dst += 4) {
+    uint32_t v;
+    memcpy(&v, src, 4);
+    memcpy(dst, &v, 4);
+  }
+  for (; n > 0; --n) *dst++ = *src++;
+}
+
+/* n bytes of `value` (also given as pad, in every byte of a vector). */
+HB_INLINE void fill_bytes(int8_t *dst, int8x16_t pad, int8_t value, int32_t n) {
+  const uint32_t word = 0x01010101u * (uint8_t)value;
+  for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, pad);
+  for (; n >= 4; n -= 4, dst += 4) memcpy(dst, &word, 4);
+  for (; n > 0; --n) *dst++ = value;
+}
+
+/* The receptive field of output pixel (b, oy, ox) into col, in OHWI order. Kept out of
+ * line, and without GCC turning the short byte loops into memset/memcpy calls. */
+__attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
+static void im2col(const hb_conv_mve_params *p, const int8_t *in_b, int32_t oy, int32_t ox,
+                   int8_t *col) {
+  const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
+  const int32_t k_w = p->kernel_w, run = k_w * in_c;
+  const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
+  const int8_t value = (int8_t)p->pad_value;
+  const int8x16_t pad = vdupq_n_s8(value);
+  /* with dilation_w 1, the part of a kernel row inside the image is one run of input */
+  const int32_t x_lo = x0 < 0 ? 0 : x0, x_hi = x0 + k_w > in_w ? in_w : x0 + k_w;
+  const int32_t left = (x_lo - x0) * in_c, middle = (x_hi - x_lo) * in_c;
+  int32_t ky, kx;
+  for (ky = 0; ky < p->kernel_h; ++ky, col += run) {
+    const int32_t y = y0 + ky * p->dilation_h;
+    const int8_t *row = in_b + y * in_w * in_c;
+    if (y < 0 || y >= in_h) {
+      fill_bytes(col, pad, value, run);
+    } else if (p->dilation_w == 1) {
+      if (middle <= 0) {
+        fill_bytes(col, pad, value, run);
+        continue;
+      }
+      fill_bytes(col, pad, value, left);
+      copy_bytes(col + left, row + x_lo * in_c, middle);
+      fill_bytes(col + left + middle, pad, value, run - left - middle);
+    } else {
+      for (kx = 0; kx < k_w; ++kx) {
+        const int32_t x = x0 + kx * p->dilation_w;
+        if (x < 0 || x >= in_w) fill_bytes(col + kx * in_c, pad, value, in_c);
+        else copy_bytes(col + kx * in_c, row + x * in_c, in_c);
+      }
+    }
+  }
+}
+
+hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int8_t *output,
+                           void *scratch) {
+  const int32_t in_size = p->input.h * p->input.w * p->input.c, out_c = p->output.c;
+  const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+  int8_t *col = (int8_t *)scratch;
+  const int32_t blocks = (p->depth + 15) >> 4;
+  int32_t b, oy, ox;
+  fill_bytes(col + p->depth, vdupq_n_s8(0), 0, (blocks << 4) - p->depth);  /* never rewritten */
+  for (b = 0; b < p->output.n; ++b) {
+    const int8_t *in_b = input + b * in_size;
+    for (oy = 0; oy < p->output.h; ++oy) {
+      for (ox = 0; ox < p->output.w; ++ox) {
+        im2col(p, in_b, oy, ox, col);
+        hb_mve_matvec(col, blocks, 0, p->weights, p->folded_bias, p->requant, out_c, output,
+                      p->output_offset, lo, hi);
+        output += out_c;
+      }
+    }
+  }
+  return HB_OK;
+}
+
+/* A 1x1 kernel without padding: each output pixel's column is the input pixel itself. */
+hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
+                               int8_t *output) {
+  const int32_t in_w = p->input.w, in_c = p->input.c, out_c = p->output.c;
+  const int32_t in_size = p->input.h * in_w * in_c;
+  const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+  const int32_t blocks = in_c >> 4;
+  const mve_pred16_t tail = hb_mve_tail(in_c);
+  int32_t b, oy, ox;
+  for (b = 0; b < p->output.n; ++b) {
+    const int8_t *in_b = input + b * in_size;
+    for (oy = 0; oy < p->output.h; ++oy) {
+      const int8_t *x = in_b + oy * p->stride_h * in_w * in_c;
+      for (ox = 0; ox < p->output.w; ++ox, x += p->stride_w * in_c) {
+        hb_mve_matvec(x, blocks, tail, p->weights, p->folded_bias, p->requant, out_c, output,
+                      p->output_offset, lo, hi);
+        output += out_c;
+      }
+    }
+  }
+  return HB_OK;
+}
