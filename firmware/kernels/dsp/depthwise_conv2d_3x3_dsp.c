@@ -58,6 +58,137 @@ HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int
   }
 }
 
+/* An interior pixel: every tap inside the image, read through three row pointers at the
+ * pixel's first column, at fixed offsets 0, ch and 2 * ch (one load per tap). */
+HB_INLINE void pixel_rows(const hb_dw3x3_dsp_params *p, const int8_t *r0, int32_t row,
+                          int8_t *output, int full) {
+  const int32_t ch = p->input.c;
+  const int32_t k = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
+  const int32_t *w = (const int32_t *)p->weights;
+  const int32_t *bias = p->folded_bias, *rq = p->requant;
+  const int8_t *r1 = r0 + row, *r2 = r1 + row;
+  int8_t *const end = output + ch;
+  for (; output < end; output += 4) {
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+    {
+      /* nine taps: the load of x (one per tap, at a fixed offset from its row pointer)
+       * and of the weights, SXTB16 of both, four halfword MACs */
+      int32_t xv, xe, wv, we;
+      __asm__(
+        "ldr %[xv], [%[r0]]\n\t"
+        "ldr %[wv], [%[w], #0]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[r0], %[ch]]\n\t"
+        "ldr %[wv], [%[w], #4]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[r0], %[ch], lsl #1]\n\t"
+        "ldr %[wv], [%[w], #8]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[r1]]\n\t"
+        "ldr %[wv], [%[w], #12]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[r1], %[ch]]\n\t"
+        "ldr %[wv], [%[w], #16]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[r1], %[ch], lsl #1]\n\t"
+        "ldr %[wv], [%[w], #20]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[r2]]\n\t"
+        "ldr %[wv], [%[w], #24]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[r2], %[ch]]\n\t"
+        "ldr %[wv], [%[w], #28]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        "ldr %[xv], [%[r2], %[ch], lsl #1]\n\t"
+        "ldr %[wv], [%[w], #32]\n\t"
+        "sxtb16 %[xe], %[xv]\n\t"
+        "sxtb16 %[xv], %[xv], ror #8\n\t"
+        "sxtb16 %[we], %[wv]\n\t"
+        "sxtb16 %[wv], %[wv], ror #8\n\t"
+        "smlabb %[a0], %[xe], %[we], %[a0]\n\t"
+        "smlatt %[a2], %[xe], %[we], %[a2]\n\t"
+        "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"
+        "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+          [xv] "=&r"(xv), [xe] "=&r"(xe), [wv] "=&r"(wv), [we] "=&r"(we)
+        : [r0] "r"(r0), [r1] "r"(r1), [r2] "r"(r2), [ch] "r"(ch), [w] "r"(w)
+        : "memory");
+    }
+    {
+      const int8_t v0 = requant(a0, rq, k, lo, hi, full);
+      const int8_t v1 = requant(a1, rq + 2, k, lo, hi, full);
+      const int8_t v2 = requant(a2, rq + 4, k, lo, hi, full);
+      const int8_t v3 = requant(a3, rq + 6, k, lo, hi, full);
+      output[0] = v0;
+      output[1] = v1;
+      output[2] = v2;
+      output[3] = v3;
+    }
+    r0 += 4;
+    r1 += 4;
+    r2 += 4;
+    w += 9;
+    bias += 4;
+    rq += 8;
+  }
+}
+
 /* Outside GCC's first scheduling pass, which would hoist the nine loads and spill, and
  * without store merging, whose packing of int8 results into a word costs more than byte
  * stores. */
@@ -73,10 +204,22 @@ HB_NO_SCHED1 static void pixel_clamped(const hb_dw3x3_dsp_params *p, const int8_
   pixel(p, tap, output, 0);
 }
 
+HB_NO_SCHED1 static void rows_full(const hb_dw3x3_dsp_params *p, const int8_t *r0,
+                                   int32_t row, int8_t *output) {
+  pixel_rows(p, r0, row, output, 1);
+}
+
+HB_NO_SCHED1 static void rows_clamped(const hb_dw3x3_dsp_params *p, const int8_t *r0,
+                                      int32_t row, int8_t *output) {
+  pixel_rows(p, r0, row, output, 0);
+}
+
+typedef void (*rows_fn)(const hb_dw3x3_dsp_params *, const int8_t *, int32_t, int8_t *);
+
 typedef void (*pixel_fn)(const hb_dw3x3_dsp_params *, const int8_t *const *, int8_t *);
 
 HB_INLINE void depthwise(const hb_dw3x3_dsp_params *p, const int8_t *input, int8_t *output,
-                         void *scratch, pixel_fn run_pixel) {
+                         void *scratch, pixel_fn run_pixel, rows_fn run_rows) {
   const int32_t in_h = p->input.h, in_w = p->input.w, ch = p->input.c;
   int8_t *pad_row = (int8_t *)scratch;
   const int8_t *tap[9];
@@ -86,8 +229,14 @@ HB_INLINE void depthwise(const hb_dw3x3_dsp_params *p, const int8_t *input, int8
     const int8_t *in_b = input + b * in_h * in_w * ch;
     for (oy = 0; oy < p->output.h; ++oy) {
       const int32_t y0 = oy * p->stride_h - p->pad_h;
+      const int rows_in = y0 >= 0 && y0 + 2 < in_h;
       for (ox = 0; ox < p->output.w; ++ox) {
         const int32_t x0 = ox * p->stride_w - p->pad_w;
+        if (rows_in && x0 >= 0 && x0 + 2 < in_w) {
+          run_rows(p, in_b + (y0 * in_w + x0) * ch, in_w * ch, output);
+          output += ch;
+          continue;
+        }
         for (ky = 0; ky < 3; ++ky) {
           const int32_t y = y0 + ky;
           for (kx = 0; kx < 3; ++kx) {
@@ -106,7 +255,7 @@ HB_INLINE void depthwise(const hb_dw3x3_dsp_params *p, const int8_t *input, int8
 /* Two entry points, chosen by the code generator, so a model links only what it uses. */
 hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
                                          int8_t *output, void *scratch) {
-  depthwise(p, input, output, scratch, pixel_clamped);
+  depthwise(p, input, output, scratch, pixel_clamped, rows_clamped);
   return HB_OK;
 }
 
@@ -114,6 +263,6 @@ hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int
 hb_status hb_depthwise_conv2d_3x3_s8_dsp_full(const hb_dw3x3_dsp_params *p,
                                               const int8_t *input, int8_t *output,
                                               void *scratch) {
-  depthwise(p, input, output, scratch, pixel_full);
+  depthwise(p, input, output, scratch, pixel_full, rows_full);
   return HB_OK;
 }
