@@ -20,6 +20,28 @@ HB_INLINE int8_t requant(int32_t acc, const int32_t *rq, int32_t k, int32_t lo, 
   return (int8_t)(v > hi ? hi : v);
 }
 
+/* The four results of a group with the full int8 clamp: per channel {multiplier,
+ * pre_shift} by LDRD, requant() as six instructions, then a byte store; rq and out advance. */
+#define HB_RQ1(a)                                          \
+  "ldrd %[m], %[e], [%[rq]], #8\n\t"                       \
+  "lsl %[" a "], %[" a "], #1\n\t"                         \
+  "smmulr %[" a "], %[" a "], %[m]\n\t"                    \
+  "add %[" a "], %[" a "], %[" a "], asr #31\n\t"          \
+  "asr %[" a "], %[" a "], %[e]\n\t"                       \
+  "add %[" a "], %[" a "], %[k]\n\t"                       \
+  "ssat %[" a "], #8, %[" a "], asr #1\n\t"                \
+  "strb %[" a "], [%[out]], #1\n\t"
+
+HB_INLINE void requant4_full(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
+                             const int32_t **rq, int8_t **out, int32_t k) {
+  int32_t m, e;
+  __asm__ volatile(HB_RQ1("a0") HB_RQ1("a1") HB_RQ1("a2") HB_RQ1("a3")
+                   : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                     [m] "=&r"(m), [e] "=&r"(e), [rq] "+r"(*rq), [out] "+r"(*out)
+                   : [k] "r"(k)
+                   : "memory");
+}
+
 /* One output pixel's channels, four at a time, from its nine tap rows. */
 HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int8_t *output,
                      int full) {
@@ -68,7 +90,7 @@ HB_INLINE void pixel_rows(const hb_dw3x3_dsp_params *p, const int8_t *r0, int32_
   const int32_t *bias = p->folded_bias, *rq = p->requant;
   const int8_t *r1 = r0 + row, *r2 = r1 + row;
   int8_t *const end = output + ch;
-  for (; output < end; output += 4) {
+  while (output < end) {
     int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
     {
       /* nine taps: the load of x (one per tap, at a fixed offset from its row pointer)
@@ -170,7 +192,9 @@ HB_INLINE void pixel_rows(const hb_dw3x3_dsp_params *p, const int8_t *r0, int32_
         : [r0] "r"(r0), [r1] "r"(r1), [r2] "r"(r2), [ch] "r"(ch), [w] "r"(w)
         : "memory");
     }
-    {
+    if (full) {
+      requant4_full(a0, a1, a2, a3, &rq, &output, k);
+    } else {
       const int8_t v0 = requant(a0, rq, k, lo, hi, full);
       const int8_t v1 = requant(a1, rq + 2, k, lo, hi, full);
       const int8_t v2 = requant(a2, rq + 4, k, lo, hi, full);
@@ -179,13 +203,14 @@ HB_INLINE void pixel_rows(const hb_dw3x3_dsp_params *p, const int8_t *r0, int32_
       output[1] = v1;
       output[2] = v2;
       output[3] = v3;
+      output += 4;
+      rq += 8;
     }
     r0 += 4;
     r1 += 4;
     r2 += 4;
     w += 9;
     bias += 4;
-    rq += 8;
   }
 }
 
