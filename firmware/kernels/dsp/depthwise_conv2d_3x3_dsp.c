@@ -62,7 +62,9 @@ HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int
       a1 = __smlabb(xo, wo, a1);
       a3 = __smlatt(xo, wo, a3);
     }
-    {
+    if (full) {
+      requant4_full(a0, a1, a2, a3, &rq, &output, k);
+    } else {
       /* all four before any store: int8 stores may alias the parameters */
       const int8_t r0 = requant(a0, rq, k, lo, hi, full);
       const int8_t r1 = requant(a1, rq + 2, k, lo, hi, full);
@@ -72,11 +74,11 @@ HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int
       output[1] = r1;
       output[2] = r2;
       output[3] = r3;
+      output += 4;
+      rq += 8;
     }
-    output += 4;
     w += 9;
     bias += 4;
-    rq += 8;
   }
 }
 
