@@ -7,26 +7,23 @@
 #include "hb_kernels.h"
 #include "mve_common.h"
 
-#include <string.h>
 
-/* n bytes from src to dst: 16 at a time, then a word at a time (unaligned word accesses
- * are allowed on this core), then bytes; kernel rows are often short (4 or 9 bytes). */
+/* n >= 1 bytes from src to dst, 16 at a time, each under the predicate of the bytes left:
+ * one load and one store for a kernel row of up to 16 bytes, and nothing read or written
+ * past either end. */
 HB_INLINE void copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
-  for (; n >= 16; n -= 16, src += 16, dst += 16) vstrbq_s8(dst, vldrbq_s8(src));
-  for (; n >= 4; n -= 4, src += 4, dst += 4) {
-    uint32_t v;
-    memcpy(&v, src, 4);
-    memcpy(dst, &v, 4);
-  }
-  for (; n > 0; --n) *dst++ = *src++;
+  do {
+    const mve_pred16_t p = vctp8q((uint32_t)n);
+    vstrbq_p_s8(dst, vldrbq_z_s8(src, p), p);
+    src += 16;
+    dst += 16;
+    n -= 16;
+  } while (n > 0);
 }
 
-/* n bytes of `value` (also given as pad, in every byte of a vector). */
-HB_INLINE void fill_bytes(int8_t *dst, int8x16_t pad, int8_t value, int32_t n) {
-  const uint32_t word = 0x01010101u * (uint8_t)value;
-  for (; n >= 16; n -= 16, dst += 16) vstrbq_s8(dst, pad);
-  for (; n >= 4; n -= 4, dst += 4) memcpy(dst, &word, 4);
-  for (; n > 0; --n) *dst++ = value;
+/* n >= 0 bytes of pad (the pad value in every byte), 16 at a time under a predicate. */
+HB_INLINE void fill_bytes(int8_t *dst, int8x16_t pad, int32_t n) {
+  for (; n > 0; n -= 16, dst += 16) vstrbq_p_s8(dst, pad, vctp8q((uint32_t)n));
 }
 
 /* The receptive field of output pixel (b, oy, ox) into col, in OHWI order. Kept out of
@@ -37,8 +34,7 @@ static void im2col(const hb_conv_mve_params *p, const int8_t *in_b, int32_t oy, 
   const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
   const int32_t k_w = p->kernel_w, run = k_w * in_c;
   const int32_t y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
-  const int8_t value = (int8_t)p->pad_value;
-  const int8x16_t pad = vdupq_n_s8(value);
+  const int8x16_t pad = vdupq_n_s8((int8_t)p->pad_value);
   /* with dilation_w 1, the part of a kernel row inside the image is one run of input */
   const int32_t x_lo = x0 < 0 ? 0 : x0, x_hi = x0 + k_w > in_w ? in_w : x0 + k_w;
   const int32_t left = (x_lo - x0) * in_c, middle = (x_hi - x_lo) * in_c;
@@ -47,19 +43,19 @@ static void im2col(const hb_conv_mve_params *p, const int8_t *in_b, int32_t oy, 
     const int32_t y = y0 + ky * p->dilation_h;
     const int8_t *row = in_b + y * in_w * in_c;
     if (y < 0 || y >= in_h) {
-      fill_bytes(col, pad, value, run);
+      fill_bytes(col, pad, run);
     } else if (p->dilation_w == 1) {
       if (middle <= 0) {
-        fill_bytes(col, pad, value, run);
+        fill_bytes(col, pad, run);
         continue;
       }
-      fill_bytes(col, pad, value, left);
+      fill_bytes(col, pad, left);
       copy_bytes(col + left, row + x_lo * in_c, middle);
-      fill_bytes(col + left + middle, pad, value, run - left - middle);
+      fill_bytes(col + left + middle, pad, run - left - middle);
     } else {
       for (kx = 0; kx < k_w; ++kx) {
         const int32_t x = x0 + kx * p->dilation_w;
-        if (x < 0 || x >= in_w) fill_bytes(col + kx * in_c, pad, value, in_c);
+        if (x < 0 || x >= in_w) fill_bytes(col + kx * in_c, pad, in_c);
         else copy_bytes(col + kx * in_c, row + x * in_c, in_c);
       }
     }
@@ -73,7 +69,7 @@ hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int
   int8_t *col = (int8_t *)scratch;
   const int32_t blocks = (p->depth + 15) >> 4;
   int32_t b, oy, ox;
-  fill_bytes(col + p->depth, vdupq_n_s8(0), 0, (blocks << 4) - p->depth);  /* never rewritten */
+  fill_bytes(col + p->depth, vdupq_n_s8(0), (blocks << 4) - p->depth);  /* never rewritten */
   for (b = 0; b < p->output.n; ++b) {
     const int8_t *in_b = input + b * in_size;
     for (oy = 0; oy < p->output.h; ++oy) {
@@ -88,7 +84,9 @@ hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int
   return HB_OK;
 }
 
-/* A 1x1 kernel without padding: each output pixel's column is the input pixel itself. */
+/* A 1x1 kernel without padding: each output pixel's column is the input pixel itself. Two
+ * pixels at a time (hb_mve_matvec2) when a column is one block of 16 or less, of a row or,
+ * with stride 1, of the whole image; GCC spills the eight accumulators of longer columns. */
 hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
                                int8_t *output) {
   const int32_t in_w = p->input.w, in_c = p->input.c, out_c = p->output.c;
@@ -96,12 +94,22 @@ hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
   const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
   const int32_t blocks = in_c >> 4;
   const mve_pred16_t tail = hb_mve_tail(in_c);
+  const int32_t dense = p->stride_h == 1 && p->stride_w == 1;
+  const int32_t rows = dense ? 1 : p->output.h;
+  const int32_t cols = dense ? p->output.h * p->output.w : p->output.w;
+  const int32_t step = p->stride_w * in_c;
+  const int32_t pairs = in_c <= 16 ? cols : 0;
   int32_t b, oy, ox;
   for (b = 0; b < p->output.n; ++b) {
     const int8_t *in_b = input + b * in_size;
-    for (oy = 0; oy < p->output.h; ++oy) {
+    for (oy = 0; oy < rows; ++oy) {
       const int8_t *x = in_b + oy * p->stride_h * in_w * in_c;
-      for (ox = 0; ox < p->output.w; ++ox, x += p->stride_w * in_c) {
+      for (ox = 0; ox + 2 <= pairs; ox += 2, x += 2 * step) {
+        hb_mve_matvec2(x, x + step, blocks, tail, p->weights, p->folded_bias, p->requant,
+                       out_c, output, output + out_c, p->output_offset, lo, hi);
+        output += 2 * out_c;
+      }
+      for (; ox < cols; ++ox, x += step) {
         hb_mve_matvec(x, blocks, tail, p->weights, p->folded_bias, p->requant, out_c, output,
                       p->output_offset, lo, hi);
         output += out_c;
