@@ -68,15 +68,46 @@ hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int
   const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
   int8_t *col = (int8_t *)scratch;
   const int32_t blocks = (p->depth + 15) >> 4;
-  int32_t b, oy, ox;
+  /* in locals: the output's stores could alias p, and GCC would reload its fields */
+  const int8_t *const weights = p->weights;
+  const int32_t *const folded_bias = p->folded_bias, *const requant = p->requant;
+  const int32_t out_h = p->output.h, out_w = p->output.w, off = p->output_offset;
+  const int32_t in_w = p->input.w, in_c = p->input.c, k_h = p->kernel_h;
+  const int32_t s_h = p->stride_h, s_w = p->stride_w, pad_h = p->pad_h, pad_w = p->pad_w;
+  const int32_t run = p->kernel_w * in_c, rstep = p->dilation_h * in_w * in_c;
+  /* the output columns ox_lo .. ox_hi - 1 and rows whose receptive field lies inside the
+   * image, with dilation_w 1: each kernel row is copied as one run, no padding */
+  int32_t ox_lo = 0, ox_hi = 0, oy_lo = 0, oy_hi = 0;
+  const mve_pred16_t row_pred = vctp8q((uint32_t)run);
+  int32_t b, oy, ox, ky;
+  if (p->dilation_w == 1) {
+    ox_lo = (p->pad_w + p->stride_w - 1) / p->stride_w;
+    const int32_t x_room = in_w - p->kernel_w + p->pad_w;
+    const int32_t y_room = p->input.h - 1 - (k_h - 1) * p->dilation_h + p->pad_h;
+    ox_hi = x_room < 0 ? 0 : x_room / p->stride_w + 1;
+    oy_lo = (p->pad_h + p->stride_h - 1) / p->stride_h;
+    oy_hi = y_room < 0 ? 0 : y_room / p->stride_h + 1;
+  }
   fill_bytes(col + p->depth, vdupq_n_s8(0), (blocks << 4) - p->depth);  /* never rewritten */
   for (b = 0; b < p->output.n; ++b) {
     const int8_t *in_b = input + b * in_size;
-    for (oy = 0; oy < p->output.h; ++oy) {
-      for (ox = 0; ox < p->output.w; ++ox) {
-        im2col(p, in_b, oy, ox, col);
-        hb_mve_matvec(col, blocks, 0, p->weights, p->folded_bias, p->requant, out_c, output,
-                      p->output_offset, lo, hi);
+    for (oy = 0; oy < out_h; ++oy) {
+      const int32_t rows_in = oy >= oy_lo && oy < oy_hi;
+      for (ox = 0; ox < out_w; ++ox) {
+        if (rows_in && ox >= ox_lo && ox < ox_hi) {
+          const int8_t *src = in_b + ((oy * s_h - pad_h) * in_w + ox * s_w - pad_w) * in_c;
+          int8_t *dst = col;
+          if (run <= 16) {  /* one predicated load and store a row */
+            for (ky = 0; ky < k_h; ++ky, src += rstep, dst += run)
+              vstrbq_p_s8(dst, vldrbq_z_s8(src, row_pred), row_pred);
+          } else {
+            for (ky = 0; ky < k_h; ++ky, src += rstep, dst += run) copy_bytes(dst, src, run);
+          }
+        } else {
+          im2col(p, in_b, oy, ox, col);
+        }
+        hb_mve_matvec(col, blocks, 0, weights, folded_bias, requant, out_c, output, off, lo,
+                      hi);
         output += out_c;
       }
     }
@@ -97,21 +128,25 @@ hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
   const int32_t dense = p->stride_h == 1 && p->stride_w == 1;
   const int32_t rows = dense ? 1 : p->output.h;
   const int32_t cols = dense ? p->output.h * p->output.w : p->output.w;
-  const int32_t step = p->stride_w * in_c;
+  const int32_t step = p->stride_w * in_c, row_step = p->stride_h * in_w * in_c;
+  /* in locals: the output's stores could alias p, and GCC would reload its fields */
+  const int8_t *const weights = p->weights;
+  const int32_t *const folded_bias = p->folded_bias, *const requant = p->requant;
+  const int32_t off = p->output_offset;
   const int32_t pairs = in_c <= 16 ? cols : 0;
   int32_t b, oy, ox;
   for (b = 0; b < p->output.n; ++b) {
     const int8_t *in_b = input + b * in_size;
     for (oy = 0; oy < rows; ++oy) {
-      const int8_t *x = in_b + oy * p->stride_h * in_w * in_c;
+      const int8_t *x = in_b + oy * row_step;
       for (ox = 0; ox + 2 <= pairs; ox += 2, x += 2 * step) {
-        hb_mve_matvec2(x, x + step, blocks, tail, p->weights, p->folded_bias, p->requant,
-                       out_c, output, output + out_c, p->output_offset, lo, hi);
+        hb_mve_matvec2(x, x + step, blocks, tail, weights, folded_bias, requant, out_c,
+                       output, output + out_c, off, lo, hi);
         output += 2 * out_c;
       }
       for (; ox < cols; ++ox, x += step) {
-        hb_mve_matvec(x, blocks, tail, p->weights, p->folded_bias, p->requant, out_c, output,
-                      p->output_offset, lo, hi);
+        hb_mve_matvec(x, blocks, tail, weights, folded_bias, requant, out_c, output, off, lo,
+                      hi);
         output += out_c;
       }
     }

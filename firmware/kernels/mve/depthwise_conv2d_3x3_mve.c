@@ -66,17 +66,22 @@ hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int
   const mve_pred16_t last = vctp16q((uint32_t)(ch & 7));
   int8_t *pad_row = (int8_t *)scratch;
   const int32_t rs = in_w * ch;
+  /* in locals: the output's stores could alias p, and GCC would reload its fields */
+  const int32_t out_h = p->output.h, out_w = p->output.w, s_h = p->stride_h, s_w = p->stride_w;
+  const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
+  const int8_t *const weights = p->weights;
+  const int32_t *const folded_bias = p->folded_bias, *const requant = p->requant;
   const int8_t *tap[9];
   int32_t b, oy, ox, c, ky, kx;
   for (c = 0; c < ch; ++c) pad_row[c] = (int8_t)p->pad_value;
   for (b = 0; b < p->input.n; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
-    for (oy = 0; oy < p->output.h; ++oy) {
-      const int32_t y0 = oy * p->stride_h - p->pad_h;
-      for (ox = 0; ox < p->output.w; ++ox) {
-        const int32_t x0 = ox * p->stride_w - p->pad_w;
-        const int8_t *w = p->weights;
-        const int32_t *bias = p->folded_bias, *rq = p->requant;
+    for (oy = 0; oy < out_h; ++oy) {
+      const int32_t y0 = oy * s_h - pad_h;
+      for (ox = 0; ox < out_w; ++ox) {
+        const int32_t x0 = ox * s_w - pad_w;
+        const int8_t *w = weights;
+        const int32_t *bias = folded_bias, *rq = requant;
         if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + 3 <= in_w) {
           const int8_t *corner = in_b + (y0 * in_w + x0) * ch;
           for (c = 0; c < whole; c += 8) {
