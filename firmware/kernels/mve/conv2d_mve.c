@@ -28,7 +28,7 @@ HB_INLINE void fill_bytes(int8_t *dst, int8x16_t pad, int32_t n) {
 
 /* The receptive field of output pixel (b, oy, ox) into col, in OHWI order. Kept out of
  * line, and without GCC turning the short byte loops into memset/memcpy calls. */
-__attribute__((noinline, optimize("no-tree-loop-distribute-patterns")))
+__attribute__((noinline, optimize("Os", "no-tree-loop-distribute-patterns")))
 static void im2col(const hb_conv_mve_params *p, const int8_t *in_b, int32_t oy, int32_t ox,
                    int8_t *col) {
   const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
@@ -116,7 +116,7 @@ hb_status hb_conv2d_s8_mve(const hb_conv_mve_params *p, const int8_t *input, int
 }
 
 /* A 1x1 kernel without padding: each output pixel's column is the input pixel itself. Two
- * pixels at a time (hb_mve_matvec2) when a column is one block of 16 or less, of a row or,
+ * pixels at a time (hb_mve_matvec2_short) when a column is 16 values or less, of a row or,
  * with stride 1, of the whole image; GCC spills the eight accumulators of longer columns. */
 hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
                                int8_t *output) {
@@ -134,14 +134,15 @@ hb_status hb_conv2d_1x1_s8_mve(const hb_conv_mve_params *p, const int8_t *input,
   const int32_t *const folded_bias = p->folded_bias, *const requant = p->requant;
   const int32_t off = p->output_offset;
   const int32_t pairs = in_c <= 16 ? cols : 0;
+  const mve_pred16_t lanes = vctp8q((uint32_t)in_c);
   int32_t b, oy, ox;
   for (b = 0; b < p->output.n; ++b) {
     const int8_t *in_b = input + b * in_size;
     for (oy = 0; oy < rows; ++oy) {
       const int8_t *x = in_b + oy * row_step;
       for (ox = 0; ox + 2 <= pairs; ox += 2, x += 2 * step) {
-        hb_mve_matvec2(x, x + step, blocks, tail, weights, folded_bias, requant, out_c,
-                       output, output + out_c, off, lo, hi);
+        hb_mve_matvec2_short(x, x + step, lanes, weights, folded_bias, requant, out_c, output,
+                             output + out_c, off, lo, hi);
         output += 2 * out_c;
       }
       for (; ox < cols; ++ox, x += step) {

@@ -27,7 +27,8 @@
 #define HB_KEEP(v) __asm__("" : "+w"(v))
 
 /* One group of 8 channels of one output pixel; in a last partial group, `pred` selects
- * the channels that exist. Tap t is read at tap[t] + c or, for an interior pixel (`direct`),
+ * the channels that exist. Tap t is read at tap[t] + c or, for an interior pixel when the
+ * channels are whole groups (`direct`),
  * straight from its top-left input `at`, rows rs bytes apart. */
 HB_INLINE void group(const int8_t *const *tap, const int8_t *at, int32_t ch, int32_t rs,
                      int direct, int32_t c, const int8_t *w, const int32_t *bias,
@@ -82,7 +83,7 @@ hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int
         const int32_t x0 = ox * s_w - pad_w;
         const int8_t *w = weights;
         const int32_t *bias = folded_bias, *rq = requant;
-        if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + 3 <= in_w) {
+        if (whole == ch && y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + 3 <= in_w) {
           const int8_t *corner = in_b + (y0 * in_w + x0) * ch;
           for (c = 0; c < whole; c += 8) {
             group(tap, corner, ch, rs, 1, c, w, bias, rq, output + c, off, lo, hi, 0, 0xffff);
@@ -90,9 +91,7 @@ hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int
             bias += 8;
             rq += 16;
           }
-          if (c < ch)
-            group(tap, corner, ch, rs, 1, c, w, bias, rq, output + c, off, lo, hi, 1, last);
-        } else {
+        } else {  /* border pixels, and every pixel of a partial last group */
           for (ky = 0; ky < 3; ++ky) {
             const int32_t y = y0 + ky;
             for (kx = 0; kx < 3; ++kx) {

@@ -82,63 +82,30 @@ HB_INLINE void hb_mve_matvec(const int8_t *x, int32_t blocks, mve_pred16_t tail,
   }
 }
 
-/* hb_mve_matvec for two columns x and y at once (into out and out2): each block of weights
- * is loaded once for both, and the group's bias and requantization as well. */
-HB_INLINE void hb_mve_matvec2(const int8_t *x, const int8_t *y, int32_t blocks,
-                              mve_pred16_t tail, const int8_t *w, const int32_t *bias,
-                              const int32_t *rq, int32_t channels, int8_t *out, int8_t *out2,
-                              int32_t offset, int32x4_t lo, int32x4_t hi) {
+/* hb_mve_matvec for two columns x and y (into out and out2) of at most 16 values, the lanes
+ * of the predicate `lanes`: each block of weights is loaded once for both, and the group's
+ * bias and requantization as well. */
+HB_INLINE void hb_mve_matvec2_short(const int8_t *x, const int8_t *y, mve_pred16_t lanes,
+                                    const int8_t *w, const int32_t *bias, const int32_t *rq,
+                                    int32_t channels, int8_t *out, int8_t *out2,
+                                    int32_t offset, int32x4_t lo, int32x4_t hi) {
+  const int8x16_t xv = vldrbq_z_s8(x, lanes), yv = vldrbq_z_s8(y, lanes);
   int32_t c;
   for (c = 0; c < channels; c += 4) {
-    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-    int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
-    const int8_t *xp = x, *yp = y;
-    int32_t k;
     int32x4_t acc, bcc, m, s, v;
-    for (k = blocks; k > 0; --k) {
-      const int8x16_t xv = vldrbq_s8(xp), yv = vldrbq_s8(yp);
-      int8x16_t wv;
-      xp += 16;
-      yp += 16;
-      wv = vldrbq_s8(w);
-      a0 = vmladavaq_s8(a0, xv, wv);
-      b0 = vmladavaq_s8(b0, yv, wv);
-      wv = vldrbq_s8(w + 16);
-      a1 = vmladavaq_s8(a1, xv, wv);
-      b1 = vmladavaq_s8(b1, yv, wv);
-      wv = vldrbq_s8(w + 32);
-      a2 = vmladavaq_s8(a2, xv, wv);
-      b2 = vmladavaq_s8(b2, yv, wv);
-      wv = vldrbq_s8(w + 48);
-      a3 = vmladavaq_s8(a3, xv, wv);
-      b3 = vmladavaq_s8(b3, yv, wv);
-      w += 64;
-    }
-    if (tail) {
-      const int8x16_t xv = vldrbq_z_s8(xp, tail), yv = vldrbq_z_s8(yp, tail);
-      int8x16_t wv;
-      wv = vldrbq_s8(w);
-      a0 = vmladavaq_s8(a0, xv, wv);
-      b0 = vmladavaq_s8(b0, yv, wv);
-      wv = vldrbq_s8(w + 16);
-      a1 = vmladavaq_s8(a1, xv, wv);
-      b1 = vmladavaq_s8(b1, yv, wv);
-      wv = vldrbq_s8(w + 32);
-      a2 = vmladavaq_s8(a2, xv, wv);
-      b2 = vmladavaq_s8(b2, yv, wv);
-      wv = vldrbq_s8(w + 48);
-      a3 = vmladavaq_s8(a3, xv, wv);
-      b3 = vmladavaq_s8(b3, yv, wv);
-      w += 64;
-    }
-    acc = vdupq_n_s32(a0);
-    acc = vsetq_lane_s32(a1, acc, 1);
-    acc = vsetq_lane_s32(a2, acc, 2);
-    acc = vsetq_lane_s32(a3, acc, 3);
-    bcc = vdupq_n_s32(b0);
-    bcc = vsetq_lane_s32(b1, bcc, 1);
-    bcc = vsetq_lane_s32(b2, bcc, 2);
-    bcc = vsetq_lane_s32(b3, bcc, 3);
+    int8x16_t wv = vldrbq_s8(w);
+    acc = vdupq_n_s32(vmladavaq_s8(bias[0], xv, wv));
+    bcc = vdupq_n_s32(vmladavaq_s8(bias[0], yv, wv));
+    wv = vldrbq_s8(w + 16);
+    acc = vsetq_lane_s32(vmladavaq_s8(bias[1], xv, wv), acc, 1);
+    bcc = vsetq_lane_s32(vmladavaq_s8(bias[1], yv, wv), bcc, 1);
+    wv = vldrbq_s8(w + 32);
+    acc = vsetq_lane_s32(vmladavaq_s8(bias[2], xv, wv), acc, 2);
+    bcc = vsetq_lane_s32(vmladavaq_s8(bias[2], yv, wv), bcc, 2);
+    wv = vldrbq_s8(w + 48);
+    acc = vsetq_lane_s32(vmladavaq_s8(bias[3], xv, wv), acc, 3);
+    bcc = vsetq_lane_s32(vmladavaq_s8(bias[3], yv, wv), bcc, 3);
+    w += 64;
     m = vldrwq_s32(rq);
     s = vldrwq_s32(rq + 4);
     v = vqrdmulhq_s32(acc, m);
