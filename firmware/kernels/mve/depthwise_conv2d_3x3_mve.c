@@ -27,13 +27,17 @@
 #define HB_KEEP(v) __asm__("" : "+w"(v))
 
 /* One group of 8 channels of one output pixel; in a last partial group, `pred` selects
- * the channels that exist. */
-HB_INLINE void group(const int8_t *const *tap, int32_t c, const int8_t *w, const int32_t *bias,
+ * the channels that exist. Tap t is read at tap[t] + c or, for an interior pixel when the
+ * channels are whole groups (`direct`),
+ * straight from its top-left input `at`, rows rs bytes apart. */
+HB_INLINE void group(const int8_t *const *tap, const int8_t *at, int32_t ch, int32_t rs,
+                     int direct, int32_t c, const int8_t *w, const int32_t *bias,
                      const int32_t *rq, int8_t *out, int32_t off, int32x4_t lo, int32x4_t hi,
                      int partial, mve_pred16_t pred) {
   int32x4_t ev = vldrwq_s32(bias), od = vldrwq_s32(bias + 4);
   int16x8_t r;
-#define HB_DW_X(t) (partial ? vldrbq_z_s16(tap[t] + c, pred) : vldrbq_s16(tap[t] + c))
+#define HB_DW_A(t) (direct ? at + c + ((t) / 3) * rs + ((t) % 3) * ch : tap[t] + c)
+#define HB_DW_X(t) (partial ? vldrbq_z_s16(HB_DW_A(t), pred) : vldrbq_s16(HB_DW_A(t)))
   HB_DW_PAIR(0);
   HB_DW_PAIR(2);
   HB_DW_PAIR(4);
@@ -44,6 +48,7 @@ HB_INLINE void group(const int8_t *const *tap, int32_t c, const int8_t *w, const
     od = vaddq_s32(od, vmovltq_s16(s));
   }
 #undef HB_DW_X
+#undef HB_DW_A
   ev = hb_mve_requant(ev, rq, off, lo, hi);
   od = hb_mve_requant(od, rq + 8, off, lo, hi);
   r = vmovntq_s32(vmovnbq_s32(vreinterpretq_s16_s32(ev), ev), od);
@@ -61,26 +66,32 @@ hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int
   const int32_t off = p->output_offset, whole = ch & ~7;
   const mve_pred16_t last = vctp16q((uint32_t)(ch & 7));
   int8_t *pad_row = (int8_t *)scratch;
+  const int32_t rs = in_w * ch;
+  /* in locals: the output's stores could alias p, and GCC would reload its fields */
+  const int32_t out_h = p->output.h, out_w = p->output.w, s_h = p->stride_h, s_w = p->stride_w;
+  const int32_t pad_h = p->pad_h, pad_w = p->pad_w;
+  const int8_t *const weights = p->weights;
+  const int32_t *const folded_bias = p->folded_bias, *const requant = p->requant;
   const int8_t *tap[9];
-  int32_t step[9];  /* tap t of an interior pixel: its top-left input + step[t] */
   int32_t b, oy, ox, c, ky, kx;
   for (c = 0; c < ch; ++c) pad_row[c] = (int8_t)p->pad_value;
-  for (ky = 0; ky < 3; ++ky) {
-    for (kx = 0; kx < 3; ++kx) step[3 * ky + kx] = (ky * in_w + kx) * ch;
-  }
   for (b = 0; b < p->input.n; ++b) {
     const int8_t *in_b = input + b * in_h * in_w * ch;
-    for (oy = 0; oy < p->output.h; ++oy) {
-      const int32_t y0 = oy * p->stride_h - p->pad_h;
-      for (ox = 0; ox < p->output.w; ++ox) {
-        const int32_t x0 = ox * p->stride_w - p->pad_w;
-        const int8_t *w = p->weights;
-        const int32_t *bias = p->folded_bias, *rq = p->requant;
-        if (y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + 3 <= in_w) {
+    for (oy = 0; oy < out_h; ++oy) {
+      const int32_t y0 = oy * s_h - pad_h;
+      for (ox = 0; ox < out_w; ++ox) {
+        const int32_t x0 = ox * s_w - pad_w;
+        const int8_t *w = weights;
+        const int32_t *bias = folded_bias, *rq = requant;
+        if (whole == ch && y0 >= 0 && y0 + 3 <= in_h && x0 >= 0 && x0 + 3 <= in_w) {
           const int8_t *corner = in_b + (y0 * in_w + x0) * ch;
-          int32_t t;
-          for (t = 0; t < 9; ++t) tap[t] = corner + step[t];
-        } else {
+          for (c = 0; c < whole; c += 8) {
+            group(tap, corner, ch, rs, 1, c, w, bias, rq, output + c, off, lo, hi, 0, 0xffff);
+            w += 72;
+            bias += 8;
+            rq += 16;
+          }
+        } else {  /* border pixels, and every pixel of a partial last group */
           for (ky = 0; ky < 3; ++ky) {
             const int32_t y = y0 + ky;
             for (kx = 0; kx < 3; ++kx) {
@@ -89,14 +100,14 @@ hb_status hb_depthwise_conv2d_3x3_s8_mve(const hb_dw3x3_mve_params *p, const int
                                      ? pad_row : in_b + (y * in_w + x) * ch;
             }
           }
+          for (c = 0; c < whole; c += 8) {
+            group(tap, 0, 0, 0, 0, c, w, bias, rq, output + c, off, lo, hi, 0, 0xffff);
+            w += 72;
+            bias += 8;
+            rq += 16;
+          }
+          if (c < ch) group(tap, 0, 0, 0, 0, c, w, bias, rq, output + c, off, lo, hi, 1, last);
         }
-        for (c = 0; c < whole; c += 8) {
-          group(tap, c, w, bias, rq, output + c, off, lo, hi, 0, 0xffff);
-          w += 72;
-          bias += 8;
-          rq += 16;
-        }
-        if (c < ch) group(tap, c, w, bias, rq, output + c, off, lo, hi, 1, last);
         output += ch;
       }
     }

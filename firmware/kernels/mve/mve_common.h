@@ -82,6 +82,51 @@ HB_INLINE void hb_mve_matvec(const int8_t *x, int32_t blocks, mve_pred16_t tail,
   }
 }
 
+/* hb_mve_matvec for two columns x and y (into out and out2) of at most 16 values, the lanes
+ * of the predicate `lanes`: each block of weights is loaded once for both, and the group's
+ * bias and requantization as well. */
+HB_INLINE void hb_mve_matvec2_short(const int8_t *x, const int8_t *y, mve_pred16_t lanes,
+                                    const int8_t *w, const int32_t *bias, const int32_t *rq,
+                                    int32_t channels, int8_t *out, int8_t *out2,
+                                    int32_t offset, int32x4_t lo, int32x4_t hi) {
+  const int8x16_t xv = vldrbq_z_s8(x, lanes), yv = vldrbq_z_s8(y, lanes);
+  int32_t c;
+  for (c = 0; c < channels; c += 4) {
+    int32x4_t acc, bcc, m, s, v;
+    int8x16_t wv = vldrbq_s8(w);
+    acc = vdupq_n_s32(vmladavaq_s8(bias[0], xv, wv));
+    bcc = vdupq_n_s32(vmladavaq_s8(bias[0], yv, wv));
+    wv = vldrbq_s8(w + 16);
+    acc = vsetq_lane_s32(vmladavaq_s8(bias[1], xv, wv), acc, 1);
+    bcc = vsetq_lane_s32(vmladavaq_s8(bias[1], yv, wv), bcc, 1);
+    wv = vldrbq_s8(w + 32);
+    acc = vsetq_lane_s32(vmladavaq_s8(bias[2], xv, wv), acc, 2);
+    bcc = vsetq_lane_s32(vmladavaq_s8(bias[2], yv, wv), bcc, 2);
+    wv = vldrbq_s8(w + 48);
+    acc = vsetq_lane_s32(vmladavaq_s8(bias[3], xv, wv), acc, 3);
+    bcc = vsetq_lane_s32(vmladavaq_s8(bias[3], yv, wv), bcc, 3);
+    w += 64;
+    m = vldrwq_s32(rq);
+    s = vldrwq_s32(rq + 4);
+    v = vqrdmulhq_s32(acc, m);
+    v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, s), 31));
+    acc = vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(v, s), offset), lo), hi);
+    v = vqrdmulhq_s32(bcc, m);
+    v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, s), 31));
+    bcc = vminq_s32(vmaxq_s32(vaddq_n_s32(vrshlq_s32(v, s), offset), lo), hi);
+    if (channels - c >= 4) {
+      vstrbq_s32(out + c, acc);
+      vstrbq_s32(out2 + c, bcc);
+    } else {
+      const mve_pred16_t p = vctp32q((uint32_t)(channels - c));
+      vstrbq_p_s32(out + c, acc, p);
+      vstrbq_p_s32(out2 + c, bcc, p);
+    }
+    bias += 4;
+    rq += 8;
+  }
+}
+
 /* The predicate of the last, partial block of a column of `depth` values (0: none). */
 HB_INLINE mve_pred16_t hb_mve_tail(int32_t depth) {
   return (depth & 15) ? vctp8q((uint32_t)(depth & 15)) : 0;
