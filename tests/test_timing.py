@@ -143,6 +143,41 @@ def test_cycle_model_costs():
     assert estimate_cycles("cortex-m0", classes) == 10 + 8 + 4 + 1 + 3 + 5 + 6 + 4
     assert set(CLASS_COSTS) == {"cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4",
                                 "cortex-m7", "cortex-m33", "cortex-m55"}
+    # MVE: 4 beats on the M55's dual-beat implementation, 2 cycles; 1 elsewhere (never run)
+    vector = dict(alu=3, mve=5, mve_load=4, mve_store=2)
+    assert estimate_cycles("cortex-m55", vector) == 3 + 10 + 8 + 4
+    assert estimate_cycles("cortex-m4", vector) == 3 + 5 + 4 + 2
+
+
+@pytest.mark.hil
+def test_mve_build_counts_mve_instructions_and_costs_their_beats(monkeypatch):
+    """KWS with the mve kernels on the M55: the plugin classes the Helium instructions as
+    mve/mve_load/mve_store, and each costs 2 cycles, so the estimate exceeds the exact
+    instruction count by at least their number (every other M55 class costs at least 1)."""
+    from hilbench.run import strategy
+
+    seen = []
+    original = strategy.timing_from_counts
+
+    def spy(core, clock_hz, graph, counts):
+        seen.append((core, counts))
+        return original(core, clock_hz, graph, counts)
+
+    monkeypatch.setattr(strategy, "timing_from_counts", spy)
+    result = run(RunRequest(KWS, load_board("qemu-mps3-an547"), 1, seed=3, kernels="mve"))
+    assert result.comparison.bit_exact
+    (core, counts), = seen
+    assert core == "cortex-m55"
+    totals = {name: sum(layer.classes[name] for layer in counts[0].layers)
+              for name in ("mve", "mve_load", "mve_store")}
+    assert all(totals.values()), totals
+    vector = sum(totals.values())
+    t = result.timing
+    instructions = int(t.instructions.max)
+    assert vector > instructions // 10, (vector, instructions)  # the kernels are vectorised
+    assert t.cycles_estimated and t.cycles.max >= instructions + vector
+    assert t.cycles.max == sum(estimate_cycles(core, layer.classes)
+                               for layer in counts[0].layers) + counts[0].overhead
 
 
 @pytest.mark.hil

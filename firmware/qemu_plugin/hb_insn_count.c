@@ -27,7 +27,11 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = 1;
 /* instruction classes, in output order; their lower-case names are CLASSES in
  * hilbench/targets/qemu_plugin.py and the costed classes of hilbench/timing/cycle_model.py
  * (tests/test_contracts.py checks both) */
-enum { ALU, LOAD, STORE, MUL, MAC, DIV, SIMD, BRANCH, TAKEN_BRANCH, MULTI_REGS, CLASSES };
+enum {
+  ALU, LOAD, STORE, MUL, MAC, DIV, SIMD, BRANCH, TAKEN_BRANCH, MULTI_REGS,
+  MVE, MVE_LOAD, MVE_STORE,  /* Armv8.1-M MVE (Helium): vector data processing, loads, stores */
+  CLASSES
+};
 
 typedef struct {
   uint64_t vaddr, end;          /* [vaddr, end) */
@@ -65,8 +69,34 @@ static void classify16(uint16_t hw, uint32_t *c, int *branch) {
   } else c[ALU]++;
 }
 
+/* MVE (Armv8.1-M ARM, DDI 0553) in the coprocessor spaces: returns the class, or -1 for
+ * anything else. The M-profile has no Advanced SIMD, so 0xEFxx/0xFFxx (VADD, VMUL,
+ * VQRDMULH, VSHR, VAND/VORR, VMAX...) is all MVE; in 0xEExx/0xFExx and 0xECxx-0xEDxx /
+ * 0xFCxx-0xFDxx MVE uses coprocessor numbers 14 and 15 (hw2 bits 11:9 = 111; the FPU's
+ * are 10 and 11): VMLADAV/VMLAV, VMOVL/VMOVN, VADD with a scalar, VPT/VCMP... and the
+ * vector loads and stores VLDRB/H/W, VSTRB/H/W (contiguous, gather/scatter, VLD2/VST2,
+ * VLD4/VST4; bit 4 of hw1 is L). VDUP shares the FPU's coprocessor 11 encoding. */
+static int classify_mve(uint16_t hw1, uint16_t hw2) {
+  if ((hw1 & 0xEF00) == 0xEF00) return MVE;
+  if ((hw1 & 0xFF90) == 0xEE80 && (hw2 & 0x0F5F) == 0x0B10) return MVE;  /* VDUP */
+  if ((hw2 & 0x0E00) != 0x0E00) return -1;
+  if ((hw1 & 0xEF00) == 0xEE00)
+    return ((hw1 & 0xFFBF) == 0xFE31 && (hw2 & 0x3FFF) == 0x0F4D) ? ALU : MVE;  /* VPST */
+  if ((hw1 & 0xEE00) == 0xEC00) {
+    if ((hw1 & 0x01A0) == 0) return MVE;  /* P = U = W = 0: VMOV two lanes <-> two GPRs */
+    return (hw1 & 0x0010) ? MVE_LOAD : MVE_STORE;
+  }
+  return -1;
+}
+
 static void classify32(uint16_t hw1, uint16_t hw2, uint32_t *c, int *branch) {
-  if ((hw1 & 0xFE40) == 0xE800) {                                      /* LDM / STM */
+  const int mve = classify_mve(hw1, hw2);
+  if (mve >= 0) c[mve]++;
+  /* VCTP (writes the predicate from a scalar), and DLS, DLSTP and LCTP, which set up or end
+   * a low-overhead loop without branching: not branches (LE and WLS below are) */
+  else if ((hw1 & 0xFFC0) == 0xF000 && hw2 == 0xE801) c[ALU]++;
+  else if ((hw1 & 0xFF80) == 0xF000 && hw2 == 0xE001) c[ALU]++;
+  else if ((hw1 & 0xFE40) == 0xE800) {                                      /* LDM / STM */
     c[(hw1 >> 4) & 1 ? LOAD : STORE]++;
     c[MULTI_REGS] += (uint32_t)__builtin_popcount(hw2);
     if (((hw1 >> 4) & 1) && (hw2 & 0x8000)) *branch = 1;

@@ -23,7 +23,7 @@ PLUGIN_HEADER = PLUGIN_SOURCE.with_name("qemu_plugin_api.h")
 PLUGIN_FLAGS = ("-std=c99", "-D_DEFAULT_SOURCE", "-O2", "-Wall", "-shared", "-fPIC",
                 "-fvisibility=hidden")
 CLASSES = ("alu", "load", "store", "mul", "mac", "div", "simd", "branch", "taken_branch",
-           "multi_regs")
+           "multi_regs", "mve", "mve_load", "mve_store")
 
 
 def plugin_path(cache: Path | None = None) -> Path:
