@@ -28,7 +28,8 @@
  * weight word holds the halfwords 256 * o + e for two values of the row: one SMLAD of the
  * word accumulates 256 * o + e, one SMLAD of its SXTB16 accumulates e alone. One LDM fetches
  * a group of four values' words, so a group costs a load of the row, two SXTB16 of it, and
- * per pair of units and pair of values one SXTB16 and two SMLAD: 16 instructions for 16 MACs.
+ * per pair of units and pair of values one SXTB16 and two SMLAD: 16 instructions for 16 MACs;
+ * 32 values per pass, entering halfway when x_end - x is an odd multiple of 16.
  *   const int32_t *hb_fc_dsp_dot4x16(const int8_t *x, const int8_t *x_end,
  *                                    const int32_t *w, int32_t acc[4]);
  * acc = {a + 256 * o0, a, b + 256 * o1, b} (modulo 2^32) out of {a, a, b, b}, where o0 and o1
@@ -64,9 +65,13 @@ __asm__(
   "hb_fc_dsp_dot4x16:\n\t"
   "push {r3-r11, lr}\n\t"
   "ldm r3, {r4, r5, r6, r7}\n\t"
-  "cmp r0, r1\n\t"
-  "beq 2f\n"
+  "subs r3, r1, r0\n\t"
+  "beq 2f\n\t"
+  "tst r3, #16\n\t"
+  "bne 3f\n"
   "1:\n\t"
+  HB_FC_ASM_GROUP HB_FC_ASM_GROUP HB_FC_ASM_GROUP HB_FC_ASM_GROUP
+  "3:\n\t"
   HB_FC_ASM_GROUP HB_FC_ASM_GROUP HB_FC_ASM_GROUP HB_FC_ASM_GROUP
   "cmp r0, r1\n\t"
   "bne 1b\n"
