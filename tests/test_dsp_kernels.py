@@ -73,6 +73,18 @@ def test_requant_layout_refuses_what_smmulr_cannot_do_exactly():
     assert requant_layout(w, **{**ok, "folded": np.array([0, 2**30 - 10])}) is None  # bound
 
 
+def test_fc_packing_refuses_a_minus_128_odd_weight_over_a_negative_even_one():
+    """The dsp FULLY_CONNECTED packs 256 * odd + even into a halfword: -128 * 256 plus a
+    negative weight does not fit, so such a layer keeps the generic kernel."""
+    graph = cases.fc_model(np.random.default_rng(17), in_shape=(1, 32), units=4)
+    (o,) = [o for o in prepare(graph) if o.op.opcode == "FULLY_CONNECTED"]
+    assert choose(graph, o.op, o.params, "dsp") is not None
+    o.params.weights[1, 5], o.params.weights[0, 5] = -128, -1
+    assert choose(graph, o.op, o.params, "dsp") is None
+    o.params.weights[0, 5] = 0  # over a non-negative even weight it fits
+    assert choose(graph, o.op, o.params, "dsp") is not None
+
+
 @pytest.mark.parametrize("stem", ["kws_ds_cnn_int8", "ic_resnet8_int8",
                                   "vww_mobilenet_v1_025_int8", "ad_autoencoder_int8",
                                   "tflm_micro_speech_int8"])
@@ -156,6 +168,9 @@ def _edge_graphs():
     # the assembly loop (16 values per pass) with every remainder after it (8, 4, 1..3)
     yield "fc-2_rows_7_units_depth_61_relu", cases.fc_model(rng(15), in_shape=(2, 61), units=7,
                                                             activation="RELU")
+    # two calls of the assembly per group (512 values, then 16), then 8 and 2 values in C
+    yield "fc-6_units_depth_538", cases.fc_model(rng(18), in_shape=(1, 538), units=6,
+                                                 w_scale=0.002)
     yield "fc-5_units_depth_48_per_channel", cases.fc_model(rng(16), in_shape=(1, 48), units=5,
                                                             per_channel=True)
 

@@ -32,6 +32,7 @@ VARIANT_KERNELS: dict[str, frozenset[str]] = {
                       "hb_add_s8_mve"}),
 }
 
+_FC_CHUNK = 512  # values per call of the dsp FULLY_CONNECTED assembly (fully_connected_dsp.c)
 _ACC_LIMIT = 1 << 30  # |accumulator| below this keeps SMMULR(2 * acc, m) exact
 
 
@@ -197,12 +198,32 @@ def _fully_connected(graph: Graph, op: Operator, p: Any,
     if requant_folded is None:
         return None
     requant, folded = requant_folded
-    groups = w.reshape(padded // 4, 4, depth)  # (group, unit, depth)
-    body = depth // 4 * 4
-    blocks = groups[:, :, :body].reshape(padded // 4, 4, depth // 4, 4).transpose(0, 2, 1, 3)
-    tail = groups[:, :, body:].transpose(0, 2, 1)  # (group, remaining depth, unit)
-    layout = np.concatenate([blocks.reshape(padded // 4, -1), tail.reshape(padded // 4, -1)],
-                            axis=1)
+    groups = w.reshape(padded // 4, 4, depth).astype(np.int64)  # (group, unit, depth)
+    # The assembly body (depth rounded down to 16) packs the odd unit of each pair over the
+    # even one: a halfword 256 * odd + even (the odd byte borrowing when the even one is
+    # negative), so one SMLAD accumulates 256 * odd + even and a second one, of the SXTB16
+    # of the same word, the even unit alone; the odd unit's sum is their difference / 256,
+    # exact while below 2^23 in magnitude: the kernel takes the body 512 values at a time
+    # (FC_CHUNK), so weights of -127..127 always do. A halfword of -128 over a negative
+    # weight cannot be written.
+    body = depth // 16 * 16
+    even, odd = groups[:, 0::2, :body], groups[:, 1::2, :body]
+    chunks = [np.abs(odd[:, :, i:i + _FC_CHUNK]).sum(axis=2) for i in range(0, body, _FC_CHUNK)]
+    if ((odd == -128) & (even < 0)).any() or any((128 * c >= 1 << 23).any() for c in chunks):
+        return None
+    high = odd - (even < 0)
+    # (group, pair, block of 4 values, value in the block) -> words {x0 x2} then {x1 x3}
+    lo = even.reshape(padded // 4, 2, body // 4, 4)[..., [0, 2, 1, 3]]
+    hi = high.reshape(padded // 4, 2, body // 4, 4)[..., [0, 2, 1, 3]]
+    packed = np.stack([lo, hi], axis=-1).reshape(padded // 4, 2, body // 4, 2, 4)
+    packed = packed.transpose(0, 2, 1, 3, 4)  # (group, block, pair, word, bytes)
+    rest = depth - body
+    quads = rest // 4 * 4
+    blocks = groups[:, :, body:body + quads].reshape(padded // 4, 4, rest // 4, 4)
+    blocks = blocks.transpose(0, 2, 1, 3)  # (group, block, unit, value)
+    tail = groups[:, :, body + quads:].transpose(0, 2, 1)  # (group, remaining depth, unit)
+    layout = np.concatenate([packed.reshape(padded // 4, -1), blocks.reshape(padded // 4, -1),
+                             tail.reshape(padded // 4, -1)], axis=1).astype(np.int8)
     return Specialized("hb_fully_connected_s8_dsp", "hb_fc_dsp_params", {
         "rows": rows, "depth": depth, "units": units, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max},

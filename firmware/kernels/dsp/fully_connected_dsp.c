@@ -24,28 +24,34 @@
   } while (0)
 
 /* Four units times sixteen values of the row per pass, in assembly because the loop needs
- * all fourteen free registers: one LDM fetches the four units' words of a group of four
- * values (the host's layout), so a group costs a load of the row, two SXTB16 of it, and per
- * unit two SXTB16 and two SMLAD: 20 instructions for 16 MACs.
+ * all fourteen free registers. The host packs each pair of units (even e, odd o) so that a
+ * weight word holds the halfwords 256 * o + e for two values of the row: one SMLAD of the
+ * word accumulates 256 * o + e, one SMLAD of its SXTB16 accumulates e alone. One LDM fetches
+ * a group of four values' words, so a group costs a load of the row, two SXTB16 of it, and
+ * per pair of units and pair of values one SXTB16 and two SMLAD: 16 instructions for 16 MACs;
+ * 32 values per pass, entering halfway when x_end - x is an odd multiple of 16.
  *   const int32_t *hb_fc_dsp_dot4x16(const int8_t *x, const int8_t *x_end,
  *                                    const int32_t *w, int32_t acc[4]);
+ * acc = {a + 256 * o0, a, b + 256 * o1, b} (modulo 2^32) out of {a, a, b, b}, where o0 and o1
+ * are the odd units' sums, e0 and e1 the even units' ones and a = a + e0, b = b + e1;
  * x_end - x is a multiple of 16; returns w past the weights it used. */
 int32_t *hb_fc_dsp_dot4x16(const int8_t *x, const int8_t *x_end, const int32_t *w,
                            int32_t acc[4]);
 
-#define HB_FC_ASM_UNIT(w, a) \
+#define FC_CHUNK 512 /* hilbench/codegen/specialize.py _FC_CHUNK */
+
+#define HB_FC_ASM_PAIR(w, x, ab, b) \
+  "smlad " ab ", " w ", " x ", " ab "\n\t" \
   "sxtb16 r3, " w "\n\t" \
-  "smlad " a ", r3, r8, " a "\n\t" \
-  "sxtb16 " w ", " w ", ror #8\n\t" \
-  "smlad " a ", " w ", r9, " a "\n\t"
+  "smlad " b ", r3, " x ", " b "\n\t"
 
 #define HB_FC_ASM_GROUP \
   "ldr r3, [r0], #4\n\t" \
   "ldmia r2!, {r10, r11, r12, lr}\n\t" \
   "sxtb16 r8, r3\n\t" \
   "sxtb16 r9, r3, ror #8\n\t" \
-  HB_FC_ASM_UNIT("r10", "r4") HB_FC_ASM_UNIT("r11", "r5") \
-  HB_FC_ASM_UNIT("r12", "r6") HB_FC_ASM_UNIT("lr", "r7")
+  HB_FC_ASM_PAIR("r10", "r8", "r4", "r5") HB_FC_ASM_PAIR("r11", "r9", "r4", "r5") \
+  HB_FC_ASM_PAIR("r12", "r8", "r6", "r7") HB_FC_ASM_PAIR("lr", "r9", "r6", "r7")
 
 __asm__(
   "\t.syntax unified\n"
@@ -59,9 +65,13 @@ __asm__(
   "hb_fc_dsp_dot4x16:\n\t"
   "push {r3-r11, lr}\n\t"
   "ldm r3, {r4, r5, r6, r7}\n\t"
-  "cmp r0, r1\n\t"
-  "beq 2f\n"
+  "subs r3, r1, r0\n\t"
+  "beq 2f\n\t"
+  "tst r3, #16\n\t"
+  "bne 3f\n"
   "1:\n\t"
+  HB_FC_ASM_GROUP HB_FC_ASM_GROUP HB_FC_ASM_GROUP HB_FC_ASM_GROUP
+  "3:\n\t"
   HB_FC_ASM_GROUP HB_FC_ASM_GROUP HB_FC_ASM_GROUP HB_FC_ASM_GROUP
   "cmp r0, r1\n\t"
   "bne 1b\n"
@@ -99,13 +109,23 @@ HB_INLINE void fc_row(const hb_fc_dsp_params *p, const int8_t *row, int8_t *outp
   int32_t d;
   for (; output < out_end; output += 4, bias += 4, rq += 8) {
     int32_t acc[4], a0, a1, a2, a3;
-    const int8_t *x = body_end;
-    memcpy(acc, bias, sizeof acc);
-    w = hb_fc_dsp_dot4x16(row, body_end, w, acc);
-    a0 = acc[0];
-    a1 = acc[1];
-    a2 = acc[2];
-    a3 = acc[3];
+    const int8_t *x = row;
+    /* the odd units' sums come out of the assembly 512 values at a time (< 2^23 each) */
+    acc[1] = bias[0];
+    a1 = bias[1];
+    acc[3] = bias[2];
+    a3 = bias[3];
+    while (x < body_end) {
+      const int8_t *end = body_end - x > FC_CHUNK ? x + FC_CHUNK : body_end;
+      acc[0] = acc[1];
+      acc[2] = acc[3];
+      w = hb_fc_dsp_dot4x16(x, end, w, acc);
+      a1 += (int32_t)((uint32_t)acc[0] - (uint32_t)acc[1]) >> 8;
+      a3 += (int32_t)((uint32_t)acc[2] - (uint32_t)acc[3]) >> 8;
+      x = end;
+    }
+    a0 = acc[1];
+    a2 = acc[3];
     if (depth & 15) {
       const int8_t *tail;
       if (depth & 8) {
