@@ -199,8 +199,10 @@ def test_the_edge_cases_reach_every_dsp_kernel():
     assert len(generic) <= len(EDGE) // 3, generic
 
 
+@pytest.mark.parametrize("board", DSP_BOARDS)
 @pytest.mark.parametrize("name", EDGE)
-def test_edge_case_bit_exact_with_dsp_kernels_on_m4(name, tmp_path):
+def test_edge_case_bit_exact_with_dsp_kernels(name, board, tmp_path):
+    """Every core that runs the variant: the M4, M7 and M33."""
     path = tmp_path / f"{name}.tflite"
     write_tflite(EDGE[name], path)
-    _bit_exact(path, M4, 12)
+    _bit_exact(path, board, 12)

@@ -14,23 +14,32 @@ import cases
 pytestmark = pytest.mark.hil
 
 BOARD = load_board("qemu-mps2-an386")
+M0 = load_board("qemu-microbit")
 VECTORS = 12
 
 
 GRAPHS = dict(cases.kernel_graphs())
 
 
-def _run(graph, tmp_path, name):
+def _run(graph, tmp_path, name, board=BOARD, kernels="ref"):
     path = tmp_path / f"{name}.tflite"
     write_tflite(graph, path)
-    result = run(RunRequest(path, BOARD, VECTORS, seed=3))
+    result = run(RunRequest(path, board, VECTORS, seed=3, kernels=kernels))
     c = result.comparison
     assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
 
 
 @pytest.mark.parametrize("name", GRAPHS)
 def test_kernel_on_qemu(name, tmp_path):
+    """The portable reference kernels (the M4's default is the dsp variant, tested in
+    test_dsp_kernels.py)."""
     _run(GRAPHS[name], tmp_path, name)
+
+
+@pytest.mark.parametrize("name", GRAPHS)
+def test_kernel_on_cortex_m0_with_its_default_variant(name, tmp_path):
+    """The whole edge-case suite on the Cortex-M0 with the board's armv6m variant."""
+    _run(GRAPHS[name], tmp_path, name, board=M0, kernels=None)
 
 
 def test_reshape_pad_concat_mean_quantize_chain_on_qemu(tmp_path):
@@ -38,7 +47,6 @@ def test_reshape_pad_concat_mean_quantize_chain_on_qemu(tmp_path):
     _run(cases.chain_graph(), tmp_path, "chain")
 
 
-M0 = load_board("qemu-microbit")
 
 
 @pytest.mark.parametrize("case", cases.FC_CASES)
