@@ -42,6 +42,26 @@ HB_INLINE void requant4_full(int32_t a0, int32_t a1, int32_t a2, int32_t a3,
                    : "memory");
 }
 
+/* The four results of a group: the assembly above for the full int8 clamp, else requant()
+ * per channel, all four before any store (int8 stores may alias the parameters). */
+HB_INLINE void requant4(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t **rq,
+                        int8_t **out, int32_t k, int32_t lo, int32_t hi, int full) {
+  if (full) {
+    requant4_full(a0, a1, a2, a3, rq, out, k);
+  } else {
+    const int8_t v0 = requant(a0, *rq, k, lo, hi, 0);
+    const int8_t v1 = requant(a1, *rq + 2, k, lo, hi, 0);
+    const int8_t v2 = requant(a2, *rq + 4, k, lo, hi, 0);
+    const int8_t v3 = requant(a3, *rq + 6, k, lo, hi, 0);
+    (*out)[0] = v0;
+    (*out)[1] = v1;
+    (*out)[2] = v2;
+    (*out)[3] = v3;
+    *out += 4;
+    *rq += 8;
+  }
+}
+
 /* One output pixel's channels, four at a time, from its nine tap rows. */
 HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int8_t *output,
                      int full) {
@@ -62,21 +82,7 @@ HB_INLINE void pixel(const hb_dw3x3_dsp_params *p, const int8_t *const *tap, int
       a1 = __smlabb(xo, wo, a1);
       a3 = __smlatt(xo, wo, a3);
     }
-    if (full) {
-      requant4_full(a0, a1, a2, a3, &rq, &output, k);
-    } else {
-      /* all four before any store: int8 stores may alias the parameters */
-      const int8_t r0 = requant(a0, rq, k, lo, hi, full);
-      const int8_t r1 = requant(a1, rq + 2, k, lo, hi, full);
-      const int8_t r2 = requant(a2, rq + 4, k, lo, hi, full);
-      const int8_t r3 = requant(a3, rq + 6, k, lo, hi, full);
-      output[0] = r0;
-      output[1] = r1;
-      output[2] = r2;
-      output[3] = r3;
-      output += 4;
-      rq += 8;
-    }
+    requant4(a0, a1, a2, a3, &rq, &output, k, lo, hi, full);
     w += 9;
     bias += 4;
   }
@@ -194,20 +200,7 @@ HB_INLINE void pixel_rows(const hb_dw3x3_dsp_params *p, const int8_t *r0, int32_
         : [r0] "r"(r0), [r1] "r"(r1), [r2] "r"(r2), [ch] "r"(ch), [w] "r"(w)
         : "memory");
     }
-    if (full) {
-      requant4_full(a0, a1, a2, a3, &rq, &output, k);
-    } else {
-      const int8_t v0 = requant(a0, rq, k, lo, hi, full);
-      const int8_t v1 = requant(a1, rq + 2, k, lo, hi, full);
-      const int8_t v2 = requant(a2, rq + 4, k, lo, hi, full);
-      const int8_t v3 = requant(a3, rq + 6, k, lo, hi, full);
-      output[0] = v0;
-      output[1] = v1;
-      output[2] = v2;
-      output[3] = v3;
-      output += 4;
-      rq += 8;
-    }
+    requant4(a0, a1, a2, a3, &rq, &output, k, lo, hi, full);
     r0 += 4;
     r1 += 4;
     r2 += 4;
