@@ -169,13 +169,19 @@ def _depthwise(graph: Graph, op: Operator, p: Any,
     # per group of 4 channels: 9 taps x 4 channels
     weights = taps.reshape(9, channels // 4, 4).transpose(1, 0, 2)
     return Specialized(_entry("hb_depthwise_conv2d_3x3_s8_dsp", p, available),
-                       "hb_dw3x3_dsp_params", {
-        "input": x.shape, "output": y.shape, "stride_h": p.stride[0], "stride_w": p.stride[1],
-        "pad_h": p.pad[0], "pad_w": p.pad[1], "pad_value": -p.input_offset,
-        "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max},
+                       "hb_dw3x3_dsp_params", _dw3x3_fields(x, y, p),
         {"weights": ("int8_t", np.ascontiguousarray(weights)),
          "folded_bias": ("int32_t", folded.astype(np.int32)), "requant": ("int32_t", requant)},
         scratch_bytes=_round_up(channels, 4))
+
+
+def _dw3x3_fields(x: Any, y: Any, p: Any) -> dict[str, Any]:
+    """The scalar fields every variant's 3x3 depthwise parameters share: the geometry, the
+    pad value (the input zero point) and the output quantization."""
+    return {"input": x.shape, "output": y.shape, "stride_h": p.stride[0],
+            "stride_w": p.stride[1], "pad_h": p.pad[0], "pad_w": p.pad[1],
+            "pad_value": -p.input_offset, "output_offset": p.output_offset,
+            "act_min": p.act_min, "act_max": p.act_max}
 
 
 def _fully_connected(graph: Graph, op: Operator, p: Any,
@@ -361,10 +367,8 @@ def _mve_depthwise(graph: Graph, op: Operator, p: Any,
         [p.bias.astype(np.int64), np.zeros(padded - channels, np.int64)])
     folded = _mve_folded(rows, bias, p.input_offset)[order]
     weights = rows.reshape(padded // 8, 8, 9).transpose(0, 2, 1)  # group, tap, channel
-    return Specialized("hb_depthwise_conv2d_3x3_s8_mve", "hb_dw3x3_mve_params", {
-        "input": x.shape, "output": y.shape, "stride_h": p.stride[0], "stride_w": p.stride[1],
-        "pad_h": p.pad[0], "pad_w": p.pad[1], "pad_value": -p.input_offset,
-        "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max},
+    return Specialized("hb_depthwise_conv2d_3x3_s8_mve", "hb_dw3x3_mve_params",
+                       _dw3x3_fields(x, y, p),
         {"weights": ("int8_t", np.ascontiguousarray(weights).reshape(-1)),
          "folded_bias": ("int32_t", folded), "requant": ("int32_t", requant)},
         scratch_bytes=_round_up(channels, 4))
