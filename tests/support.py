@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
+from hilbench.board import Board, load_board
 from hilbench.model import Graph, parse_tflite
 from hilbench.model.graph import Tensor
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.reference import Reference
 from hilbench.reference.tflm_oracle import TflmOracle
+from hilbench.run import RunRequest, RunResult, run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -87,3 +89,13 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     assert lines[0].startswith("hilbench: error: ")
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def run_bit_exact(path: Path, board: str | Board, vectors: int, seed: int = 3,
+                  kernels: str | None = None) -> RunResult:
+    """Run a model on a QEMU board and assert every output equals the reference's."""
+    board = load_board(board) if isinstance(board, str) else board
+    result = run(RunRequest(path, board, vectors, seed=seed, kernels=kernels))
+    c = result.comparison
+    assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
+    return result

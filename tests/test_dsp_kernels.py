@@ -9,7 +9,6 @@ import re
 import numpy as np
 import pytest
 
-from hilbench.board import load_board
 from hilbench.codegen.c_model import generate_model
 from hilbench.codegen.specialize import VARIANT_KERNELS, choose, requant_layout
 from hilbench.model import load_model
@@ -17,8 +16,7 @@ from hilbench.model.tflite_writer import write_tflite
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.reference.executor import prepare
 from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
-from hilbench.run import RunRequest, run
-from support import SHARED_MODELS
+from support import SHARED_MODELS, run_bit_exact
 import test_reference_ops as cases
 
 M4 = "qemu-mps2-an386"
@@ -113,10 +111,7 @@ def test_scratch_is_planned_beside_the_arena_and_only_for_the_dsp_variant():
 # --- QEMU -------------------------------------------------------------------------------
 
 def _bit_exact(path, board, vectors, seed=3):
-    result = run(RunRequest(path, load_board(board), vectors, seed=seed, kernels="dsp"))
-    c = result.comparison
-    assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
-    return result
+    return run_bit_exact(path, board, vectors, seed, kernels="dsp")
 
 
 MODEL_VECTORS = {"kws_ds_cnn_int8": 4, "ic_resnet8_int8": 2, "vww_mobilenet_v1_025_int8": 1,

@@ -10,6 +10,7 @@ from hilbench.board import load_board
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.run import RunRequest, run
 import cases
+from support import run_bit_exact
 
 pytestmark = pytest.mark.hil
 
@@ -24,9 +25,7 @@ GRAPHS = dict(cases.kernel_graphs())
 def _run(graph, tmp_path, name, board=BOARD, kernels="ref"):
     path = tmp_path / f"{name}.tflite"
     write_tflite(graph, path)
-    result = run(RunRequest(path, board, VECTORS, seed=3, kernels=kernels))
-    c = result.comparison
-    assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
+    run_bit_exact(path, board, VECTORS, seed=3, kernels=kernels)
 
 
 @pytest.mark.parametrize("name", GRAPHS)

@@ -21,10 +21,9 @@ from hilbench.model import load_model
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.reference.executor import prepare
 from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
-from hilbench.run import RunRequest, run
 from hilbench.run.strategy import open_target
 from hilbench.toolchain.firmware import build_firmware
-from support import SHARED_MODELS
+from support import SHARED_MODELS, run_bit_exact
 import cases
 
 M55 = "qemu-mps3-an547"
@@ -106,10 +105,7 @@ def test_scratch_is_planned_for_the_mve_kernels_that_need_it():
 # --- QEMU -------------------------------------------------------------------------------
 
 def _bit_exact(path, vectors, seed=3):
-    result = run(RunRequest(path, load_board(M55), vectors, seed=seed, kernels="mve"))
-    c = result.comparison
-    assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
-    return result
+    return run_bit_exact(path, M55, vectors, seed, kernels="mve")
 
 
 MODEL_VECTORS = {"kws_ds_cnn_int8": 3, "ic_resnet8_int8": 2, "vww_mobilenet_v1_025_int8": 1,
