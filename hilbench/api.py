@@ -71,7 +71,7 @@ def _board(board: BoardLike) -> Board:
 
 
 def build(model: PathLike, board: BoardLike = DEFAULT_BOARD, kernels: str | None = None,
-          link: str = "serial") -> FirmwareBuild:
+          link: str = "serial", memory: str = "inplace") -> FirmwareBuild:
     """Build the model into firmware for the board (cached by content: an unchanged model
     and board return the cached build). Raises BuildError, with the byte count, when the
     model does not fit the board."""
@@ -80,8 +80,9 @@ def build(model: PathLike, board: BoardLike = DEFAULT_BOARD, kernels: str | None
 
     target = _board(board)
     path = Path(model)
-    generated = generate_model(load_model(path), path.read_bytes(), path.stem)
-    return build_firmware(generated, target, path.stem, variant=kernels or target.build.kernels,
+    variant = kernels or target.build.kernels
+    generated = generate_model(load_model(path), path.read_bytes(), path.stem, variant, memory)
+    return build_firmware(generated, target, path.stem, variant=variant,
                           link=link)
 
 
@@ -107,7 +108,7 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
         data: DataLike | Sequence[DataLike] | None = None, labels: PathLike | None = None,
         vectors: int = 20, seed: int = 0, budgets: BudgetsLike | None = None,
         tolerances: Mapping[str, float] | None = None, kernels: str | None = None,
-        link: str = "serial", via: str | None = None, cycle_counter: bool = False,
+        memory: str = "inplace", link: str = "serial", via: str | None = None, cycle_counter: bool = False,
         per_layer: bool = False, timeout: float = 60.0,
         progress: Callable[[int], None] | None = None) -> RunResult:
     """Build the model into firmware, run it on the board, compare with the host reference.
@@ -131,7 +132,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
     with ExitStack() as stack:
         paths = _data_paths(data, stack)
         request = RunRequest(model=Path(model), board=_board(board), vectors=vectors, seed=seed,
-                             kernels=kernels, link=link, via=via, cycle_counter=cycle_counter,
+                             kernels=kernels, memory=memory, link=link, via=via,
+                             cycle_counter=cycle_counter,
                              timeout=timeout, data=paths,
                              labels=None if labels is None else Path(labels),
                              per_layer=per_layer)

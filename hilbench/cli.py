@@ -251,6 +251,10 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernels", metavar="VARIANT",
                         help="kernel variant to build with (default: the board's; 'ref' is "
                              "the portable C)")
+    parser.add_argument("--memory", choices=("plain", "inplace", "patch"), default="inplace",
+                        help="arena plan: plain (no tensor shares bytes), inplace (kernels' "
+                             "declared overlaps, the default), patch (first CNN stage patch "
+                             "by patch)")
 
 
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:
@@ -348,7 +352,8 @@ def _run(args: argparse.Namespace, console: Console):
 
     request = RunRequest(
         model=args.model, board=load_board(args.board), vectors=args.vectors, seed=args.seed,
-        kernels=args.kernels, link=getattr(args, "transport", "serial"),
+        kernels=args.kernels, memory=getattr(args, "memory", "inplace"),
+        link=getattr(args, "transport", "serial"),
         via=getattr(args, "via", None), cycle_counter=getattr(args, "cycle_counter", False),
         timeout=args.timeout, data=tuple(getattr(args, "data", None) or ()),
         labels=getattr(args, "labels", None), per_layer=getattr(args, "per_layer", False),

@@ -162,6 +162,9 @@ hb_status hb_max_pool2d_s8(const hb_pool_params *p, const int8_t *input, int8_t 
 hb_status hb_add_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b, int8_t *output);
 hb_status hb_mul_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b, int8_t *output);
 hb_status hb_copy_s8(int32_t size, const int8_t *input, int8_t *output); /* RESHAPE */
+/* patch-based execution: `rows` runs of `row_bytes`, each at its own stride (copy_window.c) */
+hb_status hb_copy_window_s8(int32_t rows, int32_t row_bytes, const int8_t *input,
+                            int32_t input_stride, int8_t *output, int32_t output_stride);
 hb_status hb_pad_s8(const hb_pad_params *p, const int8_t *input, int8_t *output);
 hb_status hb_concat_s8(const hb_concat_params *p, const int8_t *const *inputs, int8_t *output);
 hb_status hb_mean_s8(const hb_mean_params *p, const int8_t *input, int8_t *output);

@@ -17,7 +17,9 @@ import numpy as np
 
 from hilbench.codegen.c_header import (FLOAT_TYPES, INTEGER_RANGES, CField, CStruct,
                                        parse_header_cached)
-from hilbench.codegen.memory_plan import MemoryPlan, plan_memory
+from hilbench.codegen.arena import Arena, choose_arena, layer_graph
+from hilbench.codegen.memory_plan import MemoryPlan, scratch_key
+from hilbench.codegen.patch_plan import layer_params
 from hilbench.codegen.requant_window import layer_records
 from hilbench.codegen.specialize import Specialized, choose
 from hilbench.errors import ModelError, UnsupportedOperatorError
@@ -36,6 +38,13 @@ class GeneratedModel:
     input_size: int
     output_size: int
     constant_bytes: int  # weights and parameter tables placed in flash
+    arena: Arena | None = None  # the memory mode's plan, with the patch plan if any
+
+    @property
+    def unobservable_ops(self) -> frozenset[int]:
+        """Ops whose whole output never exists (inside a patch stage, all but the last)."""
+        patches = self.arena.patches if self.arena else None
+        return frozenset(range(patches.first, patches.last)) if patches else frozenset()
 
 
 _C_SIZES = {"int8_t": 1, "int32_t": 4}
@@ -92,10 +101,30 @@ class _Emitter:
         self.body: list[str] = []  # statements of hb_model_invoke
         self.constant_bytes = 0
         self.emitted_constants: set[int] = set()
+        # patch layers: tensors living in the patch's slots, its kernel scratch, no marks
+        self.pointers: dict[int, str] = {}
+        self.patch_scratch: str | None = None
+        self.in_patch = False
+        self._names: dict[tuple, str] = {}  # identical arrays and structs emitted once
+        self._used: set[str] = set()
+
+    def _unique(self, name: str, key: tuple) -> tuple[str, bool]:
+        """The name for this content: an earlier identical item's, else a fresh one."""
+        if key in self._names:
+            return self._names[key], False
+        base, n = name, 1
+        while name in self._used:
+            name, n = f"{base}_{n}", n + 1
+        self._used.add(name)
+        self._names[key] = name
+        return name, True
 
     # --- operands ------------------------------------------------------------------------
     def array(self, name: str, c_type: str, values: np.ndarray, comment: str = "") -> str:
         values = np.asarray(values).reshape(-1)
+        name, fresh = self._unique(name, ("array", c_type, values.astype(np.int64).tobytes()))
+        if not fresh:
+            return name
         note = f"  /* {c_comment(comment)} */" if comment else ""
         self.data.append(f"static const {c_type} {name}[{max(values.size, 1)}] "
                          f"__attribute__((aligned(16))) = {{{_int_list(values)}}};{note}")
@@ -104,6 +133,8 @@ class _Emitter:
 
     def tensor(self, index: int) -> str:
         """C expression for a tensor's data: an arena slice or a const array."""
+        if index in self.pointers:
+            return self.pointers[index]
         t = self.graph.tensor(index)
         if t.is_constant:
             name = f"t{index}"
@@ -127,6 +158,9 @@ class _Emitter:
         lines = ",\n".join(
             f"    .{f.name} = {self._value(f'{c_type}.{f.name}', f, fields[f.name])}"
             for f in declared.fields)
+        name, fresh = self._unique(name, ("struct", c_type, lines))
+        if not fresh:
+            return name
         self.data.append(f"static const {c_type} {name} = {{\n{lines}\n}};")
         return name
 
@@ -186,6 +220,9 @@ class _Emitter:
                           f"kernel cannot take this model")
 
     def call(self, op: Operator, statement: str) -> None:
+        if self.in_patch:  # one layer of one patch: the stage marks and stops as a whole
+            self.body.append(f"  if ({statement} != HB_OK) return HB_ERROR;")
+            return
         out = self.graph.tensor(op.outputs[0])
         self.body.append(f"  /* op {op.index}: {op.opcode} -> {c_comment(out.name)} */")
         self.body.append(f"  if ({statement} != HB_OK) return HB_ERROR;")
@@ -206,6 +243,53 @@ class _Emitter:
             handler(op, p)
         self.current = None
 
+    def emit_patches(self, arena: Arena, prepared: list[PreparedOp]) -> None:
+        """The first stage, patch by patch (codegen/patch_plan.py): each patch's input
+        window is copied into slot 0, its layers ping-pong between the two slots, and its
+        tile is copied into the stage output. Kernels are the variant's own, chosen per
+        patch layer (patch shapes differ at the borders)."""
+        patches = arena.patches
+        assert patches is not None and arena.patch_kernels is not None
+        base = self.plan.offset(scratch_key(patches.first))
+        a, b, _ = arena.slots
+        slots = [f"(hb_arena + {base})", f"(hb_arena + {base + a})"]
+        whole = self.graph
+        x, y = whole.tensor(patches.input), whole.tensor(patches.output)
+        in_row, out_row = x.shape[2] * x.shape[3], y.shape[2] * y.shape[3]
+        source, target = self.tensor(patches.input), self.tensor(patches.output)
+        self.body.append(f"  /* ops {patches.first}..{patches.last} patch by patch: "
+                         f"{patches.grid[0]}x{patches.grid[1]} patches, "
+                         f"{patches.extra_macs} MACs recomputed in halos */")
+        self.patch_scratch = f"(void *)(hb_arena + {base + a + b})"
+        self.in_patch = True
+        for k, patch in enumerate(patches.patches):
+            first, final = patch.layers[0].inp, patch.layers[-1].out
+            self.body.append(
+                f"  hb_copy_window_s8({first.h}, {first.w * x.shape[3]}, "
+                f"{source} + {(first.y0 * x.shape[2] + first.x0) * x.shape[3]}, {in_row}, "
+                f"{slots[0]}, {first.w * x.shape[3]});")
+            for i, layer in enumerate(patch.layers):
+                op = whole.operators[layer.op]
+                self.graph = layer_graph(whole, layer.op, layer.inp, layer.out)
+                self.pointers = {op.inputs[0]: slots[i % 2], op.outputs[0]: slots[(i + 1) % 2]}
+                self.current = op
+                special = arena.patch_kernels.get((k, i))
+                if special is not None:
+                    self._specialized(op, special)
+                else:
+                    handler = getattr(self, f"_op_{op.opcode.lower()}")
+                    handler(op, layer_params(whole, layer, prepared[layer.op].params))
+            self.graph, self.pointers, self.current = whole, {}, None
+            depth = len(patch.layers) % 2
+            self.body.append(
+                f"  hb_copy_window_s8({final.h}, {final.w * y.shape[3]}, {slots[depth]}, "
+                f"{final.w * y.shape[3]}, {target} + "
+                f"{(final.y0 * y.shape[2] + final.x0) * y.shape[3]}, {out_row});")
+        self.in_patch, self.patch_scratch = False, None
+        for index in patches.ops:
+            self.body.append(f"  hb_profile_mark({index});")
+        self.body.append(f"  if (last <= {patches.last}u) return HB_OK;")
+
     def _specialized(self, op: Operator, s: Specialized) -> None:
         """A layer bound to a variant's specialized kernel (codegen/specialize.py)."""
         fields = dict(s.fields)
@@ -215,7 +299,9 @@ class _Emitter:
         args = [f"&{name}", *(self.tensor(i) for i in op.inputs
                               if i >= 0 and not self.graph.tensor(i).is_constant),
                 self.tensor(op.outputs[0])]
-        if s.scratch_bytes:
+        if s.scratch_bytes and self.patch_scratch is not None:
+            args.append(self.patch_scratch)
+        elif s.scratch_bytes:
             where, offset = self.plan.scratch_place(op.index)
             args.append(f"(void *)(hb_arena + {offset})" if where == "arena" else "hb_scratch")
         self.call(op, f"{s.function}({', '.join(args)})")
@@ -507,25 +593,35 @@ def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> lis
 
 
 def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
-                   kernels: str = "ref") -> GeneratedModel:
+                   kernels: str = "ref", memory: str = "inplace") -> GeneratedModel:
     """kernels: the kernel variant the firmware is built with; layers that one of its
     specialized kernels fits call that kernel (codegen/specialize.py), the rest the generic
-    hb_<op>_s8."""
+    hb_<op>_s8. memory: the memory mode (codegen/arena.py: plain, inplace, patch)."""
     if not graph.inputs or not graph.outputs:
         raise ModelError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} "
                          f"outputs; it needs at least one of each")
     ops = prepare(graph)
     specialized = {o.op.index: s for o in ops
                    if (s := choose(graph, o.op, o.params, kernels)) is not None}
-    plan = plan_memory(graph, {i: s.scratch_bytes for i, s in specialized.items()})
+    arena = choose_arena(graph, ops, {i: s.scratch_bytes for i, s in specialized.items()},
+                         memory, kernels)
+    plan = arena.plan
     emitter = _Emitter(graph, ops, plan, specialized=specialized)
+    patches = arena.patches
     for prepared in ops:
+        if patches is not None and prepared.op.index in patches.ops:
+            if prepared.op.index == patches.first:
+                emitter.emit_patches(arena, ops)
+            continue
         emitter.emit(prepared)
     model_hash = hashlib.sha256(model_bytes).digest()[:8]
     input_sizes = [graph.tensor(i).nbytes for i in graph.inputs]
     output_sizes = [graph.tensor(i).nbytes for i in graph.outputs]
-    op_outputs = [emitter.tensor(op.outputs[0]) for op in graph.operators]
-    op_sizes = [graph.tensor(op.outputs[0]).nbytes for op in graph.operators]
+    hidden = set(range(patches.first, patches.last)) if patches else set()
+    op_outputs = ["0" if op.index in hidden else emitter.tensor(op.outputs[0])
+                  for op in graph.operators]
+    op_sizes = [0 if op.index in hidden else graph.tensor(op.outputs[0]).nbytes
+                for op in graph.operators]
     count = len(graph.operators)
     lines = [
         f"/* Generated by hilbench from {c_comment(name)}. Do not edit. */",
@@ -574,4 +670,4 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
         "",
     ]
     return GeneratedModel("\n".join(lines), plan, model_hash, sum(input_sizes),
-                          sum(output_sizes), emitter.constant_bytes)
+                          sum(output_sizes), emitter.constant_bytes, arena)

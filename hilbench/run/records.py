@@ -23,6 +23,7 @@ class RunRequest:
     vectors: int = 20
     seed: int = 0
     kernels: str | None = None  # kernel variant; None: the board's
+    memory: str = "inplace"  # arena plan: plain, inplace, patch (codegen/arena.py)
     link: str = "serial"  # a link driver's registry name
     via: str | None = None  # which of the board's drivers; None: its first
     cycle_counter: bool = False  # time with the firmware's counter, not exact counts
