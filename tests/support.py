@@ -92,10 +92,10 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
 
 
 def run_bit_exact(path: Path, board: str | Board, vectors: int, seed: int = 3,
-                  kernels: str | None = None) -> RunResult:
+                  kernels: str | None = None, memory: str = "inplace") -> RunResult:
     """Run a model on a QEMU board and assert every output equals the reference's."""
     board = load_board(board) if isinstance(board, str) else board
-    result = run(RunRequest(path, board, vectors, seed=seed, kernels=kernels))
+    result = run(RunRequest(path, board, vectors, seed=seed, kernels=kernels, memory=memory))
     c = result.comparison
     assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
     return result
