@@ -63,7 +63,7 @@ test: test-deps
 
 # Every benchmark runs and prints its figures; a missed target fails `make bench` at the end
 # instead of hiding the benchmarks after it.
-BENCHES := bench/bench_reference.py bench/bench_link.py bench/bench_kernels.py
+BENCHES := bench/bench_reference.py bench/bench_link.py bench/bench_kernels.py bench/bench_memory.py
 
 bench: test-deps
 	@status=0; for b in $(BENCHES); do $(PY) $$b || status=1; done; exit $$status

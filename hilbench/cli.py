@@ -80,6 +80,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="ops, shapes, quantization, MACs, memory")
     inspect.add_argument("model", type=Path, help="a .tflite model")
+    inspect.add_argument("--memory", choices=("plain", "inplace", "patch"), default="inplace",
+                         help="the plan whose memory profile is shown beside the "
+                              "layer-by-layer one (default: inplace)")
     inspect.set_defaults(run=cmd_inspect)
 
     reference = commands.add_parser(
@@ -302,12 +305,20 @@ def cmd_probes(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
     graph = load_model(args.model)
+    from hilbench.codegen.arena import choose_arena
+    from hilbench.report.console import print_memory_profile
+
     unsupported = []
     try:
-        prepare(graph)
+        prepared = prepare(graph)
     except HilbenchError as exc:  # inspect still shows the model; say what blocks running it
         unsupported.append(str(exc))
+        prepared = None
     print_inspect(console, args.model.name, graph, model_stats(graph), unsupported)
+    if prepared is not None and graph.operators:
+        plain = choose_arena(graph, prepared, {}, "plain")
+        chosen = choose_arena(graph, prepared, {}, args.memory)
+        print_memory_profile(console, graph, plain, chosen)
     return 0
 
 

@@ -3,6 +3,8 @@ render into a buffer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -37,6 +39,35 @@ def print_inspect(console: Console, name: str, graph: Graph, stats: ModelStats,
                   f" (op {stats.peak_op}, marked *: inputs + outputs live at once)")
     for line in unsupported:
         console.print(f"[yellow]not runnable by hilbench:[/] {line}")
+
+
+def print_memory_profile(console: Console, graph: Graph, plain: Any, chosen: Any) -> None:
+    """Live arena bytes per op for the layer-by-layer (plain) plan and the chosen one,
+    their peaks, and the patch plan with the MACs its halos recompute."""
+    count = len(graph.operators)
+    before = plain.plan.live_bytes(count)
+    after = chosen.plan.live_bytes(count)
+    peak_before = max(range(count), key=lambda i: before[i])
+    peak_after = max(range(count), key=lambda i: after[i])
+    table = Table(title=f"memory profile: plain vs {chosen.mode}", title_justify="left")
+    for column in ("#", "op", "live, plain", f"live, {chosen.mode}"):
+        table.add_column(column, justify="left" if column == "op" else "right")
+    patches = chosen.patches
+    for op in graph.operators:
+        note = " (patch)" if patches is not None and op.index in patches.ops else ""
+        table.add_row(str(op.index), op.opcode + note,
+                      f"{before[op.index]:,}{' *' if op.index == peak_before else ''}",
+                      f"{after[op.index]:,}{' *' if op.index == peak_after else ''}")
+    console.print(table)
+    console.print(f"arena: plain {plain.plan.arena_size:,} B ({plain.plan.strategy}), "
+                  f"{chosen.mode} {chosen.plan.arena_size:,} B ({chosen.plan.strategy}); "
+                  f"peak op {peak_after} (marked *)")
+    if patches is not None:
+        console.print(f"patch plan: ops {patches.first}..{patches.last} in "
+                      f"{patches.grid[0]}x{patches.grid[1]} patches, working memory "
+                      f"{sum(chosen.slots):,} B; extra compute {patches.extra_macs:,} MACs "
+                      f"(+{patches.extra_macs / max(patches.base_macs, 1):.0%} of the stage's "
+                      f"{patches.base_macs:,})")
 
 
 def print_reference_summary(console: Console, model: str, vectors: int, seconds: float,
