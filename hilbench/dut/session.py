@@ -59,6 +59,7 @@ class DutSession:
         self.last_exchange = "none (nothing sent yet)"
         self.last_heard = ""
         self.bytes_sent = 0
+        self.context = ""  # e.g. "vector 3 of 5", added to error messages
 
     # --- lines ---------------------------------------------------------------------
     def _line(self, deadline: float) -> str | None:
@@ -107,7 +108,8 @@ class DutSession:
                             time.monotonic() + (timeout or 3600.0))
         errors = [m.group(1) for line in lines if (m := _ERROR.match(line))]
         if errors:
-            raise DutError(self.last_exchange.strip("'"), errors[0])
+            where = f" ({self.context})" if self.context else ""
+            raise DutError(self.last_exchange.strip("'") + where, errors[0])
         return lines
 
     def _reply(self, per_line: float, end: float) -> list[str]:
@@ -116,8 +118,9 @@ class DutSession:
         while True:
             line = self._line(min(end, time.monotonic() + per_line))
             if line is None:
+                where = f", {self.context}" if self.context else ""
                 raise TransportError(
-                    f"the DUT did not finish its reply to {self.last_exchange} "
+                    f"the DUT did not finish its reply to {self.last_exchange}{where} "
                     f"(last heard: {self.last_heard!r}; {len(lines)} lines before)")
             if "m-ready" in line:
                 return lines
