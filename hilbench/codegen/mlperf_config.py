@@ -56,6 +56,7 @@ def print_decimals(scale: float) -> int:
 
 
 def output_format(size: int, scale: float, zero_point: int) -> OutputFormat:
+    scale = float(scale)  # a model's float32 scale, widened: float32 products lose digits
     decimals = print_decimals(scale)
     factor = scale * 10 ** decimals
     if not (math.isfinite(factor) and 0 < factor < 2 ** 30):
