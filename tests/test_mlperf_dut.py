@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,10 @@ import pytest
 from hilbench import api
 from hilbench.board import load_board
 from hilbench.cli import main
-from hilbench.codegen.mlperf_config import default_model_id, output_format, print_decimals
+from hilbench.codegen.mlperf_config import (OutputFormat, default_model_id, output_format,
+                                            output_struct, print_decimals)
 from hilbench.compare.printed import compare_printed
+from hilbench.dut import DutRequest, run_dut
 from hilbench.dut.firmware import build_mlperf_firmware
 from hilbench.dut.session import DutError, DutSession
 from hilbench.errors import TargetError, TransportError
@@ -66,6 +69,10 @@ def test_fixed_point_printing_is_within_half_a_digit(scale, zero_point):
         text = _printed_like_firmware(q, zero_point, fmt.multiplier, fmt.shift, fmt.decimals)
         exact = float(np.float32(scale)) * (q - zero_point)
         assert abs(float(text) - exact) <= 0.5 * 10.0 ** -fmt.decimals * 1.001, (q, text)
+
+
+def test_output_format_mirrors_the_firmware_header():
+    assert output_struct().field_names == tuple(f.name for f in fields(OutputFormat))
 
 
 def test_default_model_ids_follow_mlperf():
@@ -274,6 +281,16 @@ def test_mlperf_models_agree_on_qemu_and_latency_beside_run(name, tmp_path, reco
     # virtual time is 2^shift ns per instruction: the DUT's laps time what run counts,
     # plus copying the vector in before each inference
     assert dut_us == pytest.approx(instructions * 2 ** shift / 1000, rel=0.03)
+
+
+@pytest.mark.hil
+def test_mlperf_firmware_on_a_systick_board():
+    """The Cortex-M0 whose cycle counter already owns SysTick (HB_MLPERF_SYSTICK_SHARED)."""
+    result = run_dut(DutRequest(SHARED_MODELS / "tflm_hello_world_int8.tflite",
+                                board=load_board("qemu-microbit"), vectors=2, count=3))
+    assert result.passed and result.comparison.bit_exact and result.virtual_time
+    assert result.model_id == "tflm_hello_world_int8"
+    assert all(w.elapsed_us > 0 for w in result.windows)
 
 
 @contextmanager
