@@ -28,7 +28,7 @@ extern const uint32_t hb_mlperf_output_count;
 extern const hb_mlperf_output hb_mlperf_outputs[];
 extern uint8_t hb_mlperf_db[];            /* the loaded vector: hb_model_input_size bytes */
 
-/* Time stamps (mlperf_timer.c): SysTick extended to 64 bits. */
+/* Time stamps (mlperf_timer.c): the board's cycle counter (SysTick) extended to 64 bits. */
 void hb_mlperf_timer_init(void);
 uint64_t hb_mlperf_ticks(void);
 uint64_t hb_mlperf_ticks_to_us(uint64_t ticks);

@@ -50,6 +50,9 @@ PROTOCOL_SOURCES = {
     "mlperf": ("mlperf/mlperf_dut.c", "mlperf/mlperf_print.c", "mlperf/mlperf_timer.c",
                "app/profile.c"),
 }
+# Board sources a protocol swaps: MLPerf's m-lap-us needs a counter that every Cortex-M has
+# and that QEMU models (its DWT reads 0), so its firmware times with SysTick on every board.
+PROTOCOL_BOARD_SOURCES = {"mlperf": {"common/dwt_cycles.c": "common/systick_cycles.c"}}
 
 
 @dataclass
@@ -159,7 +162,8 @@ def _runtime_sources(board: Board, variant: str, link: str,
     app = [FIRMWARE_DIR / n for n in PROTOCOL_SOURCES[check_protocol(protocol)]]
     app.append(FIRMWARE_DIR / "app" / link_driver(link).firmware_source)
     board_dir = FIRMWARE_DIR / "boards"
-    return app + kernel_sources(variant), [board_dir / s for s in board.build.sources]
+    swap = PROTOCOL_BOARD_SOURCES.get(protocol, {})
+    return app + kernel_sources(variant), [board_dir / swap.get(s, s) for s in board.build.sources]
 
 
 def _headers(variant: str, protocol: str = "hilbench") -> list[Path]:
@@ -181,10 +185,7 @@ def _flags(board: Board, link: str, debug_commands: bool,
     if debug_commands:
         flags.append("-DHB_DEBUG_COMMANDS")
     folders = ["include", "kernels", "kernels/ref", "app"]
-    if protocol == "mlperf":
-        folders.append("mlperf")
-        if board.cycle_counter.kind == "systick":  # the board's counter owns SysTick's IRQ
-            flags.append("-DHB_MLPERF_SYSTICK_SHARED")
+    folders += ["mlperf"] if protocol == "mlperf" else []
     # kernels/ref too: a variant outside the tree includes the reference helpers by name
     return flags + [f"-I{FIRMWARE_DIR / d}" for d in folders]
 
