@@ -71,16 +71,22 @@ def _board(board: BoardLike) -> Board:
 
 
 def build(model: PathLike, board: BoardLike = DEFAULT_BOARD, kernels: str | None = None,
-          link: str = "serial", memory: str = "inplace") -> FirmwareBuild:
+          link: str = "serial", memory: str = "inplace", protocol: str = "hilbench",
+          model_id: str | None = None) -> FirmwareBuild:
     """Build the model into firmware for the board (cached by content: an unchanged model
     and board return the cached build). Raises BuildError, with the byte count, when the
-    model does not fit the board."""
+    model does not fit the board. protocol "mlperf": the firmware speaks MLPerf Tiny's DUT
+    protocol instead of hilbench's (model_id: what it reports; default from the name)."""
     from hilbench.codegen.c_model import generate_model
-    from hilbench.toolchain.firmware import build_firmware
+    from hilbench.toolchain.firmware import build_firmware, check_protocol
 
     target = _board(board)
     path = Path(model)
     variant = kernels or target.build.kernels
+    if check_protocol(protocol) == "mlperf":
+        from hilbench.dut.firmware import build_mlperf_firmware
+
+        return build_mlperf_firmware(path, target, variant, model_id, link=link, memory=memory)
     generated = generate_model(load_model(path), path.read_bytes(), path.stem, variant, memory)
     return build_firmware(generated, target, path.stem, variant=variant,
                           link=link)

@@ -145,6 +145,53 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_build_dir(run, argparse.SUPPRESS)
     run.set_defaults(run=cmd_run)
 
+    build = commands.add_parser("build", help="build a model into firmware (cached) and print "
+                                              "the ELF's path")
+    build.add_argument("model", type=Path, nargs="?", default=DEMO_MODEL,
+                       help="a .tflite model (default: the bundled KWS demo model)")
+    build.add_argument("--board", default=DEFAULT_BOARD, help="board name or board .toml file")
+    build.add_argument("--kernels", metavar="VARIANT",
+                       help="kernel variant (default: the board's)")
+    build.add_argument("--protocol", default="hilbench", choices=("hilbench", "mlperf"),
+                       help="what the firmware speaks on its UART: hilbench's frames, or "
+                            "MLPerf Tiny's DUT commands (for 'hilbench dut' or MLPerf's runner)")
+    build.add_argument("--model-id", metavar="ID",
+                       help="with --protocol mlperf: the model id 'profile' reports (default: "
+                            "kws01, vww01, ic01, ad01 for the MLPerf Tiny models, else the "
+                            "model's name)")
+    _add_build_dir(build, argparse.SUPPRESS)
+    build.set_defaults(run=cmd_build)
+
+    dut = commands.add_parser("dut", help="drive a device speaking MLPerf Tiny's DUT protocol "
+                                          "and check its results against the host reference")
+    dut.add_argument("model", type=Path, help="the .tflite model the DUT runs")
+    where = dut.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", metavar="URL",
+                       help="the DUT's serial port: any pyserial URL (/dev/ttyACM0, "
+                            "socket://HOST:PORT, a pty)")
+    where.add_argument("--board", help="build hilbench's MLPerf firmware for this board and "
+                                       "start it (QEMU: timed in deterministic virtual time)")
+    dut.add_argument("--vectors", type=int, default=5,
+                     help="windows, one generated vector each, when no --data is given (5)")
+    dut.add_argument("--seed", type=int, default=0, help="seed for the generated vectors (0)")
+    dut.add_argument("--data", type=Path, action="append", metavar="PATH",
+                     help="your inputs instead, as for 'run --data' (one window per vector)")
+    dut.add_argument("--count", type=int, metavar="N",
+                     help="timed inferences per window (default: MLPerf's runner's for the "
+                          "model id: kws01 70, vww01 20, ic01 20, ad01 1500; else 10)")
+    dut.add_argument("--warmup", type=int, metavar="W",
+                     help="warm-up inferences per window (default: the runner's: 10, 5, 5, "
+                          "10; else 1)")
+    dut.add_argument("--model-id", metavar="ID",
+                     help="the model id the DUT must report (and, with --board, is built with)")
+    dut.add_argument("--kernels", metavar="VARIANT", help="with --board: kernel variant")
+    dut.add_argument("--baud", type=int, default=115200, help="with --port: baud rate (115200)")
+    dut.add_argument("--timeout", type=float, default=60.0,
+                     help="seconds an 'infer' reply may take (60)")
+    dut.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
+    _add_build_dir(dut, argparse.SUPPRESS)
+    dut.set_defaults(run=cmd_dut)
+
     baseline = commands.add_parser("baseline", help="record figures to compare later runs with")
     baseline_commands = baseline.add_subparsers(dest="action", required=True,
                                                 parser_class=_Parser)
@@ -409,6 +456,42 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         write_junit(args.junit, "hilbench", f"{result.model}.{result.board}", checks,
                     time.perf_counter() - start)
     return 0 if all(check.passed for check in checks) else 1
+
+
+def cmd_build(args: argparse.Namespace, console: Console) -> int:
+    from hilbench import api
+
+    if args.model_id is not None and args.protocol != "mlperf":
+        raise ConfigError("--model-id goes with --protocol mlperf")
+    firmware = api.build(args.model, args.board, kernels=args.kernels, protocol=args.protocol,
+                         model_id=args.model_id)
+    console.print(f"{firmware.elf}  ({args.protocol} protocol; flash {firmware.sizes.flash:,} B,"
+                  f" static RAM {firmware.sizes.static_ram:,} B"
+                  f"{'; cached' if firmware.cached else ''})", soft_wrap=True)
+    return 0
+
+
+def cmd_dut(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import Progress
+
+    from hilbench.board import load_board
+    from hilbench.dut import DutRequest, run_dut
+    from hilbench.dut.report import print_dut, write_dut_json
+
+    request = DutRequest(
+        model=args.model, port=args.port,
+        board=load_board(args.board) if args.board else None, vectors=args.vectors,
+        seed=args.seed, data=tuple(args.data or ()), count=args.count, warmup=args.warmup,
+        model_id=args.model_id, kernels=args.kernels, timeout=args.timeout, baud=args.baud)
+    graph = load_model(args.model)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{request.model_name} on the DUT", total=None)
+        result = run_dut(request, graph=graph,
+                         progress=lambda done: progress.update(task, completed=done))
+    print_dut(console, result)
+    if args.json is not None:
+        write_dut_json(result, args.json)
+    return 0 if result.passed else 1
 
 
 def cmd_baseline_save(args: argparse.Namespace, console: Console) -> int:

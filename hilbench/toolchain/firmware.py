@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from hilbench.board import Board
 from hilbench.toolchain.elf_info import ElfSizes, elf_sizes
@@ -42,6 +42,17 @@ LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl
 RUNTIME_RAM_ESTIMATE = 2048
 PROBE_LINK_RAM = 8192 + 3 * 1536  # ring buffers, and frame buffers for 2 KiB frames
 RUNTIME_FLASH_ESTIMATE = 16384
+# The protocol the firmware speaks on its link, by its application sources: hilbench's
+# binary frames (firmware/app/), or MLPerf Tiny's DUT commands (firmware/mlperf/), whose
+# per-build data (model id, output formats) a caller generates and passes as extra source.
+PROTOCOL_SOURCES = {
+    "hilbench": ("app/main.c", "app/cobs.c", "app/crc32.c", "app/profile.c"),
+    "mlperf": ("mlperf/mlperf_dut.c", "mlperf/mlperf_print.c", "mlperf/mlperf_timer.c",
+               "app/profile.c"),
+}
+# Board sources a protocol swaps: MLPerf's m-lap-us needs a counter that every Cortex-M has
+# and that QEMU models (its DWT reads 0), so its firmware times with SysTick on every board.
+PROTOCOL_BOARD_SOURCES = {"mlperf": {"common/dwt_cycles.c": "common/systick_cycles.c"}}
 
 
 @dataclass
@@ -139,16 +150,26 @@ class RuntimeLibrary:
     cached: bool
 
 
-def _runtime_sources(board: Board, variant: str, link: str) -> tuple[list[Path], list[Path]]:
+def check_protocol(protocol: str) -> str:
+    if protocol not in PROTOCOL_SOURCES:
+        raise ConfigError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOL_SOURCES)}")
+    return protocol
+
+
+def _runtime_sources(board: Board, variant: str, link: str,
+                     protocol: str = "hilbench") -> tuple[list[Path], list[Path]]:
     """(library sources, board sources)."""
-    app = [FIRMWARE_DIR / "app" / n for n in ("main.c", "cobs.c", "crc32.c", "profile.c",
-                                               link_driver(link).firmware_source)]
+    app = [FIRMWARE_DIR / n for n in PROTOCOL_SOURCES[check_protocol(protocol)]]
+    app.append(FIRMWARE_DIR / "app" / link_driver(link).firmware_source)
     board_dir = FIRMWARE_DIR / "boards"
-    return app + kernel_sources(variant), [board_dir / s for s in board.build.sources]
+    swap = PROTOCOL_BOARD_SOURCES.get(protocol, {})
+    return app + kernel_sources(variant), [board_dir / swap.get(s, s) for s in board.build.sources]
 
 
-def _headers(variant: str) -> list[Path]:
-    headers = sorted(h for folder in ("include", "kernels", "app", "boards")
+def _headers(variant: str, protocol: str = "hilbench") -> list[Path]:
+    folders = ("include", "kernels", "app", "boards")
+    folders += ("mlperf",) if protocol == "mlperf" else ()
+    headers = sorted(h for folder in folders
                      for h in (FIRMWARE_DIR / folder).rglob("*.h"))
     extra = kernel_variant_dirs()[variant]
     if FIRMWARE_DIR not in extra.parents:  # a variant from HILBENCH_KERNEL_PATH
@@ -156,14 +177,17 @@ def _headers(variant: str) -> list[Path]:
     return headers
 
 
-def _flags(board: Board, link: str, debug_commands: bool) -> list[str]:
+def _flags(board: Board, link: str, debug_commands: bool,
+           protocol: str = "hilbench") -> list[str]:
     flags = list(COMMON_FLAGS) + list(board.build.cflags)
     flags += [f"-D{k}={v}" for k, v in sorted(board.defines.items())]
     flags.append(f"-DHB_MAX_DATA={link_driver(link).max_data}")
     if debug_commands:
         flags.append("-DHB_DEBUG_COMMANDS")
+    folders = ["include", "kernels", "kernels/ref", "app"]
+    folders += ["mlperf"] if protocol == "mlperf" else []
     # kernels/ref too: a variant outside the tree includes the reference helpers by name
-    return flags + [f"-I{FIRMWARE_DIR / d}" for d in ("include", "kernels", "kernels/ref", "app")]
+    return flags + [f"-I{FIRMWARE_DIR / d}" for d in folders]
 
 
 def _compile(flags: list[str], sources: list[Path], out_dir: Path, board: Board) -> list[Path]:
@@ -193,14 +217,15 @@ def _locked(lock_path: Path) -> Iterator[None]:
 
 
 def build_runtime(board: Board, variant: str = "ref", link: str = "serial",
-                  debug_commands: bool = False, cache_dir: Path | None = None) -> RuntimeLibrary:
+                  debug_commands: bool = False, cache_dir: Path | None = None,
+                  protocol: str = "hilbench") -> RuntimeLibrary:
     """The cached runtime library for this board and configuration, built if missing.
     Concurrent callers with the same key wait for one build and share it."""
-    library_sources, board_sources = _runtime_sources(board, variant, link)
-    flags = _flags(board, link, debug_commands)
-    digest = _runtime_key(board, variant, link, debug_commands)
+    library_sources, board_sources = _runtime_sources(board, variant, link, protocol)
+    flags = _flags(board, link, debug_commands, protocol)
+    digest = _runtime_key(board, variant, link, debug_commands, protocol)
     name = f"{_safe(board.name)}-{_safe(variant)}-{link}{'-debug' if debug_commands else ''}" \
-           f"-{digest[:16]}"
+           f"{'' if protocol == 'hilbench' else '-' + protocol}-{digest[:16]}"
     root = (cache_dir or firmware_cache()) / "runtime"
     directory = root / name
 
@@ -239,19 +264,25 @@ def _source_name(path: Path) -> str:
 
 def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
                    debug_commands: bool = False, variant: str = "ref",
-                   cache_dir: Path | None = None, link: str = "serial") -> FirmwareBuild:
+                   cache_dir: Path | None = None, link: str = "serial",
+                   protocol: str = "hilbench",
+                   extra_sources: Mapping[str, str] | None = None) -> FirmwareBuild:
     """link: a link driver's name ("serial": the board's UART; "probe": RAM ring buffers
-    for a debug probe); its firmware side is built in.
+    for a debug probe); its firmware side is built in. protocol: what the firmware speaks
+    on it (PROTOCOL_SOURCES); extra_sources: generated C files the protocol's application
+    needs (file name -> text), compiled beside model.c.
 
     Compiles model.c and links it against the runtime library of build_runtime(), which is
     compiled only when the board, variant, link, flags, compiler or a source changed."""
     check_fits(board, generated, link)
     cache_dir = cache_dir or firmware_cache()
-    runtime_key = _runtime_key(board, variant, link, debug_commands)
+    extra = dict(sorted((extra_sources or {}).items()))
+    runtime_key = _runtime_key(board, variant, link, debug_commands, protocol)
     linker_script = FIRMWARE_DIR / "boards" / board.build.linker_script
     key = hashlib.sha256()
     for part in [generated.source, runtime_key, _memory_script(board),
-                 linker_script.read_text(), " ".join(LINK_FLAGS)]:
+                 linker_script.read_text(), " ".join(LINK_FLAGS),
+                 *(f"{name}\0{text}" for name, text in extra.items())]:
         key.update(part.encode() + b"\0")
     build_id = key.hexdigest()[:12]
     directory = cache_dir / board.name / f"{_safe(model_name)}-{build_id}"
@@ -259,7 +290,7 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
     if elf.exists():
         return FirmwareBuild(elf, directory, build_id, elf_sizes(elf), True, debug_commands)
 
-    runtime = build_runtime(board, variant, link, debug_commands, cache_dir)
+    runtime = build_runtime(board, variant, link, debug_commands, cache_dir, protocol)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{directory.name}.tmp-", dir=directory.parent))
     try:
@@ -269,8 +300,11 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
             f'const char hb_build_id[] = "{build_id}";\n'
             f"const uint32_t hb_build_id_length = sizeof hb_build_id - 1;\n")
         (staging / "memory.ld").write_text(_memory_script(board))
-        command = [CC, *_flags(board, link, debug_commands),
+        for name, text in extra.items():
+            (staging / name).write_text(text)
+        command = [CC, *_flags(board, link, debug_commands, protocol),
                    str(staging / "model.c"), str(staging / BUILD_ID_SOURCE),
+                   *(str(staging / name) for name in extra),
                    *map(str, runtime.objects), str(runtime.archive),
                    *LINK_FLAGS, f"-L{staging}", f"-T{linker_script}",
                    f"-Wl,-Map={staging / 'firmware.map'}", "-o", str(staging / "firmware.elf")]
@@ -287,16 +321,17 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
     return FirmwareBuild(elf, directory, build_id, elf_sizes(elf), False, debug_commands)
 
 
-def _runtime_key(board: Board, variant: str, link: str, debug_commands: bool) -> str:
+def _runtime_key(board: Board, variant: str, link: str, debug_commands: bool,
+                 protocol: str = "hilbench") -> str:
     """The runtime library's identity: the compiler, the flags (board, link, debug), and
     the name and content of every runtime source and firmware header. Not the memory
     layout or linker script: those only matter when linking."""
-    library_sources, board_sources = _runtime_sources(board, variant, link)
+    library_sources, board_sources = _runtime_sources(board, variant, link, protocol)
     key = hashlib.sha256()
     key.update(compiler_version().encode() + b"\0")
-    key.update("\0".join(_flags(board, link, debug_commands)).encode())
+    key.update("\0".join(_flags(board, link, debug_commands, protocol)).encode())
     for role, paths in (("library", library_sources), ("board", board_sources),
-                        ("header", _headers(variant))):
+                        ("header", _headers(variant, protocol))):
         for path in paths:
             key.update(f"{role}:{_source_name(path)}\0".encode())
             key.update(path.read_bytes())
