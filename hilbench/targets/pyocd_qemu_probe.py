@@ -10,19 +10,42 @@ components' ID registers are emulated here: halting becomes a GDB interrupt, run
 continue, register transfers become 'p'/'P', and a system reset request becomes QEMU's
 system_reset monitor command. Memory is accessed with the CPU halted, as QEMU requires.
 
-Probe IDs are "qemu:HOST:PORT": pyOCD hands "HOST:PORT" to this plugin (named "qemu"), and
-the probe is only offered when explicitly asked for.
+A QEMU machine is a probe in two ways. One run's own machine (the pyocd-qemu driver) is
+asked for explicitly as "qemu:HOST:PORT": pyOCD hands "HOST:PORT" to this plugin (named
+"qemu"). Standing machines, started by AttachedQemu (`hilbench qemu-probe`), are attached
+like USB probes: each writes an entry with its unique ID, GDB stub, UART and pyOCD target
+into the probe folder ($HILBENCH_QEMU_PROBES, default <cache>/qemu-probes), and the plugin
+lists every live one, so several emulated boards look like several probes on a hub.
+
+Two test hooks stand in for faults of real hardware: HILBENCH_QEMU_PROBE_CONNECT_FAILURES=N
+makes the first N connects of each probe fail (as probes do right after power-up), and
+HILBENCH_QEMU_PROBE_BAD_CELL=ADDRESS makes the byte there read back with bit 0 flipped (a
+flash cell that did not take its value).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import struct
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import TracebackType
 from typing import Any, Callable, Sequence
 
+from pyocd.core import exceptions
 from pyocd.core.plugin import Plugin
 from pyocd.probe.debug_probe import DebugProbe
 
+from hilbench.board import Board
+from hilbench.errors import ConfigError
+from hilbench.paths import build_dir
 from hilbench.transport.gdb_memory import GdbMemory
+
+REGISTRY_VARIABLE = "HILBENCH_QEMU_PROBES"
+CONNECT_FAILURES_VARIABLE = "HILBENCH_QEMU_PROBE_CONNECT_FAILURES"
+BAD_CELL_VARIABLE = "HILBENCH_QEMU_PROBE_BAD_CELL"
+_failed_connects: dict[str, int] = {}  # per unique ID, for the connect-failure hook
 
 ROM_TABLE = 0xE00FF000
 SCS, DWT, FPB = 0xE000E000, 0xE0001000, 0xE0002000
@@ -51,6 +74,10 @@ class _Core:
         self.demcr = 0
         self.halted_by_debugger = True  # QEMU starts with -S and stops on connection
         self.reset_seen = False
+        self.dfsr = 0x1  # HALTED: stopped by the debugger
+        self.breakpoints: set[int] = set()  # hardware breakpoints standing in for BKPTs
+        bad_cell = os.environ.get(BAD_CELL_VARIABLE)
+        self.bad_cell = int(bad_cell, 0) if bad_cell else None
 
     # -- emulated registers ------------------------------------------------------------
     def read_word(self, address: int) -> int | None:
@@ -66,6 +93,9 @@ class _Core:
             if identity is not None:
                 return identity
         if address == DHCSR:
+            if not self.halted_by_debugger and self.gdb.poll_stop():
+                self.halted_by_debugger = True  # it reached a planted breakpoint
+                self.dfsr = 0x2  # BKPT
             halted = self.halted_by_debugger
             value = 0x1 | (0x2 if halted else 0) | (1 << 16) | ((1 << 17) if halted else 0)
             if self.reset_seen:
@@ -77,7 +107,7 @@ class _Core:
         if address == DEMCR:
             return self.demcr
         if address == DFSR:
-            return 0x1 if self.halted_by_debugger else 0
+            return self.dfsr if self.halted_by_debugger else 0
         if address == DCRSR:
             return 0
         return None
@@ -117,19 +147,40 @@ class _Core:
         if address == AIRCR and value >> 16 == VECTKEY and value & 0x5:
             self.system_reset()
             return True
-        return address in (DFSR,)
+        if address == DFSR:
+            self.dfsr &= ~value  # write-one-to-clear
+            return True
+        return False
 
     # -- core control --------------------------------------------------------------------
     def halt(self) -> None:
         self.gdb.halt()
         self.halted_by_debugger = True
+        self.dfsr = 0x1
 
     def run(self) -> None:
+        self._catch_return_to_bkpt()
         self.halted_by_debugger = False
         self.gdb.resume()
 
+    def _catch_return_to_bkpt(self) -> None:
+        """A real core with halting debug enabled stops at a BKPT; QEMU raises a HardFault
+        instead (and locks up when no handler is there yet). pyOCD calls code on the target,
+        flash algorithms above all, with LR pointing at a BKPT: plant a hardware breakpoint
+        there, so that the call ends halted, as on silicon."""
+        with self.gdb.stopped():
+            lr = self.gdb.read_register(14) & ~1
+            if lr in self.breakpoints or not 0x20000000 <= lr < 0x40000000:
+                return  # only code loaded into RAM by the debugger is checked
+            if self.gdb.read(lr, 2)[1] == 0xBE:  # Thumb BKPT #imm8: 0xBExx
+                self.gdb.set_hardware_breakpoint(lr)
+                self.breakpoints.add(lr)
+
     def system_reset(self) -> None:
         self.gdb.halt()
+        for address in self.breakpoints:  # the firmware may reuse that RAM
+            self.gdb.set_hardware_breakpoint(address, on=False)
+        self.breakpoints.clear()
         self.gdb.monitor("system_reset")
         self.reset_seen = True
         if self.demcr & 0x1:  # VC_CORERESET: stay halted at the reset vector
@@ -161,7 +212,7 @@ class _Core:
 
     # -- memory --------------------------------------------------------------------------
     def read(self, address: int, length: int) -> bytes:
-        if 0xE000E000 <= address < 0xE0100000:  # system space: word by word, emulated first
+        if 0xE0000000 <= address < 0xE0100000:  # system space: word by word, emulated first
             out = bytearray()
             for word in range(address & ~3, address + length, 4):
                 value = self.read_word(word)
@@ -172,10 +223,15 @@ class _Core:
             start = address & 3
             return bytes(out[start: start + length])
         with self.gdb.stopped():
-            return self.gdb.read(address, length)
+            data = self.gdb.read(address, length)
+        if self.bad_cell is not None and address <= self.bad_cell < address + length:
+            flipped = bytearray(data)
+            flipped[self.bad_cell - address] ^= 0x01
+            data = bytes(flipped)
+        return data
 
     def write(self, address: int, data: bytes) -> None:
-        if 0xE000E000 <= address < 0xE0100000 and len(data) == 4 and not address & 3:
+        if 0xE0000000 <= address < 0xE0100000 and len(data) == 4 and not address & 3:
             if self.write_word(address, struct.unpack("<I", data)[0]):
                 return
         with self.gdb.stopped():
@@ -211,6 +267,93 @@ class QemuMemoryInterface:
         self.core.write(addr, bytes(data))
 
 
+def registry_dir() -> Path:
+    override = os.environ.get(REGISTRY_VARIABLE)
+    return Path(override) if override else build_dir() / "qemu-probes"
+
+
+@dataclass(frozen=True)
+class AttachedQemuProbe:
+    """A standing QEMU machine's entry in the probe folder."""
+    unique_id: str
+    gdb: str  # its GDB stub, "HOST:PORT"
+    serial: str  # its UART, as a pyserial URL
+    target: str  # the pyOCD target type
+    pid: int
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def attached_qemu_probes() -> list[AttachedQemuProbe]:
+    """Every live entry of the probe folder (entries of machines that died are ignored)."""
+    found = []
+    folder = registry_dir()
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            entry = AttachedQemuProbe(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            continue  # being written, or not ours
+        if _alive(entry.pid):
+            found.append(entry)
+    return found
+
+
+class AttachedQemu:
+    """A QEMU machine standing in for a board on a probe: started halted with no image,
+    its UART and GDB stub on loopback, and an entry in the probe folder until stopped.
+    pyOCD then finds it as a probe with `unique_id`, programs it and runs it; its UART is
+    the probe's serial port. A context manager."""
+
+    def __init__(self, board: Board, unique_id: str, workdir: Path) -> None:
+        from hilbench.targets.qemu import QemuProcess
+
+        if board.probe is None:
+            raise ConfigError(f"board {board.name} names no pyOCD target ([probe] target)")
+        if not unique_id or "/" in unique_id or ":" in unique_id:
+            raise ConfigError(f"bad unique ID {unique_id!r}: no '/' or ':'")
+        self.board = board
+        self.unique_id = unique_id
+        self.process = QemuProcess(board, workdir / f"qemu-{unique_id}.log")
+        self.entry_path = registry_dir() / f"{unique_id}.json"
+
+    def start(self) -> AttachedQemuProbe:
+        assert self.board.probe is not None
+        if any(e.unique_id.lower() == self.unique_id.lower() for e in attached_qemu_probes()):
+            raise ConfigError(f"a probe with unique ID {self.unique_id} is already attached")
+        self.process.launch(None, uart=True, gdb=True, halted=True)
+        # QEMU waits for a first UART client before it runs; later ones connect at will
+        self.process.connect_uart().close()
+        assert self.process.process is not None
+        entry = AttachedQemuProbe(self.unique_id, f"127.0.0.1:{self.process.gdb_port}",
+                                  f"socket://127.0.0.1:{self.process.uart_port}",
+                                  self.board.probe.target, self.process.process.pid)
+        self.entry_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.entry_path.with_suffix(".tmp")
+        partial.write_text(json.dumps(asdict(entry)))
+        partial.replace(self.entry_path)  # readers never see half an entry
+        return entry
+
+    def stop(self) -> None:
+        self.entry_path.unlink(missing_ok=True)
+        self.process.stop()
+
+    def __enter__(self) -> AttachedQemu:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+
 class QemuGdbProbe(DebugProbe):
     DPIDR = 0x2BA01477  # an SW-DP, as on Cortex-M3/M4 parts
     AHB_AP_IDR = 0x24770011
@@ -218,17 +361,33 @@ class QemuGdbProbe(DebugProbe):
     @classmethod
     def get_all_connected_probes(cls, unique_id: str | None = None,
                                  is_explicit: bool = False) -> list[DebugProbe]:
-        return [cls(unique_id)] if is_explicit and unique_id and ":" in unique_id else []
+        if is_explicit and unique_id and ":" in unique_id:
+            return [cls(unique_id)]
+        return [cls.attached(entry) for entry in attached_qemu_probes()]
 
     @classmethod
     def get_probe_with_id(cls, unique_id: str, is_explicit: bool = False) -> DebugProbe | None:
-        return cls(unique_id) if is_explicit and ":" in unique_id else None
+        if is_explicit and ":" in unique_id:
+            return cls(unique_id)
+        for entry in attached_qemu_probes():
+            if entry.unique_id.lower() == unique_id.lower():
+                return cls.attached(entry)
+        return None
 
-    def __init__(self, unique_id: str) -> None:
+    @classmethod
+    def attached(cls, entry: AttachedQemuProbe) -> QemuGdbProbe:
+        return cls(entry.gdb, unique_id=entry.unique_id, serial_port=entry.serial,
+                   target_type=entry.target)
+
+    def __init__(self, address: str, unique_id: str | None = None, serial_port: str = "",
+                 target_type: str = "") -> None:
+        """`address` is the GDB stub's "HOST:PORT" (also the unique ID, unless given)."""
         super().__init__()
-        self._host, port = unique_id.rsplit(":", 1)
+        self._host, port = address.rsplit(":", 1)
         self._port = int(port)
-        self._unique_id = unique_id
+        self._unique_id = unique_id or address
+        self.serial_port = serial_port  # the QEMU machine's UART, as a pyserial URL
+        self.target_type = target_type
         self._gdb: GdbMemory | None = None
         self._core: _Core | None = None
         self._dp: dict[int, int] = {}
@@ -257,6 +416,10 @@ class QemuGdbProbe(DebugProbe):
         self._gdb = None
 
     def connect(self, protocol: Any = None) -> None:
+        failures = int(os.environ.get(CONNECT_FAILURES_VARIABLE) or 0)
+        if _failed_connects.get(self._unique_id, 0) < failures:
+            _failed_connects[self._unique_id] = _failed_connects.get(self._unique_id, 0) + 1
+            raise exceptions.TransferError(f"no ACK from the target ({CONNECT_FAILURES_VARIABLE})")
         self._protocol = DebugProbe.Protocol.SWD
 
     def disconnect(self) -> None:
