@@ -17,6 +17,7 @@ the image is written into memory as RAM (`load_method` says which).
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -49,6 +50,12 @@ def _pyocd():
         from pyocd.flash.file_programmer import FileProgrammer
     except ImportError:  # pragma: no cover - pyocd is a dependency
         raise ProbeError("pyOCD is not installed (pip install pyocd)") from None
+    # pyOCD logs through `logging`; with no handler Python prints its warnings on stderr,
+    # beside hilbench's one-line error. A handler here leaves them to the application's
+    # logging configuration (they still propagate to the root logger).
+    logger = logging.getLogger("pyocd")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
     return ConnectHelper, FileProgrammer
 
 
@@ -162,6 +169,7 @@ def program(session: Any, elf: Path, where: str) -> None:
     _, programmer = _pyocd()
     image = load_image(elf)
     end = max(address + len(data) for address, data in image)
+    _check_fits(session.target.memory_map, image, where)
     try:
         programmer(session, chip_erase="sector").program(str(elf))
     except HilbenchError:
@@ -172,11 +180,33 @@ def program(session: Any, elf: Path, where: str) -> None:
         raise FlashError(f"flash programming failed on {where}{at} (image "
                          f"{image[0][0]:#010x}-{end - 1:#010x}): pyOCD: {exc}") from None
     for address, data in image:
-        written = bytes(session.target.read_memory_block8(address, len(data)))
+        try:
+            written = bytes(session.target.read_memory_block8(address, len(data)))
+        except HilbenchError as exc:
+            raise FlashError(f"flash verify failed on {where}: cannot read back "
+                             f"{address:#010x}-{address + len(data) - 1:#010x}: {exc}") from None
         if written != data:
             bad = next(i for i, (a, b) in enumerate(zip(data, written)) if a != b)
             raise FlashError(f"flash verify failed on {where} at {address + bad:#010x}: "
                              f"wrote {data[bad]:#04x}, read back {written[bad]:#04x}")
+
+
+def _check_fits(memory_map: Any, image: list[tuple[int, bytes]], where: str) -> None:
+    """Every byte of the image in one writable region of the target's memory map. pyOCD's
+    programmer only logs data outside its regions and leaves it out: a board file that
+    claims more flash than the chip has would program half an image without an error."""
+    for address, data in image:
+        last = address + len(data) - 1
+        region = memory_map.get_region_for_address(address)
+        if region is not None and region.contains_address(last):
+            continue
+        outside = address if region is None else region.end + 1
+        flash = ", ".join(f"{r.start:#010x}-{r.end:#010x}" for r in memory_map
+                          if r.is_flash) or "none"
+        raise FlashError(f"flash programming failed on {where} at {outside:#010x}: the image "
+                         f"({address:#010x}-{last:#010x}) does not fit the target's flash; "
+                         f"pyOCD's memory map has no region at {outside:#010x} (flash: "
+                         f"{flash})")
 
 
 class PyocdMemory:
