@@ -75,8 +75,15 @@ def _build_parser() -> argparse.ArgumentParser:
 
     boards = commands.add_parser("boards", help="list the boards hilbench knows")
     boards.set_defaults(run=cmd_boards)
-    probes = commands.add_parser("probes", help="list attached debug probes and their serial ports")
+    probes = commands.add_parser("probes", help="list attached debug probes: unique ID, "
+                                                "target type, serial port")
     probes.set_defaults(run=cmd_probes)
+    qemu_probe = commands.add_parser(
+        "qemu-probe", help="attach a QEMU machine as a debug probe with a unique ID (halted, "
+                           "no image, until pyOCD programs it); runs until interrupted")
+    qemu_probe.add_argument("board", help="a QEMU board with a [probe] target, e.g. qemu-microbit")
+    qemu_probe.add_argument("--unique-id", required=True, help="the probe's unique ID")
+    qemu_probe.set_defaults(run=cmd_qemu_probe)
 
     inspect = commands.add_parser("inspect", help="ops, shapes, quantization, MACs, memory")
     inspect.add_argument("model", type=Path, help="a .tflite model")
@@ -345,8 +352,34 @@ def cmd_probes(args: argparse.Namespace, console: Console) -> int:
     found = list_probes()
     if not found:
         console.print("no debug probes attached (pyOCD sees none)")
-    for unique_id, description, port in found:
-        console.print(f"{unique_id}  {description}  serial port: {port or 'none found'}")
+    for probe in found:
+        console.print(f"{probe.unique_id}  target: {probe.target_type or 'unknown'}  "
+                      f"serial port: {probe.serial_port or 'none found'}  ({probe.description})",
+                      highlight=False, soft_wrap=True)
+    return 0
+
+
+def cmd_qemu_probe(args: argparse.Namespace, console: Console) -> int:
+    import signal
+    import tempfile
+
+    from hilbench.board import load_board
+    from hilbench.targets.qemu_probes import AttachedQemu
+
+    board = load_board(args.board)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill too
+    with tempfile.TemporaryDirectory(prefix="hilbench-qemu-probe-") as workdir, \
+            AttachedQemu(board, args.unique_id, Path(workdir)) as attached:
+        entry = attached.entry
+        assert entry is not None
+        console.print(f"attached {entry.unique_id}: {board.name} (pyOCD target {entry.target}), "
+                      f"serial port {entry.serial}; Ctrl-C detaches",
+                      highlight=False, soft_wrap=True)
+        sys.stdout.flush()  # whoever started us in the background waits for this line
+        try:
+            attached.wait()
+        except KeyboardInterrupt:
+            pass
     return 0
 
 

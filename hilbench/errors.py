@@ -54,3 +54,7 @@ class FirmwareFault(TargetError):
 
 class ProbeError(TargetError):
     """No debug probe, the wrong one, or one pyOCD cannot drive."""
+
+
+class FlashError(ProbeError):
+    """Programming flash failed (erase, program or verify): pyOCD's reason and the address."""

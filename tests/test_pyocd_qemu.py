@@ -26,6 +26,8 @@ def test_run_through_pyocd_bit_exact_with_stats_read_by_pyocd(board, model, tmp_
     assert result.returncode == 0, result.stdout + result.stderr
     record = json.loads((tmp_path / "r.json").read_text())
     assert record["via"] == "pyocd" and record["bit_exact"]
+    # QEMU models the micro:bit's flash controller (pyOCD's nRF51 algorithm), not MPS2's
+    assert record["load_method"] == ("pyocd-flash" if board == "qemu-microbit" else "pyocd-ram")
     # the stack paint read back by pyOCD agrees with what the firmware measured itself
     assert record["stack_peak_via_probe"] == record["ram_bytes"]["stack_peak"] > 0
     assert "read through pyOCD" in result.stdout
@@ -50,6 +52,7 @@ def test_pyocd_path_counts_the_same_instructions(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
         records[via] = json.loads((tmp_path / f"{via}.json").read_text())
     assert records["pyocd"]["driver"] == "pyocd-qemu" and records["direct"]["driver"] == "qemu"
+    assert records["direct"]["load_method"] == "qemu-kernel"
     assert records["pyocd"]["instructions_per_inference"] == \
         records["direct"]["instructions_per_inference"]
 

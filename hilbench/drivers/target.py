@@ -49,6 +49,10 @@ class TargetDriver(ABC):
 
     name: ClassVar[str]  # registry name, as board files list it
     via: ClassVar[str] = "direct"  # what `--via` calls this way of reaching a board
+    # how the image got onto the target, once loaded ("qemu-kernel", "pyocd-flash",
+    # "pyocd-ram"), and why it was not flash, where that is worth saying
+    load_method: str = ""
+    load_note: str = ""
 
     def __init__(self, board: Board, options: TargetOptions) -> None:
         self.board = board
@@ -74,6 +78,11 @@ class TargetDriver(ABC):
     def missing(self, protocol: type) -> str:
         """Why a capability is not offered, for a figure reported as missing."""
         return f"the {self.name} driver of {self.board.name} offers no {protocol.__name__}"
+
+    def probe_record(self) -> dict[str, Any] | None:
+        """The debug probe the run went through (unique ID, target, serial port, connect
+        attempts), for drivers that use one."""
+        return None
 
     @abstractmethod
     def close(self) -> None: ...

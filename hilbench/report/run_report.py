@@ -75,6 +75,8 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "via": result.via,
         "driver": result.driver,
         "stack_peak_via_probe": result.probe_stack_peak,
+        "load_method": result.load_method,
+        "probe": result.probe,
         "vectors_per_s": round(result.vectors_per_s, 3),
         "build_id": result.build.build_id,
         "build_cached": result.build.cached,
@@ -108,6 +110,15 @@ def write_json(result: RunResult, path: Path, profile: bool = False) -> None:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _loaded(result: RunResult) -> str:
+    text = result.load_method + (f" ({result.load_note})" if result.load_note else "")
+    if result.probe is not None:
+        attempts = result.probe["connect_attempts"]
+        text += (f", probe {result.probe['unique_id']}, connected under reset in {attempts} "
+                 f"attempt{'s' if attempts != 1 else ''}")
+    return text
+
+
 def print_run(console: Console, result: RunResult) -> None:
     record = run_record(result)
     c = result.comparison
@@ -133,6 +144,7 @@ def print_run(console: Console, result: RunResult) -> None:
         ("vectors/s", f"{result.vectors_per_s:.2f}"),
         ("link", f"{result.link_bytes_per_s / 1024:.1f} KiB/s over {result.link} (measured, "
                  f"echo round trip)"),
+        *([("loaded", _loaded(result))] if result.load_method else []),
     ]
     t = result.timing
     if t.instructions is not None:

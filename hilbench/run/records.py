@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hilbench.board import Board
 from hilbench.compare.checks import Check
@@ -68,6 +69,10 @@ class RunResult:
     probe_stack_peak: int | None = None  # the same, read through the target's memory access
     phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
     scratch_bytes: int = 0  # kernels' scratch outside the arena (part of static RAM)
+    load_method: str = ""  # how the image got there: qemu-kernel, pyocd-flash, pyocd-ram
+    load_note: str = ""  # why it was not flash, where the driver says
+    # the debug probe used: unique_id, target, serial_port, connect_attempts
+    probe: dict[str, Any] | None = None
     # the verdict, when the caller asked for one (hilbench.api.run always does)
     checks: tuple[Check, ...] = ()
 

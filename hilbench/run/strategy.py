@@ -164,7 +164,9 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                  for e, a, t in zip(expected, actual, graph.output_tensors)],
         first_divergence=divergence, failures_saved=saved,
         probe_stack_peak=probe_stack_peak, phases=phases,
-        scratch_bytes=generated.plan.scratch_region_size)
+        scratch_bytes=generated.plan.scratch_region_size,
+        load_method=target.load_method, load_note=target.load_note,
+        probe=target.probe_record())
 
 
 def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:

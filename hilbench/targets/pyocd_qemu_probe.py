@@ -10,19 +10,34 @@ components' ID registers are emulated here: halting becomes a GDB interrupt, run
 continue, register transfers become 'p'/'P', and a system reset request becomes QEMU's
 system_reset monitor command. Memory is accessed with the CPU halted, as QEMU requires.
 
-Probe IDs are "qemu:HOST:PORT": pyOCD hands "HOST:PORT" to this plugin (named "qemu"), and
-the probe is only offered when explicitly asked for.
+A QEMU machine is a probe in two ways. One run's own machine (the pyocd-qemu driver) is
+asked for explicitly as "qemu:HOST:PORT": pyOCD hands "HOST:PORT" to this plugin (named
+"qemu"). Standing machines (qemu_probes.py, `hilbench qemu-probe`) are attached like USB
+probes: the plugin lists every live entry of the probe folder with its unique ID, so several
+emulated boards look like several probes on a hub.
+
+Two test hooks stand in for faults of real hardware: HILBENCH_QEMU_PROBE_CONNECT_FAILURES=N
+makes the first N connects of each probe fail (as probes do right after power-up), and
+HILBENCH_QEMU_PROBE_BAD_CELL=ADDRESS makes the byte there read back with bit 0 flipped (a
+flash cell that did not take its value).
 """
 
 from __future__ import annotations
 
+import os
 import struct
 from typing import Any, Callable, Sequence
 
+from pyocd.core import exceptions
 from pyocd.core.plugin import Plugin
 from pyocd.probe.debug_probe import DebugProbe
 
+from hilbench.targets.qemu_probes import AttachedQemuProbe, attached_qemu_probes
 from hilbench.transport.gdb_memory import GdbMemory
+
+CONNECT_FAILURES_VARIABLE = "HILBENCH_QEMU_PROBE_CONNECT_FAILURES"
+BAD_CELL_VARIABLE = "HILBENCH_QEMU_PROBE_BAD_CELL"
+_failed_connects: dict[str, int] = {}  # per unique ID, for the connect-failure hook
 
 ROM_TABLE = 0xE00FF000
 SCS, DWT, FPB = 0xE000E000, 0xE0001000, 0xE0002000
@@ -51,6 +66,10 @@ class _Core:
         self.demcr = 0
         self.halted_by_debugger = True  # QEMU starts with -S and stops on connection
         self.reset_seen = False
+        self.dfsr = 0x1  # HALTED: stopped by the debugger
+        self.breakpoints: set[int] = set()  # hardware breakpoints standing in for BKPTs
+        bad_cell = os.environ.get(BAD_CELL_VARIABLE)
+        self.bad_cell = int(bad_cell, 0) if bad_cell else None
 
     # -- emulated registers ------------------------------------------------------------
     def read_word(self, address: int) -> int | None:
@@ -66,6 +85,9 @@ class _Core:
             if identity is not None:
                 return identity
         if address == DHCSR:
+            if not self.halted_by_debugger and self.gdb.poll_stop():
+                self.halted_by_debugger = True  # it reached a planted breakpoint
+                self.dfsr = 0x2  # BKPT
             halted = self.halted_by_debugger
             value = 0x1 | (0x2 if halted else 0) | (1 << 16) | ((1 << 17) if halted else 0)
             if self.reset_seen:
@@ -77,7 +99,7 @@ class _Core:
         if address == DEMCR:
             return self.demcr
         if address == DFSR:
-            return 0x1 if self.halted_by_debugger else 0
+            return self.dfsr if self.halted_by_debugger else 0
         if address == DCRSR:
             return 0
         return None
@@ -117,19 +139,40 @@ class _Core:
         if address == AIRCR and value >> 16 == VECTKEY and value & 0x5:
             self.system_reset()
             return True
-        return address in (DFSR,)
+        if address == DFSR:
+            self.dfsr &= ~value  # write-one-to-clear
+            return True
+        return False
 
     # -- core control --------------------------------------------------------------------
     def halt(self) -> None:
         self.gdb.halt()
         self.halted_by_debugger = True
+        self.dfsr = 0x1
 
     def run(self) -> None:
+        self._catch_return_to_bkpt()
         self.halted_by_debugger = False
         self.gdb.resume()
 
+    def _catch_return_to_bkpt(self) -> None:
+        """A real core with halting debug enabled stops at a BKPT; QEMU raises a HardFault
+        instead (and locks up when no handler is there yet). pyOCD calls code on the target,
+        flash algorithms above all, with LR pointing at a BKPT: plant a hardware breakpoint
+        there, so that the call ends halted, as on silicon."""
+        with self.gdb.stopped():
+            lr = self.gdb.read_register(14) & ~1
+            if lr in self.breakpoints or not 0x20000000 <= lr < 0x40000000:
+                return  # only code loaded into RAM by the debugger is checked
+            if self.gdb.read(lr, 2)[1] == 0xBE:  # Thumb BKPT #imm8: 0xBExx
+                self.gdb.set_hardware_breakpoint(lr)
+                self.breakpoints.add(lr)
+
     def system_reset(self) -> None:
         self.gdb.halt()
+        for address in self.breakpoints:  # the firmware may reuse that RAM
+            self.gdb.set_hardware_breakpoint(address, on=False)
+        self.breakpoints.clear()
         self.gdb.monitor("system_reset")
         self.reset_seen = True
         if self.demcr & 0x1:  # VC_CORERESET: stay halted at the reset vector
@@ -161,7 +204,7 @@ class _Core:
 
     # -- memory --------------------------------------------------------------------------
     def read(self, address: int, length: int) -> bytes:
-        if 0xE000E000 <= address < 0xE0100000:  # system space: word by word, emulated first
+        if 0xE0000000 <= address < 0xE0100000:  # system space: word by word, emulated first
             out = bytearray()
             for word in range(address & ~3, address + length, 4):
                 value = self.read_word(word)
@@ -172,10 +215,15 @@ class _Core:
             start = address & 3
             return bytes(out[start: start + length])
         with self.gdb.stopped():
-            return self.gdb.read(address, length)
+            data = self.gdb.read(address, length)
+        if self.bad_cell is not None and address <= self.bad_cell < address + length:
+            flipped = bytearray(data)
+            flipped[self.bad_cell - address] ^= 0x01
+            data = bytes(flipped)
+        return data
 
     def write(self, address: int, data: bytes) -> None:
-        if 0xE000E000 <= address < 0xE0100000 and len(data) == 4 and not address & 3:
+        if 0xE0000000 <= address < 0xE0100000 and len(data) == 4 and not address & 3:
             if self.write_word(address, struct.unpack("<I", data)[0]):
                 return
         with self.gdb.stopped():
@@ -218,17 +266,33 @@ class QemuGdbProbe(DebugProbe):
     @classmethod
     def get_all_connected_probes(cls, unique_id: str | None = None,
                                  is_explicit: bool = False) -> list[DebugProbe]:
-        return [cls(unique_id)] if is_explicit and unique_id and ":" in unique_id else []
+        if is_explicit and unique_id and ":" in unique_id:
+            return [cls(unique_id)]
+        return [cls.attached(entry) for entry in attached_qemu_probes()]
 
     @classmethod
     def get_probe_with_id(cls, unique_id: str, is_explicit: bool = False) -> DebugProbe | None:
-        return cls(unique_id) if is_explicit and ":" in unique_id else None
+        if is_explicit and ":" in unique_id:
+            return cls(unique_id)
+        for entry in attached_qemu_probes():
+            if entry.unique_id.lower() == unique_id.lower():
+                return cls.attached(entry)
+        return None
 
-    def __init__(self, unique_id: str) -> None:
+    @classmethod
+    def attached(cls, entry: AttachedQemuProbe) -> QemuGdbProbe:
+        return cls(entry.gdb, unique_id=entry.unique_id, serial_port=entry.serial,
+                   target_type=entry.target)
+
+    def __init__(self, address: str, unique_id: str | None = None, serial_port: str = "",
+                 target_type: str = "") -> None:
+        """`address` is the GDB stub's "HOST:PORT" (also the unique ID, unless given)."""
         super().__init__()
-        self._host, port = unique_id.rsplit(":", 1)
+        self._host, port = address.rsplit(":", 1)
         self._port = int(port)
-        self._unique_id = unique_id
+        self._unique_id = unique_id or address
+        self.serial_port = serial_port  # the QEMU machine's UART, as a pyserial URL
+        self.target_type = target_type
         self._gdb: GdbMemory | None = None
         self._core: _Core | None = None
         self._dp: dict[int, int] = {}
@@ -257,6 +321,10 @@ class QemuGdbProbe(DebugProbe):
         self._gdb = None
 
     def connect(self, protocol: Any = None) -> None:
+        failures = int(os.environ.get(CONNECT_FAILURES_VARIABLE) or 0)
+        if _failed_connects.get(self._unique_id, 0) < failures:
+            _failed_connects[self._unique_id] = _failed_connects.get(self._unique_id, 0) + 1
+            raise exceptions.TransferError(f"no ACK from the target ({CONNECT_FAILURES_VARIABLE})")
         self._protocol = DebugProbe.Protocol.SWD
 
     def disconnect(self) -> None:

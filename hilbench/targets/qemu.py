@@ -255,6 +255,7 @@ class QemuDriver(QemuEmulation):
 
     name = "qemu"
     via = "direct"
+    load_method = "qemu-kernel"
 
     def __init__(self, board: Board, options: TargetOptions) -> None:
         super().__init__(board, options)

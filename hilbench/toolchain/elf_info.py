@@ -68,3 +68,12 @@ def elf_symbols(path: Path, names: tuple[str, ...]) -> dict[str, tuple[int, int]
                     address &= ~1
                 found[name] = (address, symbol["st_size"])
     return found
+
+
+def load_image(path: Path) -> list[tuple[int, bytes]]:
+    """What a programmer writes: each loadable segment's bytes at its load (physical)
+    address, where .data's initial values sit in flash."""
+    with open(path, "rb") as f:
+        return [(segment["p_paddr"], segment.data()[:segment["p_filesz"]])
+                for segment in ELFFile(f).iter_segments()
+                if segment["p_type"] == "PT_LOAD" and segment["p_filesz"] > 0]

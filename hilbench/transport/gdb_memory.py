@@ -31,6 +31,7 @@ class GdbMemory:
                 time.sleep(0.02)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.settimeout(timeout)
+        self.timeout = timeout
         self.buffer = b""
         self.running = False  # connecting halts QEMU's vCPU until we continue
 
@@ -76,6 +77,39 @@ class GdbMemory:
         if not self.running:
             self._send("c")
             self.running = True
+
+    def poll_stop(self) -> bool:
+        """Whether the core, resumed by us, has stopped on its own (a breakpoint): QEMU then
+        sends a stop reply unasked. Never blocks."""
+        if not self.running:
+            return True
+        self.sock.setblocking(False)
+        try:
+            chunk = self.sock.recv(65536)
+        except BlockingIOError:
+            chunk = None
+        except OSError as exc:
+            raise TransportError(f"GDB stub connection failed: {exc}") from None
+        finally:
+            self.sock.setblocking(True)
+            self.sock.settimeout(self.timeout)
+        if chunk == b"":
+            raise TransportError("the GDB stub closed the connection (did QEMU exit?)")
+        self.buffer += chunk or b""
+        start = self.buffer.find(b"$")
+        if start >= 0 and self.buffer[start + 1:start + 2] in (b"T", b"S") \
+                and self.buffer.find(b"#", start) >= 0:
+            self._receive()
+            self.running = False
+        return not self.running
+
+    def set_hardware_breakpoint(self, address: int, on: bool = True) -> None:
+        """A hardware breakpoint ('Z1'/'z1'): QEMU turns a BKPT instruction into a fault,
+        so a debugger that waits for one plants this instead."""
+        reply = self._command(f"{'Z' if on else 'z'}1,{address:x},2")
+        if reply != "OK":
+            raise TransportError(f"GDB stub refused a hardware breakpoint at {address:#x}: "
+                                 f"{reply[:20]!r}")
 
     def read(self, address: int, length: int) -> bytes:
         out = bytearray()
