@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from hilbench.codegen.c_header import (FLOAT_TYPES, INTEGER_RANGES, CField, CStruct,
                                        parse_header_cached)
-from hilbench.codegen.arena import Arena, choose_arena, layer_graph
+from hilbench.codegen.arena import Arena, RamLimit, choose_arena, layer_graph
 from hilbench.codegen.memory_plan import MemoryPlan, scratch_key
 from hilbench.codegen.patch_plan import layer_params
 from hilbench.codegen.requant_window import layer_records
@@ -270,13 +271,12 @@ class _Emitter:
         """The first stage, patch by patch (codegen/patch_plan.py): each patch's input
         window is copied into slot 0, its layers ping-pong between the two slots, and its
         tile is copied into the stage output. Kernels are the variant's own, chosen per
-        patch layer (patch shapes differ at the borders).
+        stage layer for every patch.
 
         The patches become one const table (per patch: its windows and each layer's
         parameter struct) and one loop over it, in patch order (the stage output may overlap
         the input the earlier patches consumed): straight-line calls per patch cost several
-        KiB of code. A layer whose kernel differs between patches (a border patch the
-        specialized kernel does not fit) picks its call by a per-patch kind."""
+        KiB of code."""
         patches = arena.patches
         assert patches is not None and arena.patch_kernels is not None
         base = self.plan.offset(scratch_key(patches.first))
@@ -334,49 +334,32 @@ class _Emitter:
                          "src": (first.y0 * in_w + first.x0) * in_c,
                          "out_h": final.h, "out_bytes": final.w * out_c,
                          "dst": (final.y0 * out_w + final.x0) * out_c,
-                         "params": [c.params for c in layers],
-                         "kind": [self._kinds(calls, i).index(c.signature)
-                                  for i, c in enumerate(layers)]})
+                         "params": [c.params for c in layers]})
         count = len(calls[0])
         fields = [(name, "uint16_t" if max(r[name] for r in rows) <= 0xFFFF else "uint32_t")
                   for name in ("in_h", "in_bytes", "out_h", "out_bytes", "src", "dst")]
-        switched = any(len(self._kinds(calls, i)) > 1 for i in range(count))
         self.data.append("typedef struct {\n"
                          f"  const void *params[{count}];  /* each layer's parameter struct */\n"
-                         + (f"  uint8_t kind[{count}];  /* which call each layer takes */\n"
-                            if switched else "")
                          + "".join(f"  {c_type} {name};\n" for name, c_type in fields)
                          + "} hb_patch_entry;")
         entries = []
         for r in rows:
             items = ["{" + ", ".join(f"&{p}" for p in r["params"]) + "}"]
-            if switched:
-                items.append("{" + ", ".join(str(k) for k in r["kind"]) + "}")
             items += [f"{r[name]}u" for name, _ in fields]
             entries.append("  {" + ", ".join(items) + "}")
         self.data.append(f"static const hb_patch_entry hb_patches[{len(rows)}] = {{\n"
                          + ",\n".join(entries) + "\n};")
 
     @staticmethod
-    def _kinds(calls: list[list[_PatchCall]], layer: int) -> list[tuple[str, str, tuple]]:
-        """The distinct calls layer `layer` makes over all patches, in first-use order."""
-        return list(dict.fromkeys(patch[layer].signature for patch in calls))
-
-    def _patch_layer_calls(self, calls: list[list[_PatchCall]]) -> list[str]:
+    def _patch_layer_calls(calls: list[list[_PatchCall]]) -> list[str]:
+        """Each stage layer's call, with its parameters from the patch's table row; every
+        patch calls the same kernel for a layer (codegen/arena.py chooses it so)."""
         lines = []
-        for i in range(len(calls[0])):
-            kinds = self._kinds(calls, i)
-            statements = [f"if ({function}((const {c_type} *)e->params[{i}], "
-                          f"{', '.join(operands)}) != HB_OK) return HB_ERROR;"
-                          for function, c_type, operands in kinds]
-            if len(statements) == 1:
-                lines.append(f"    {statements[0]}")
-                continue
-            lines.append(f"    switch (e->kind[{i}]) {{")
-            for k, statement in enumerate(statements):
-                label = f"case {k}u" if k < len(statements) - 1 else "default"
-                lines.append(f"      {label}: {statement} break;")
-            lines.append("    }")
+        for i, call in enumerate(calls[0]):
+            assert all(patch[i].signature == call.signature for patch in calls), \
+                f"patch layer {i} calls differ between patches"
+            lines.append(f"    if ({call.function}((const {call.c_type} *)e->params[{i}], "
+                         f"{', '.join(call.operands)}) != HB_OK) return HB_ERROR;")
         return lines
 
     def _specialized(self, op: Operator, s: Specialized) -> None:
@@ -681,19 +664,30 @@ def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> lis
     return lines
 
 
+def plan_model_memory(graph: Graph, ops: list[PreparedOp], kernels: str = "ref",
+                      memory: str = "inplace", ram_limits: Sequence[RamLimit] = ()
+                      ) -> tuple[dict[int, Specialized], Arena]:
+    """The layers' specialized kernels for the variant and the arena they are planned in
+    (their scratch included): what a build gets, and what `hilbench inspect` shows."""
+    specialized = {o.op.index: s for o in ops
+                   if (s := choose(graph, o.op, o.params, kernels)) is not None}
+    arena = choose_arena(graph, ops, {i: s.scratch_bytes for i, s in specialized.items()},
+                         memory, kernels, ram_limits)
+    return specialized, arena
+
+
 def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
-                   kernels: str = "ref", memory: str = "inplace") -> GeneratedModel:
+                   kernels: str = "ref", memory: str = "inplace",
+                   ram_limits: Sequence[RamLimit] = ()) -> GeneratedModel:
     """kernels: the kernel variant the firmware is built with; layers that one of its
     specialized kernels fits call that kernel (codegen/specialize.py), the rest the generic
-    hb_<op>_s8. memory: the memory mode (codegen/arena.py: plain, inplace, patch)."""
+    hb_<op>_s8. memory: the memory mode (codegen/arena.py: plain, inplace, patch, auto);
+    ram_limits: what `auto` must fit."""
     if not graph.inputs or not graph.outputs:
         raise ModelError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} "
                          f"outputs; it needs at least one of each")
     ops = prepare(graph)
-    specialized = {o.op.index: s for o in ops
-                   if (s := choose(graph, o.op, o.params, kernels)) is not None}
-    arena = choose_arena(graph, ops, {i: s.scratch_bytes for i, s in specialized.items()},
-                         memory, kernels)
+    specialized, arena = plan_model_memory(graph, ops, kernels, memory, ram_limits)
     plan = arena.plan
     emitter = _Emitter(graph, ops, plan, specialized=specialized)
     patches = arena.patches

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hilbench.board import Board
+from hilbench.codegen.arena import MODES as MEMORY_MODES, MemoryChoice
 from hilbench.compare.checks import Check
 from hilbench.compare.metrics import OutputMetrics
 from hilbench.compare.outputs import Comparison, LayerDivergence
@@ -23,7 +24,8 @@ class RunRequest:
     vectors: int = 20
     seed: int = 0
     kernels: str | None = None  # kernel variant; None: the board's
-    memory: str = "inplace"  # arena plan: plain, inplace, patch (codegen/arena.py)
+    memory: str = "inplace"  # arena plan: plain, inplace, patch, auto (codegen/arena.py)
+    ram_budget: int | None = None  # what `auto` must fit: a budget's ram_bytes
     link: str = "serial"  # a link driver's registry name
     via: str | None = None  # which of the board's drivers; None: its first
     cycle_counter: bool = False  # time with the firmware's counter, not exact counts
@@ -41,6 +43,9 @@ class RunRequest:
             raise ConfigError("--seed must not be negative")
         if not (math.isfinite(self.timeout) and self.timeout > 0):
             raise ConfigError("--timeout must be a positive number of seconds")
+        if self.memory not in MEMORY_MODES:
+            raise ConfigError(f"unknown memory mode {self.memory!r}; modes are "
+                              f"{', '.join(MEMORY_MODES)}")
 
     @property
     def model_name(self) -> str:
@@ -68,6 +73,7 @@ class RunResult:
     probe_stack_peak: int | None = None  # the same, read through the target's memory access
     phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
     scratch_bytes: int = 0  # kernels' scratch outside the arena (part of static RAM)
+    memory: MemoryChoice | None = None  # the memory mode and the plan it came to
     # the verdict, when the caller asked for one (hilbench.api.run always does)
     checks: tuple[Check, ...] = ()
 

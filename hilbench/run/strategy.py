@@ -38,7 +38,7 @@ from hilbench.run.data import TestData, generated_data, load_data
 from hilbench.run.records import RunRequest, RunResult
 from hilbench.timing.figures import Timing, no_timing, timing_from_counts, timing_from_cycle_counter
 from hilbench.toolchain.elf_info import elf_symbols
-from hilbench.toolchain.firmware import build_firmware
+from hilbench.toolchain.firmware import build_firmware, ram_limits
 
 LINK_PROBE_BYTES = 8 * 1024  # echoed once to measure the link
 
@@ -106,7 +106,7 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     clock = time.perf_counter()
     variant = request.kernels or board.build.kernels
     generated = generate_model(graph, request.model.read_bytes(), request.model_name, variant,
-                               request.memory)
+                               request.memory, ram_limits(board, request.ram_budget, link.name))
     firmware = build_firmware(generated, board, request.model_name,
                               debug_commands=request.debug_commands,
                               variant=variant, link=link.name)
@@ -164,7 +164,8 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                  for e, a, t in zip(expected, actual, graph.output_tensors)],
         first_divergence=divergence, failures_saved=saved,
         probe_stack_peak=probe_stack_peak, phases=phases,
-        scratch_bytes=generated.plan.scratch_region_size)
+        scratch_bytes=generated.plan.scratch_region_size,
+        memory=generated.arena.choice() if generated.arena else None)
 
 
 def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:
