@@ -26,6 +26,7 @@ from hilbench.errors import ConfigError
 from hilbench.model.graph import Graph
 
 MODES = ("plain", "inplace", "patch", "auto")
+DEFAULT_MODE = "inplace"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceSession
 from hilbench.reference import Reference
 from hilbench.run.data import TestData, generated_data, load_data
 from hilbench.run.records import RunRequest, RunResult
-from hilbench.timing.figures import Timing, no_timing, timing_from_counts, timing_from_cycle_counter
+from hilbench.timing.figures import (Timing, merge_stage, no_timing, timing_from_counts,
+                                     timing_from_cycle_counter)
 from hilbench.toolchain.elf_info import elf_symbols
 from hilbench.toolchain.firmware import build_firmware, ram_limits
 
@@ -147,6 +148,10 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
         probe_stack_peak = (stack_peak_from_memory(memory, firmware.elf)
                             if memory is not None else None)
         timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead)
+    patches = generated.arena.patches if generated.arena else None
+    if patches is not None:  # the stage's ops have no figures of their own: one row
+        timing = merge_stage(timing, patches.first, patches.last, patches.patch_macs,
+                             graph.tensor(patches.output).shape)
 
     saved = None
     if request.save_failures is not None and comparison.mismatching_vectors:
