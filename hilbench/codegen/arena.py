@@ -152,24 +152,36 @@ def _patch_candidates(graph: Graph, prepared: list[Any], scratch: dict[int, int]
     return found
 
 
+def arena_candidates(graph: Graph, prepared: list[Any], scratch: dict[int, int],
+                     variant: str = "ref", patches: bool = True) -> list[Arena]:
+    """The plain plan, the inplace plan, then (with `patches`) every patch plan smaller
+    than the inplace one: what `auto` chooses from."""
+    plain = Arena(plan_buffers(lifetimes(graph), len(graph.operators), scratch), "plain")
+    overlaps = op_overlaps(graph, prepared, last_uses(graph))
+    inplace = Arena(plan_buffers(lifetimes(graph), len(graph.operators), scratch, overlaps),
+                    "inplace")
+    if not patches:
+        return [plain, inplace]
+    return [plain, inplace] + [
+        a for a in _patch_candidates(graph, prepared, scratch, variant, overlaps)
+        if a.plan.arena_size < inplace.plan.arena_size]
+
+
 def choose_arena(graph: Graph, prepared: list[Any], scratch: dict[int, int], mode: str,
                  variant: str = "ref", limits: Sequence[RamLimit] = ()) -> Arena:
     """scratch: op -> bytes of its kernel's scratch (layer by layer). limits: what `auto`
     must fit (a budget's ram_bytes, the board's RAM)."""
     if mode not in MODES:
         raise ConfigError(f"unknown memory mode {mode!r}; modes are {', '.join(MODES)}")
-    plain = Arena(plan_buffers(lifetimes(graph), len(graph.operators), scratch), "plain")
+    candidates = arena_candidates(graph, prepared, scratch, variant,
+                                  patches=mode in ("patch", "auto"))
+    plain, inplace, *patched = candidates
     if mode == "plain":
         return plain
-    overlaps = op_overlaps(graph, prepared, last_uses(graph))
-    inplace = Arena(plan_buffers(lifetimes(graph), len(graph.operators), scratch, overlaps),
-                    "inplace")
     if mode == "inplace":
         return inplace
-    patched = [a for a in _patch_candidates(graph, prepared, scratch, variant, overlaps)
-               if a.plan.arena_size < inplace.plan.arena_size]
     if mode == "auto":
-        return choose_auto([plain, inplace, *patched], limits)
+        return choose_auto(candidates, limits)
     if not patched:
         raise ConfigError("--memory patch: no first stage of this model runs patch by patch "
                           "in less memory (it needs a chain of CONV_2D/DEPTHWISE_CONV_2D/"
