@@ -3,9 +3,9 @@ the moment it arrives.
 
 Scheduling: at most `jobs` workers at once; a QEMU board takes any number of them, a real
 board (no [qemu] section: one physical device) one at a time. Each finished job is
-compared with the last stored run of the same model file, board, variant and memory mode (exact
-instruction counts, RAM and flash may not grow: tolerance 0), then committed with its
-checks and layers before the next result is looked at.
+compared with the last stored run of the same model file, board, variant and memory mode
+(exact instruction counts, RAM and flash may not grow: tolerance 0), then committed with
+its checks and layers before the next result is looked at.
 """
 
 from __future__ import annotations
@@ -225,7 +225,8 @@ def _store(store: Store, run_id: int, outcome: JobOutcome, digest: str, plan: Pl
     fields = {
         "matrix_run": run_id, "job_key": job.key, "model": job.model.stem,
         "model_path": str(job.model), "model_sha256": digest, "board": job.board.name,
-        "variant": job.variant, "memory": job.memory, "hilbench_version": __version__, "git_commit": commit,
+        "variant": job.variant, "memory": job.memory, "hilbench_version": __version__,
+        "git_commit": commit,
         "started": outcome.started, "duration": round(outcome.duration, 3),
         "status": outcome.status, "message": outcome.message,
         "vectors": plan.vectors, "seed": plan.seed,

@@ -227,7 +227,8 @@ def _job(row: sqlite3.Row) -> JobRow:
     return JobRow(
         id=data["id"], matrix_run=data["matrix_run"], job_key=data["job_key"],
         model=data["model"], model_sha256=data["model_sha256"], board=data["board"],
-        variant=data["variant"], memory=data["memory"], started=data["started"], duration=data["duration"],
+        variant=data["variant"], memory=data["memory"], started=data["started"],
+        duration=data["duration"],
         status=data["status"], message=data["message"], instructions=data["instructions"],
         cycles=data["cycles"], latency_us=data["latency_us"], flash_bytes=data["flash_bytes"],
         ram_bytes=data["ram_bytes"],
