@@ -26,7 +26,7 @@ from typing import Any, Union
 import numpy as np
 
 from hilbench.board import DEFAULT_BOARD, Board, board_names, load_board
-from hilbench.compare.budgets import LIMITS, Budget, load_budgets
+from hilbench.compare.budgets import LIMITS, Budget, load_budgets, ram_budget
 from hilbench.compare.checks import Check
 from hilbench.errors import ConfigError
 from hilbench.model import Graph
@@ -71,23 +71,27 @@ def _board(board: BoardLike) -> Board:
 
 
 def build(model: PathLike, board: BoardLike = DEFAULT_BOARD, kernels: str | None = None,
-          link: str = "serial", memory: str = "inplace", protocol: str = "hilbench",
-          model_id: str | None = None) -> FirmwareBuild:
+          link: str = "serial", memory: str = "inplace", ram_bytes: int | None = None,
+          protocol: str = "hilbench", model_id: str | None = None) -> FirmwareBuild:
     """Build the model into firmware for the board (cached by content: an unchanged model
-    and board return the cached build). Raises BuildError, with the byte count, when the
-    model does not fit the board. protocol "mlperf": the firmware speaks MLPerf Tiny's DUT
-    protocol instead of hilbench's (model_id: what it reports; default from the name)."""
+    and board return the cached build). memory: plain, inplace, patch or auto (the fewest
+    MACs that fit `ram_bytes` and the board). protocol "mlperf": the firmware speaks MLPerf
+    Tiny's DUT protocol instead of hilbench's (model_id: what it reports; default from the
+    name). Raises BuildError, with the byte count, when the model does not fit the board."""
     from hilbench.codegen.c_model import generate_model
-    from hilbench.toolchain.firmware import build_firmware, check_protocol
+    from hilbench.toolchain.firmware import build_firmware, check_protocol, ram_limits
 
     target = _board(board)
     path = Path(model)
     variant = kernels or target.build.kernels
+    limits = ram_limits(target, ram_bytes, link)
     if check_protocol(protocol) == "mlperf":
         from hilbench.dut.firmware import build_mlperf_firmware
 
-        return build_mlperf_firmware(path, target, variant, model_id, link=link, memory=memory)
-    generated = generate_model(load_model(path), path.read_bytes(), path.stem, variant, memory)
+        return build_mlperf_firmware(path, target, variant, model_id, link=link, memory=memory,
+                                     ram_limits=limits)
+    generated = generate_model(load_model(path), path.read_bytes(), path.stem, variant, memory,
+                               limits)
     return build_firmware(generated, target, path.stem, variant=variant,
                           link=link)
 
@@ -114,7 +118,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
         data: DataLike | Sequence[DataLike] | None = None, labels: PathLike | None = None,
         vectors: int = 20, seed: int = 0, budgets: BudgetsLike | None = None,
         tolerances: Mapping[str, float] | None = None, kernels: str | None = None,
-        memory: str = "inplace", link: str = "serial", via: str | None = None, cycle_counter: bool = False,
+        memory: str = "inplace", link: str = "serial", via: str | None = None,
+        cycle_counter: bool = False,
         per_layer: bool = False, timeout: float = 60.0,
         progress: Callable[[int], None] | None = None) -> RunResult:
     """Build the model into firmware, run it on the board, compare with the host reference.
@@ -127,6 +132,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
     max_abs_diff), as a mapping, Budget records or a budget file.
     tolerances: replace the bit-exactness check (max_abs_diff, l2r, mae, rmse, cosine,
     top1_agreement), for a runtime not meant to be bit-exact.
+    memory: the arena plan, plain, inplace, patch or auto: the fewest MACs that fit the
+    budgets' ram_bytes and the board (`result.memory` says what was built and why).
 
     Returns the RunResult with its verdict in `.checks` (bit-exactness or the tolerances,
     then every budget limit) and `.passed`; a failed check is not an exception. A model
@@ -135,10 +142,13 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
     from hilbench.run import run as run_request
 
     limits = budgets_from(budgets) if budgets is not None else None  # fail before building
+    target = _board(board)
     with ExitStack() as stack:
         paths = _data_paths(data, stack)
-        request = RunRequest(model=Path(model), board=_board(board), vectors=vectors, seed=seed,
-                             kernels=kernels, memory=memory, link=link, via=via,
+        request = RunRequest(model=Path(model), board=target, vectors=vectors, seed=seed,
+                             kernels=kernels, memory=memory,
+                             ram_budget=ram_budget(limits, Path(model).stem, target.name),
+                             link=link, via=via,
                              cycle_counter=cycle_counter,
                              timeout=timeout, data=paths,
                              labels=None if labels is None else Path(labels),

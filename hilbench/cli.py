@@ -16,6 +16,7 @@ from rich.console import Console
 
 from hilbench import __version__
 from hilbench.board import DEFAULT_BOARD
+from hilbench.codegen.arena import MODES as MEMORY_MODES
 from hilbench.errors import ConfigError, HilbenchError, InputError
 from hilbench.model import load_model
 from hilbench.model.stats import model_stats
@@ -87,9 +88,16 @@ def _build_parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser("inspect", help="ops, shapes, quantization, MACs, memory")
     inspect.add_argument("model", type=Path, help="a .tflite model")
-    inspect.add_argument("--memory", choices=("plain", "inplace", "patch"), default="inplace",
+    inspect.add_argument("--memory", choices=MEMORY_MODES, default="inplace",
                          help="the plan whose memory profile is shown beside the "
                               "layer-by-layer one (default: inplace)")
+    inspect.add_argument("--board", default=DEFAULT_BOARD,
+                         help="plan for this board's kernel variant and RAM, as `run` "
+                              "builds it (default: %(default)s)")
+    inspect.add_argument("--kernels", metavar="VARIANT",
+                         help="kernel variant whose scratch is planned (default: the board's)")
+    inspect.add_argument("--budget", type=Path, metavar="FILE",
+                         help="budget file whose ram_bytes --memory auto plans for")
     inspect.set_defaults(run=cmd_inspect)
 
     reference = commands.add_parser(
@@ -308,10 +316,11 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernels", metavar="VARIANT",
                         help="kernel variant to build with (default: the board's; 'ref' is "
                              "the portable C)")
-    parser.add_argument("--memory", choices=("plain", "inplace", "patch"), default="inplace",
+    parser.add_argument("--memory", choices=MEMORY_MODES, default="inplace",
                         help="arena plan: plain (no tensor shares bytes), inplace (kernels' "
                              "declared overlaps, the default), patch (first CNN stage patch "
-                             "by patch)")
+                             "by patch), auto (the fewest MACs that fit the --budget's "
+                             "ram_bytes and the board)")
 
 
 def cmd_boards(args: argparse.Namespace, console: Console) -> int:
@@ -384,10 +393,16 @@ def cmd_qemu_probe(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
-    graph = load_model(args.model)
+    from hilbench.board import load_board
     from hilbench.codegen.arena import choose_arena
+    from hilbench.codegen.c_model import plan_model_memory
+    from hilbench.compare.budgets import load_budgets, ram_budget
     from hilbench.report.console import print_memory_profile
+    from hilbench.toolchain.firmware import ram_limits
 
+    board = load_board(args.board)  # bad options fail before any work
+    budgets = load_budgets(args.budget) if args.budget else None
+    graph = load_model(args.model)
     unsupported = []
     try:
         prepared = prepare(graph)
@@ -396,9 +411,14 @@ def cmd_inspect(args: argparse.Namespace, console: Console) -> int:
         prepared = None
     print_inspect(console, args.model.name, graph, model_stats(graph), unsupported)
     if prepared is not None and graph.operators:
-        plain = choose_arena(graph, prepared, {}, "plain")
-        chosen = choose_arena(graph, prepared, {}, args.memory)
-        print_memory_profile(console, graph, plain, chosen)
+        # planned as `run` builds it: the variant's kernels bring their scratch
+        variant = args.kernels or board.build.kernels
+        specialized, chosen = plan_model_memory(
+            graph, prepared, variant, args.memory,
+            ram_limits(board, ram_budget(budgets, args.model.stem, board.name)))
+        scratch = {i: s.scratch_bytes for i, s in specialized.items()}
+        plain = choose_arena(graph, prepared, scratch, "plain", variant)
+        print_memory_profile(console, graph, plain, chosen, f"{board.name}, {variant} kernels")
     return 0
 
 
@@ -435,15 +455,18 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, console: Console):
+def _run(args: argparse.Namespace, console: Console, budgets: list | None = None):
     from rich.progress import Progress
 
     from hilbench.board import load_board
+    from hilbench.compare.budgets import ram_budget
     from hilbench.run import RunRequest, run
 
+    board = load_board(args.board)
     request = RunRequest(
-        model=args.model, board=load_board(args.board), vectors=args.vectors, seed=args.seed,
+        model=args.model, board=board, vectors=args.vectors, seed=args.seed,
         kernels=args.kernels, memory=getattr(args, "memory", "inplace"),
+        ram_budget=ram_budget(budgets, args.model.stem, board.name),
         link=getattr(args, "transport", "serial"),
         via=getattr(args, "via", None), cycle_counter=getattr(args, "cycle_counter", False),
         timeout=args.timeout, data=tuple(getattr(args, "data", None) or ()),
@@ -475,7 +498,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if baseline_tolerance is not None and not 0 <= baseline_tolerance < float("inf"):
         raise ConfigError("the baseline tolerance must be a finite percentage >= 0")
     start = time.perf_counter()
-    result = _run(args, console)
+    result = _run(args, console, budgets)
     print_run(console, result)
     if args.profile:
         print_profile(console, result)

@@ -6,12 +6,15 @@ Options:
                          repeat for several boards (default: the marker's boards, else
                          qemu-mps2-an386)
     --hil-kernels NAME   kernel variant to build with (default: each board's)
+    --hil-memory MODE    arena plan: plain, inplace (default), patch, or auto (the fewest
+                         MACs that fit the test's ram_bytes budget and the board)
 
 Fixtures:
     hil_board            the Board the test runs on (the test is parametrized per board)
     hil_run              run(model, data=None, vectors=20, budgets=None, **options) ->
                          RunResult: builds (cached by content, so once per model and board)
-                         and runs on `hil_board`, records the figures with record_property
+                         and runs on `hil_board` (memory=... overrides --hil-memory),
+                         records the figures and the memory plan with record_property
                          (they land in --junitxml), fails on any check that does not hold,
                          and skips, with the byte count, a model that does not fit the board
 
@@ -50,9 +53,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "marker's boards, else qemu-mps2-an386)")
     group.addoption("--hil-kernels", default=None, metavar="VARIANT",
                     help="kernel variant to build with (default: each board's)")
+    group.addoption("--hil-memory", default="inplace", metavar="MODE",
+                    help="arena plan: plain, inplace (default), patch, or auto (the fewest "
+                         "MACs that fit the ram_bytes budget and the board)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    memory = config.getoption("hil_memory", default="inplace")
+    if memory != "inplace":  # the default needs no check (nor hilbench's codegen imported)
+        from hilbench.codegen.arena import MODES
+
+        if memory not in MODES:
+            raise pytest.UsageError(f"--hil-memory {memory!r}: modes are {', '.join(MODES)}")
     config.addinivalue_line(
         "markers", f"{MARKER}(boards=None, latency_us=None, cycles=None, ram_bytes=None, "
                    "flash_bytes=None, max_abs_diff=None, bit_exact=True): run on these boards "
@@ -110,6 +122,7 @@ def hil_run(request: pytest.FixtureRequest, hil_board: Board,
     without asserting anything."""
     marked = {k: v for k, v in _marker_kwargs(request.node).items() if k != "boards"}
     kernels = request.config.getoption("hil_kernels")
+    memory = request.config.getoption("hil_memory")
 
     def run(model: str | Path, data: Any = None, vectors: int = 20,
             budgets: dict[str, Any] | None = None, check: bool = True,
@@ -120,7 +133,8 @@ def hil_run(request: pytest.FixtureRequest, hil_board: Board,
         limits = {"bit_exact": True, **marked, **(budgets or {})}
         try:
             result = api.run(model, hil_board, data=data, vectors=vectors,
-                             budgets=limits, kernels=options.pop("kernels", kernels), **options)
+                             budgets=limits, kernels=options.pop("kernels", kernels),
+                             memory=options.pop("memory", memory), **options)
         except BuildError as exc:
             if "does not fit" in str(exc):  # refused before building: byte counts in it
                 pytest.skip(str(exc))
@@ -142,6 +156,8 @@ def _record(record_property: Callable[[str, object], None], result: RunResult) -
     values = figures(result)
     record_property("hil_board", result.board)
     record_property("hil_model", result.model)
+    if result.memory is not None:  # runs with different memory plans stay apart
+        record_property("hil_memory", result.memory.plan)
     for key in ("bit_exact", "max_abs_diff", "flash_bytes", "ram_bytes", "instructions",
                 "cycles", "latency_us"):
         if values.get(key) is not None:

@@ -3,11 +3,14 @@ and one clear line (never a traceback) for every kind of bad input."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from hilbench.board import load_board
+from hilbench.codegen.c_model import generate_model
 from hilbench.model.builder import GraphBuilder
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.reference import Reference
@@ -24,6 +27,27 @@ def test_inspect_reports_macs_and_memory():
     assert "MACs per inference: 2,656,768" in result.stdout
     # 25x5x64 int8 in and out of one depthwise layer
     assert "activation memory lower bound: 16,000 B" in result.stdout
+
+
+@pytest.mark.parametrize("board, kernels", [("qemu-mps2-an386", None),
+                                             ("qemu-mps2-an386", "ref")])
+def test_inspect_plans_memory_as_the_build_does(board, kernels):
+    """The patch plan's arena depends on the kernels' scratch: inspect plans with the
+    board's variant (dsp on the M4), or --kernels, and shows what the build gets."""
+    vww = SHARED_MODELS / "vww_mobilenet_v1_025_int8.tflite"
+    result = hilbench("inspect", vww, "--memory", "patch", "--board", board,
+                      *(["--kernels", kernels] if kernels else []))
+    assert result.returncode == 0, result.stderr
+    variant = kernels or load_board(board).build.kernels
+    built = generate_model(load_model(vww), vww.read_bytes(), vww.stem, variant, "patch")
+    shown = re.search(r"patch ([\d,]+) B", result.stdout)
+    assert shown and int(shown.group(1).replace(",", "")) == built.plan.arena_size
+    assert f"{board}, {variant} kernels" in result.stdout.replace("\n", "")
+
+
+def test_inspect_and_run_refuse_a_bad_board_or_memory_mode_in_one_line():
+    assert_one_line_error(hilbench("inspect", KWS, "--board", "nope"), "nope")
+    assert_one_line_error(hilbench("run", KWS, "--memory", "fit"), "fit")
 
 
 def test_reference_writes_outputs_and_intermediates(tmp_path):

@@ -22,7 +22,7 @@ from hilbench.errors import ConfigError
 from hilbench.matrix.plan import load_plan
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.report.matrix_junit import write_matrix_junit
-from hilbench.store.db import Store
+from hilbench.store.db import SCHEMA, Store
 from support import SHARED_MODELS, hilbench
 
 QEMU_BOARDS = [name for name in board_names() if load_board(name).qemu is not None]
@@ -66,7 +66,18 @@ def test_plan_expands_globs_relative_to_the_plan(tmp_path):
     assert "tflm_hello_world_int8@qemu-microbit[armv6m]" in keys
 
 
+def test_plan_memory_axis_makes_jobs_of_their_own(tmp_path):
+    plan = load_plan(_plan(tmp_path, [HELLO], ["qemu-mps2-an386"],
+                           extra='memory = ["inplace", "plain", "auto"]\n'))
+    keys = [job.key for job in plan.jobs()]
+    assert keys == ["tflm_hello_world_int8@qemu-mps2-an386[default]",  # as before the axis
+                    "tflm_hello_world_int8@qemu-mps2-an386[default,plain]",
+                    "tflm_hello_world_int8@qemu-mps2-an386[default,auto]"]
+
+
 @pytest.mark.parametrize("text, message", [
+    ('[matrix]\nmodels = ["m/*.tflite"]\nboards = ["qemu-microbit"]\nmemory = ["fit"]\n',
+     "memory 'fit'"),
     ("[other]\n", "no [matrix] table"),
     ('[matrix]\nmodels = ["none/*.tflite"]\nboards = ["qemu-microbit"]\n', "matches no file"),
     ('[matrix]\nmodels = ["m/*.tflite"]\nboards = ["nope"]\n', "unknown board"),
@@ -91,6 +102,34 @@ def _job(store: Store, run: int, model: str, board: str, status: str, checks: li
                    "board": board, "variant": "default", "started": time.time(),
                    "duration": duration, "status": status, "message": message,
                    "checks": json.dumps(checks)}, [])
+
+
+def test_store_keeps_memory_modes_apart_and_upgrades_an_older_store(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as old:  # a store written before memory modes existed
+        old.executescript(SCHEMA.replace(
+            "    memory TEXT NOT NULL DEFAULT 'inplace',  -- the memory mode asked for "
+            "(--memory)\n", ""))
+    with sqlite3.connect(db) as old:
+        assert "memory" not in {r[1] for r in old.execute("PRAGMA table_info(jobs)")}
+        old.execute("INSERT INTO matrix_runs (plan_path, plan_digest, started, jobs) "
+                    "VALUES ('p', 'd', 0, 1)")
+        old.execute("INSERT INTO jobs (matrix_run, job_key, model, model_path, model_sha256, "
+                    "board, variant, started, duration, status, vectors, seed) VALUES "
+                    "(1, 'a@b[default]', 'a', '/a', 'aa', 'b', 'default', 0, 1, 'pass', 2, 0)")
+    with Store(db) as store:
+        assert [j.memory for j in store.jobs()] == ["inplace"]
+        run = store.start_matrix_run(tmp_path / "p.toml", "d", 1, time.time(), "0", None)
+        store.add_job({"matrix_run": run, "job_key": "a@b[default,patch]", "model": "a",
+                       "model_path": "/a", "model_sha256": "aa", "board": "b",
+                       "variant": "default", "memory": "patch", "started": time.time(),
+                       "duration": 1, "status": "pass", "vectors": 2, "seed": 0}, [])
+        later = run + 1
+        found = store.previous("aa", "b", "default", 2, 0, later)  # inplace: the old run
+        assert found is not None and found[0].matrix_run == 1
+        found = store.previous("aa", "b", "default", 2, 0, later, "patch")
+        assert found is not None and found[0].matrix_run == run
+        assert [j.series for j in store.jobs()] == ["default", "default, memory patch"]
 
 
 def test_matrix_junit_has_a_suite_per_board_and_skips_with_byte_counts(tmp_path):
@@ -157,6 +196,23 @@ def test_every_shared_model_on_every_qemu_board(tmp_path):
     assert index.count("<svg") >= 1 and "<script" not in index
     assert not re.search(r'(src|href)="(https?:)?//', index)  # nothing to fetch
     print(f"{len(jobs)} jobs ({len(skipped)} skipped) in {seconds:.0f} s")
+
+
+@pytest.mark.hil
+def test_matrix_memory_axis_runs_stores_and_reports_each_mode(tmp_path):
+    db = tmp_path / "results.sqlite"
+    plan = _plan(tmp_path, [HELLO], ["qemu-mps2-an386"], extra='memory = ["plain", "inplace"]\n')
+    done = _matrix(plan, db, "-j", 2, "--junit", tmp_path / "j.xml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    with Store(db) as store:
+        jobs = {j.memory: j for j in store.jobs()}
+    assert set(jobs) == {"plain", "inplace"} and all(j.status == "pass" for j in jobs.values())
+    for mode, job in jobs.items():
+        assert json.loads(job.row["record"])["memory"]["mode"] == mode
+    assert jobs["inplace"].row["arena_bytes"] <= jobs["plain"].row["arena_bytes"]
+    cases = _cases(tmp_path / "j.xml")
+    assert "qemu-mps2-an386::tflm_hello_world_int8[default, memory plain] bit_exact" in cases
+    assert "qemu-mps2-an386::tflm_hello_world_int8[default] bit_exact" in cases
 
 
 def _stored_jobs(db: Path) -> int:

@@ -5,13 +5,15 @@ on QEMU are in test_memory_qemu.py."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from hilbench.codegen.arena import choose_arena
+from hilbench.codegen.arena import RamLimit, arena_candidates, choose_arena, choose_auto
 from hilbench.codegen.arena_sim import simulate
+from hilbench.codegen.c_model import generate_model
 from hilbench.codegen.memory_plan import last_uses, lifetimes, lower_bound
 from hilbench.codegen.overlap import op_overlaps, overlap_limit, window_order
 from hilbench.errors import ConfigError
@@ -19,6 +21,7 @@ from hilbench.model import load_model
 from hilbench.model.builder import GraphBuilder
 from hilbench.reference.executor import Reference, prepare
 from hilbench.reference.prepare_common import out_size
+from hilbench.timing.figures import LayerProfile, Timing, merge_stage
 from tests.support import SHARED_MODELS
 
 
@@ -171,3 +174,59 @@ def test_shared_models_reach_the_layer_by_layer_bound():
         overlaps = op_overlaps(graph, prepared, last_uses(graph))
         assert choose_arena(graph, prepared, {}, "inplace").plan.arena_size <= \
             plain.arena_size, (path.name, overlaps)
+
+
+# --- auto, the patch table and the patch stage's profile row ---------------------------
+
+VWW = SHARED_MODELS / "vww_mobilenet_v1_025_int8.tflite"
+
+
+def test_auto_takes_the_fewest_macs_that_fit_else_the_least_ram():
+    graph = load_model(VWW)
+    candidates = arena_candidates(graph, prepare(graph), {}, "ref")
+    inplace = candidates[1]
+    patched = candidates[2:]
+    assert len(patched) > 2 and all(a.mode == "patch" for a in patched)
+    smallest = min(patched, key=lambda a: a.plan.arena_size)
+
+    assert choose_auto(candidates, []).mode == "inplace"  # nothing to fit: no extra MACs
+    roomy = RamLimit(inplace.plan.arena_size + 3072, 3072, "budget ram_bytes")
+    assert choose_auto(candidates, [roomy]).mode == "inplace"
+
+    budget = RamLimit(inplace.plan.arena_size - 16, 0, "budget ram_bytes")
+    chosen = choose_auto(candidates, [budget])
+    fitting = [a for a in patched if a.plan.arena_size <= budget.bytes]
+    assert chosen.patches is not None and chosen.plan.arena_size <= budget.bytes
+    assert chosen.extra_macs == min(a.extra_macs for a in fitting)
+    assert chosen.extra_macs < smallest.extra_macs  # not simply the smallest arena
+    assert chosen.requested == "auto" and "the fewest MACs that fit budget ram_bytes" in \
+        chosen.reason and "inplace would need" in chosen.reason
+
+    tight = RamLimit(smallest.plan.arena_size - 16, 0, "budget ram_bytes")
+    least = choose_auto(candidates, [tight])
+    assert least.plan.arena_size == smallest.plan.arena_size
+    assert "no plan fits budget ram_bytes" in least.reason
+
+
+def test_patch_stage_is_one_loop_over_a_const_patch_table():
+    """Straight-line calls per patch cost several KiB of flash: the generated C has each
+    stage kernel called once, inside a loop over one table row per patch."""
+    generated = generate_model(load_model(VWW), VWW.read_bytes(), VWW.stem, "dsp", "patch")
+    patches = generated.arena.patches
+    source = generated.source
+    assert patches is not None
+    rows = re.search(r"hb_patches\[(\d+)\] = \{\n(.*?)\n\};", source, re.S)
+    assert rows and int(rows.group(1)) == len(patches.patches) == rows.group(2).count("\n") + 1
+    assert source.count("hb_copy_window_s8(") == 2
+    loop = source[source.index("for (k = 0;"):source.index("hb_profile_mark(0);")]
+    assert loop.count("e->params[") == len(patches.ops)
+
+
+def test_a_patch_stage_is_one_row_of_the_profile():
+    layers = [LayerProfile(i, "CONV_2D", (1, 4, 4, 8), 100, 1000 if i == 0 else 3, 1500 - i,
+                           0.2) for i in range(5)]
+    timing = Timing(25_000_000, None, "estimated", None, 0, layers)
+    merged = merge_stage(timing, 0, 2, 450, (1, 4, 4, 8)).layers
+    assert [l.index for l in merged] == [0, 3, 4]
+    assert merged[0].op == "patch stage ops 0..2" and merged[0].macs == 450
+    assert merged[0].instructions == 1006 and merged[0].cycles == 1500 + 1499 + 1498

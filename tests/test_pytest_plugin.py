@@ -61,6 +61,30 @@ def test_example_project_on_two_boards_in_parallel(tmp_path):
         properties = {p.get("name"): p.get("value") for p in case.iter("property")}
         assert properties["hil_board"] == board and properties["hil_bit_exact"] == "True"
         assert float(properties["hil_latency_us"]) > 0 and int(properties["hil_ram_bytes"]) > 0
+        assert properties["hil_memory"] == "inplace"
+
+
+def test_an_unknown_memory_mode_is_a_usage_error(tmp_path):
+    project = _project(tmp_path, "def test_x(hil_run):\n    pass\n")
+    result = _pytest(project, "--hil-memory", "fit", "--collect-only", "-q")
+    assert result.returncode != 0
+    assert "--hil-memory 'fit'" in result.stdout + result.stderr
+
+
+@pytest.mark.hil
+def test_memory_mode_from_the_option_or_per_call_and_in_the_junit(tmp_path):
+    project = _project(tmp_path, "def test_modes(hil_run):\n"
+                                 "    plain = hil_run(TOUCH, vectors=2)\n"
+                                 "    inplace = hil_run(TOUCH, vectors=2, memory='inplace')\n"
+                                 "    assert plain.memory.mode == 'plain'\n"
+                                 "    assert inplace.memory.mode == 'inplace'\n")
+    junit = tmp_path / "hil.xml"
+    result = _pytest(project, "--hil-board", "qemu-microbit", "--hil-memory", "plain",
+                     f"--junitxml={junit}")
+    assert result.returncode == 0, result.stdout[-3000:]
+    case = next(ET.parse(junit).getroot().iter("testcase"))
+    recorded = [p.get("value") for p in case.iter("property") if p.get("name") == "hil_memory"]
+    assert recorded == ["plain", "inplace"]
 
 
 @pytest.mark.hil

@@ -31,7 +31,8 @@ def test_shared_model_bit_exact_on_qemu(path, tmp_path):
     assert record["max_abs_diff"] == 0
     ram = record["ram_bytes"]
     assert set(ram) == {"static", "arena", "scratch", "stack_peak", "total"}
-    assert ram["arena"] >= record["arena_lower_bound"]
+    # the default (inplace) plan may go below the layer-by-layer bound: kernels' overlaps
+    assert record["memory"]["mode"] == "inplace" and record["memory"]["arena"] == ram["arena"]
     assert ram["static"] >= ram["arena"] + ram["scratch"]  # both are static arrays
     assert 0 < ram["stack_peak"] < 16384
     assert ram["total"] == ram["static"] + ram["stack_peak"]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from hilbench.codegen.c_header import (FLOAT_TYPES, INTEGER_RANGES, CField, CStruct,
                                        parse_header_cached)
-from hilbench.codegen.arena import Arena, choose_arena, layer_graph
+from hilbench.codegen.arena import Arena, RamLimit, choose_arena, layer_graph
 from hilbench.codegen.memory_plan import MemoryPlan, scratch_key
 from hilbench.codegen.patch_plan import layer_params
 from hilbench.codegen.requant_window import layer_records
@@ -45,6 +46,19 @@ class GeneratedModel:
         """Ops whose whole output never exists (inside a patch stage, all but the last)."""
         patches = self.arena.patches if self.arena else None
         return frozenset(range(patches.first, patches.last)) if patches else frozenset()
+
+
+@dataclass(frozen=True)
+class _PatchCall:
+    """One patch layer's kernel call, recorded for the patch table."""
+    function: str
+    c_type: str  # of its parameter struct
+    params: str  # the struct's name
+    operands: tuple[str, ...]  # slots and scratch: the same for every patch
+
+    @property
+    def signature(self) -> tuple[str, str, tuple[str, ...]]:
+        return self.function, self.c_type, self.operands
 
 
 _C_SIZES = {"int8_t": 1, "int32_t": 4}
@@ -105,6 +119,8 @@ class _Emitter:
         self.pointers: dict[int, str] = {}
         self.patch_scratch: str | None = None
         self.in_patch = False
+        self.patch_calls: list[_PatchCall] = []  # kernel calls recorded inside a patch
+        self.struct_types: dict[str, str] = {}  # emitted struct name -> its C type
         self._names: dict[tuple, str] = {}  # identical arrays and structs emitted once
         self._used: set[str] = set()
 
@@ -162,6 +178,7 @@ class _Emitter:
         if not fresh:
             return name
         self.data.append(f"static const {c_type} {name} = {{\n{lines}\n}};")
+        self.struct_types[name] = c_type
         return name
 
     def _check_field_names(self, declared: CStruct, fields: dict[str, Any]) -> None:
@@ -219,10 +236,17 @@ class _Emitter:
         return ModelError(f"{where}: parameter {path} = {value!r} {reason}; the firmware "
                           f"kernel cannot take this model")
 
-    def call(self, op: Operator, statement: str) -> None:
-        if self.in_patch:  # one layer of one patch: the stage marks and stops as a whole
-            self.body.append(f"  if ({statement} != HB_OK) return HB_ERROR;")
+    def kernel_call(self, op: Operator, function: str, params: str, operands: list[str]) -> None:
+        """`function(&params, operands...)`: in a patch stage it is recorded, not emitted,
+        so that emit_patches() can put the params in a table and the call in a loop."""
+        if self.in_patch:
+            self.patch_calls.append(_PatchCall(function, self.struct_types[params], params,
+                                               tuple(operands)))
             return
+        self.call(op, f"{function}({', '.join([f'&{params}', *operands])})")
+
+    def call(self, op: Operator, statement: str) -> None:
+        assert not self.in_patch, "patch layers go through kernel_call()"
         out = self.graph.tensor(op.outputs[0])
         self.body.append(f"  /* op {op.index}: {op.opcode} -> {c_comment(out.name)} */")
         self.body.append(f"  if ({statement} != HB_OK) return HB_ERROR;")
@@ -247,7 +271,12 @@ class _Emitter:
         """The first stage, patch by patch (codegen/patch_plan.py): each patch's input
         window is copied into slot 0, its layers ping-pong between the two slots, and its
         tile is copied into the stage output. Kernels are the variant's own, chosen per
-        patch layer (patch shapes differ at the borders)."""
+        stage layer for every patch.
+
+        The patches become one const table (per patch: its windows and each layer's
+        parameter struct) and one loop over it, in patch order (the stage output may overlap
+        the input the earlier patches consumed): straight-line calls per patch cost several
+        KiB of code."""
         patches = arena.patches
         assert patches is not None and arena.patch_kernels is not None
         base = self.plan.offset(scratch_key(patches.first))
@@ -257,17 +286,11 @@ class _Emitter:
         x, y = whole.tensor(patches.input), whole.tensor(patches.output)
         in_row, out_row = x.shape[2] * x.shape[3], y.shape[2] * y.shape[3]
         source, target = self.tensor(patches.input), self.tensor(patches.output)
-        self.body.append(f"  /* ops {patches.first}..{patches.last} patch by patch: "
-                         f"{patches.grid[0]}x{patches.grid[1]} patches, "
-                         f"{patches.extra_macs} MACs recomputed in halos */")
         self.patch_scratch = f"(void *)(hb_arena + {base + a + b})"
         self.in_patch = True
+        calls: list[list[_PatchCall]] = []  # per patch, per layer
         for k, patch in enumerate(patches.patches):
-            first, final = patch.layers[0].inp, patch.layers[-1].out
-            self.body.append(
-                f"  hb_copy_window_s8({first.h}, {first.w * x.shape[3]}, "
-                f"{source} + {(first.y0 * x.shape[2] + first.x0) * x.shape[3]}, {in_row}, "
-                f"{slots[0]}, {first.w * x.shape[3]});")
+            self.patch_calls = []
             for i, layer in enumerate(patch.layers):
                 op = whole.operators[layer.op]
                 self.graph = layer_graph(whole, layer.op, layer.inp, layer.out)
@@ -279,16 +302,65 @@ class _Emitter:
                 else:
                     handler = getattr(self, f"_op_{op.opcode.lower()}")
                     handler(op, layer_params(whole, layer, prepared[layer.op].params))
+            assert len(self.patch_calls) == len(patch.layers)
+            calls.append(self.patch_calls)
             self.graph, self.pointers, self.current = whole, {}, None
-            depth = len(patch.layers) % 2
-            self.body.append(
-                f"  hb_copy_window_s8({final.h}, {final.w * y.shape[3]}, {slots[depth]}, "
-                f"{final.w * y.shape[3]}, {target} + "
-                f"{(final.y0 * y.shape[2] + final.x0) * y.shape[3]}, {out_row});")
-        self.in_patch, self.patch_scratch = False, None
+        self.in_patch, self.patch_scratch, self.patch_calls = False, None, []
+        depth = len(patches.patches[0].layers) % 2
+        self._patch_table(patches, calls, x.shape[2], x.shape[3], y.shape[2], y.shape[3])
+        self.body += [
+            f"  /* ops {patches.first}..{patches.last} patch by patch: "
+            f"{patches.grid[0]}x{patches.grid[1]} patches, {patches.extra_macs} MACs "
+            f"recomputed in halos */",
+            f"  for (k = 0; k < {len(patches.patches)}u; ++k) {{",
+            "    const hb_patch_entry *e = &hb_patches[k];",
+            f"    hb_copy_window_s8(e->in_h, e->in_bytes, {source} + e->src, {in_row}, "
+            f"{slots[0]}, e->in_bytes);",
+            *self._patch_layer_calls(calls),
+            f"    hb_copy_window_s8(e->out_h, e->out_bytes, {slots[depth]}, e->out_bytes, "
+            f"{target} + e->dst, {out_row});",
+            "  }"]
         for index in patches.ops:
             self.body.append(f"  hb_profile_mark({index});")
         self.body.append(f"  if (last <= {patches.last}u) return HB_OK;")
+
+    def _patch_table(self, patches: Any, calls: list[list[_PatchCall]], in_w: int, in_c: int,
+                     out_w: int, out_c: int) -> None:
+        """hb_patch_entry and the const table hb_patches[]: one row per patch, in order."""
+        rows = []
+        for patch, layers in zip(patches.patches, calls):
+            first, final = patch.layers[0].inp, patch.layers[-1].out
+            rows.append({"in_h": first.h, "in_bytes": first.w * in_c,
+                         "src": (first.y0 * in_w + first.x0) * in_c,
+                         "out_h": final.h, "out_bytes": final.w * out_c,
+                         "dst": (final.y0 * out_w + final.x0) * out_c,
+                         "params": [c.params for c in layers]})
+        count = len(calls[0])
+        fields = [(name, "uint16_t" if max(r[name] for r in rows) <= 0xFFFF else "uint32_t")
+                  for name in ("in_h", "in_bytes", "out_h", "out_bytes", "src", "dst")]
+        self.data.append("typedef struct {\n"
+                         f"  const void *params[{count}];  /* each layer's parameter struct */\n"
+                         + "".join(f"  {c_type} {name};\n" for name, c_type in fields)
+                         + "} hb_patch_entry;")
+        entries = []
+        for r in rows:
+            items = ["{" + ", ".join(f"&{p}" for p in r["params"]) + "}"]
+            items += [f"{r[name]}u" for name, _ in fields]
+            entries.append("  {" + ", ".join(items) + "}")
+        self.data.append(f"static const hb_patch_entry hb_patches[{len(rows)}] = {{\n"
+                         + ",\n".join(entries) + "\n};")
+
+    @staticmethod
+    def _patch_layer_calls(calls: list[list[_PatchCall]]) -> list[str]:
+        """Each stage layer's call, with its parameters from the patch's table row; every
+        patch calls the same kernel for a layer (codegen/arena.py chooses it so)."""
+        lines = []
+        for i, call in enumerate(calls[0]):
+            assert all(patch[i].signature == call.signature for patch in calls), \
+                f"patch layer {i} calls differ between patches"
+            lines.append(f"    if ({call.function}((const {call.c_type} *)e->params[{i}], "
+                         f"{', '.join(call.operands)}) != HB_OK) return HB_ERROR;")
+        return lines
 
     def _specialized(self, op: Operator, s: Specialized) -> None:
         """A layer bound to a variant's specialized kernel (codegen/specialize.py)."""
@@ -296,15 +368,15 @@ class _Emitter:
         for field_name, (c_type, values) in s.arrays.items():
             fields[field_name] = self.array(f"op{op.index}_{field_name}", c_type, values)
         name = self.struct(s.struct, f"op{op.index}", fields)
-        args = [f"&{name}", *(self.tensor(i) for i in op.inputs
-                              if i >= 0 and not self.graph.tensor(i).is_constant),
+        args = [*(self.tensor(i) for i in op.inputs
+                  if i >= 0 and not self.graph.tensor(i).is_constant),
                 self.tensor(op.outputs[0])]
         if s.scratch_bytes and self.patch_scratch is not None:
             args.append(self.patch_scratch)
         elif s.scratch_bytes:
             where, offset = self.plan.scratch_place(op.index)
             args.append(f"(void *)(hb_arena + {offset})" if where == "arena" else "hb_scratch")
-        self.call(op, f"{s.function}({', '.join(args)})")
+        self.kernel_call(op, s.function, name, args)
 
     def _requant(self, op: Operator, p: Any, channels: int) -> tuple[str, str]:
         multiplier = np.broadcast_to(np.asarray(p.multiplier), (channels,))
@@ -326,8 +398,8 @@ class _Emitter:
             "act_min": p.act_min, "act_max": p.act_max,
             "filter_data": self.tensor(op.inputs[1]), "bias": bias,
             "multiplier": multiplier, "shift": shift})
-        self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
-                      f"{self.tensor(op.outputs[0])})")
+        self.kernel_call(op, function, name, [self.tensor(op.inputs[0]),
+                                              self.tensor(op.outputs[0])])
 
     def _op_conv_2d(self, op: Operator, p: Any) -> None:
         self._conv(op, p, "hb_conv2d_s8")
@@ -419,8 +491,8 @@ class _Emitter:
             "input": x.shape, "output": y.shape, "filter_h": p.filter[0],
             "filter_w": p.filter[1], "stride_h": p.stride[0], "stride_w": p.stride[1],
             "pad_h": p.pad[0], "pad_w": p.pad[1], "act_min": p.act_min, "act_max": p.act_max})
-        self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
-                      f"{self.tensor(op.outputs[0])})")
+        self.kernel_call(op, function, name, [self.tensor(op.inputs[0]),
+                                              self.tensor(op.outputs[0])])
 
     def _op_average_pool_2d(self, op: Operator, p: Any) -> None:
         self._pool(op, p, "hb_avg_pool2d_s8")
@@ -592,19 +664,30 @@ def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> lis
     return lines
 
 
+def plan_model_memory(graph: Graph, ops: list[PreparedOp], kernels: str = "ref",
+                      memory: str = "inplace", ram_limits: Sequence[RamLimit] = ()
+                      ) -> tuple[dict[int, Specialized], Arena]:
+    """The layers' specialized kernels for the variant and the arena they are planned in
+    (their scratch included): what a build gets, and what `hilbench inspect` shows."""
+    specialized = {o.op.index: s for o in ops
+                   if (s := choose(graph, o.op, o.params, kernels)) is not None}
+    arena = choose_arena(graph, ops, {i: s.scratch_bytes for i, s in specialized.items()},
+                         memory, kernels, ram_limits)
+    return specialized, arena
+
+
 def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
-                   kernels: str = "ref", memory: str = "inplace") -> GeneratedModel:
+                   kernels: str = "ref", memory: str = "inplace",
+                   ram_limits: Sequence[RamLimit] = ()) -> GeneratedModel:
     """kernels: the kernel variant the firmware is built with; layers that one of its
     specialized kernels fits call that kernel (codegen/specialize.py), the rest the generic
-    hb_<op>_s8. memory: the memory mode (codegen/arena.py: plain, inplace, patch)."""
+    hb_<op>_s8. memory: the memory mode (codegen/arena.py: plain, inplace, patch, auto);
+    ram_limits: what `auto` must fit."""
     if not graph.inputs or not graph.outputs:
         raise ModelError(f"the model has {len(graph.inputs)} inputs and {len(graph.outputs)} "
                          f"outputs; it needs at least one of each")
     ops = prepare(graph)
-    specialized = {o.op.index: s for o in ops
-                   if (s := choose(graph, o.op, o.params, kernels)) is not None}
-    arena = choose_arena(graph, ops, {i: s.scratch_bytes for i, s in specialized.items()},
-                         memory, kernels)
+    specialized, arena = plan_model_memory(graph, ops, kernels, memory, ram_limits)
     plan = arena.plan
     emitter = _Emitter(graph, ops, plan, specialized=specialized)
     patches = arena.patches
@@ -660,6 +743,7 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
         "}",
         "",
         "hb_status hb_model_invoke_until(uint32_t last) {",
+        *(["  uint32_t k;  /* the patch loop's index */"] if patches is not None else []),
         "  hb_profile_mark(HB_MARK_START);",
         *emitter.body,
         "  hb_profile_mark(HB_MARK_END);",

@@ -53,10 +53,11 @@ def compare_baseline(baseline: dict[str, Any], current: dict[str, Any],
         if before is None or now is None:
             continue
         limit = before * (1 + tolerance / 100)
+        ops = current.get("layer_ops", [])
         grew = [f"layer {i} {op}: {a:,} -> {b:,}"
-                for i, (op, a, b) in enumerate(zip(current.get("layer_ops", []),
-                                                    baseline.get("layer_instructions", []),
-                                                    current.get("layer_instructions", [])))
+                for i, op, a, b in zip(current.get("layer_indexes", range(len(ops))), ops,
+                                       baseline.get("layer_instructions", []),
+                                       current.get("layer_instructions", []))
                 if name == "instructions" and b > a]
         checks.append(Check(f"baseline.{name}", now <= limit, f"{now:,}",
                             f"<= {before:,} + {tolerance:g}%", "; ".join(grew[:3])))

@@ -63,6 +63,14 @@ def applicable(budgets: list[Budget], model: str, board: str) -> list[Budget]:
     return [b for b in budgets if b.model in (None, model) and b.board in (None, board)]
 
 
+def ram_budget(budgets: list[Budget] | None, model: str, board: str) -> int | None:
+    """The tightest ram_bytes of the budgets for this model and board (what `--memory auto`
+    plans for), or None."""
+    limits = [b.limits["ram_bytes"] for b in applicable(budgets or [], model, board)
+              if "ram_bytes" in b.limits]
+    return int(min(limits)) if limits else None
+
+
 def check_budgets(budgets: list[Budget], figures: dict[str, Any]) -> list[Check]:
     """figures: latency_us, cycles (worst case, or None if not measured), ram_bytes,
     flash_bytes, bit_exact, max_abs_diff; where cycles come from (cycle_source) or why

@@ -30,6 +30,7 @@ def figures(result: RunResult) -> dict[str, Any]:
         "cycle_source": t.cycle_source,
         "timing_missing": t.missing,
         "layer_ops": [layer.op for layer in t.layers],
+        "layer_indexes": [layer.index for layer in t.layers],  # a patch stage is one row
         "layer_instructions": [layer.instructions for layer in t.layers],
     }
 

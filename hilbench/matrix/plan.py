@@ -4,6 +4,8 @@
     models = ["models/*.tflite", "extra/kws.tflite"]   # paths or globs, relative to this file
     boards = ["qemu-mps2-an386", "qemu-microbit"]      # board names or board files
     variants = ["ref", "mine"]                         # optional; omitted: each board's own
+    memory = ["inplace", "patch", "auto"]              # optional memory modes (["inplace"]);
+                                                       # auto plans for the budget's ram_bytes
     vectors = 5                                        # optional (5)
     seed = 0                                           # optional (0)
     timeout = 60                                       # optional: seconds per inference
@@ -21,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hilbench.board import Board, load_board
+from hilbench.codegen.arena import DEFAULT_MODE as DEFAULT_MEMORY, MODES as MEMORY_MODES
 from hilbench.compare.budgets import Budget, load_budgets
 from hilbench.config_files import read_toml
 from hilbench.errors import ConfigError
 
 DEFAULT_VARIANT = "default"  # the board's own kernel variant
-_KEYS = {"models", "boards", "variants", "vectors", "seed", "timeout"}
+_KEYS = {"models", "boards", "variants", "memory", "vectors", "seed", "timeout"}
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,14 @@ class Job:
     model: Path
     board: Board
     variant: str  # a kernel variant name, or DEFAULT_VARIANT
+    memory: str = DEFAULT_MEMORY  # the memory mode (codegen/arena.py)
 
     @property
     def key(self) -> str:
-        """Unique within a plan: what --resume and JUnit names go by."""
-        return f"{self.model.stem}@{self.board.name}[{self.variant}]"
+        """Unique within a plan: what --resume and JUnit names go by (the memory mode is
+        named when it is not the default, so keys of plans without it stay as they were)."""
+        memory = "" if self.memory == DEFAULT_MEMORY else f",{self.memory}"
+        return f"{self.model.stem}@{self.board.name}[{self.variant}{memory}]"
 
     @property
     def kernels(self) -> str | None:
@@ -52,13 +58,15 @@ class Plan:
     models: tuple[Path, ...]
     boards: tuple[Board, ...]
     variants: tuple[str, ...]
+    memory: tuple[str, ...] = (DEFAULT_MEMORY,)
     vectors: int = 5
     seed: int = 0
     timeout: float = 60.0
     budgets: list[Budget] | None = field(default=None, compare=False)
 
     def jobs(self) -> list[Job]:
-        return [Job(m, b, v) for m in self.models for b in self.boards for v in self.variants]
+        return [Job(m, b, v, memory) for m in self.models for b in self.boards
+                for v in self.variants for memory in self.memory]
 
 
 def model_digest(path: Path) -> str:
@@ -78,6 +86,11 @@ def load_plan(path: Path) -> Plan:
     patterns = _strings(table, "models", path)
     names = _strings(table, "boards", path)
     variants = _strings(table, "variants", path) if "variants" in table else [DEFAULT_VARIANT]
+    memory = _strings(table, "memory", path) if "memory" in table else [DEFAULT_MEMORY]
+    unknown_modes = [m for m in memory if m not in MEMORY_MODES]
+    if unknown_modes:
+        raise ConfigError(f"{path}: [matrix] memory {', '.join(map(repr, unknown_modes))}: "
+                          f"modes are {', '.join(MEMORY_MODES)}")
     models: list[Path] = []
     for pattern in patterns:
         found = sorted(Path(p) for p in glob.glob(str(path.parent / pattern), recursive=True))
@@ -102,7 +115,8 @@ def load_plan(path: Path) -> Plan:
         raise ConfigError(f"{path}: [matrix] timeout must be a positive number of seconds")
     budgets = load_budgets(path) if "budget" in data else None
     return Plan(path, hashlib.sha256(path.read_bytes()).hexdigest()[:16], tuple(models),
-                tuple(boards), tuple(variants), vectors, seed, float(timeout), budgets)
+                tuple(boards), tuple(variants), tuple(dict.fromkeys(memory)), vectors, seed,
+                float(timeout), budgets)
 
 
 def _strings(table: dict, key: str, path: Path) -> list[str]:

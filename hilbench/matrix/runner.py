@@ -3,9 +3,9 @@ the moment it arrives.
 
 Scheduling: at most `jobs` workers at once; a QEMU board takes any number of them, a real
 board (no [qemu] section: one physical device) one at a time. Each finished job is
-compared with the last stored run of the same model file, board and variant (exact
-instruction counts, RAM and flash may not grow: tolerance 0), then committed with its
-checks and layers before the next result is looked at.
+compared with the last stored run of the same model file, board, variant and memory mode
+(exact instruction counts, RAM and flash may not grow: tolerance 0), then committed with
+its checks and layers before the next result is looked at.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def run_matrix(plan: Plan, store: Store, jobs: int = 1, resume: bool = False,
                 spec_path.write_text(json.dumps(job_spec(
                     job.model, str(job.board.path) if job.board.path else job.board.name,
                     job.kernels, plan.vectors, plan.seed, plan.timeout,
-                    plan.path if plan.budgets else None)))
+                    plan.path if plan.budgets else None, job.memory)))
                 worker = _Worker(job, spec_path, lines)
                 running[worker] = progress.add_task(f"  {escape(job.key)}", total=plan.vectors,
                                                     state="starting")
@@ -200,7 +200,8 @@ def regression_checks(store: Store, run_id: int, job: Job, digest: str, plan: Pl
                       result: dict[str, Any]) -> list[Check]:
     """Against the last stored run of the same model file, board and variant: exact
     instruction counts, RAM and flash may not grow at all; the layers that grew are named."""
-    found = store.previous(digest, job.board.name, job.variant, plan.vectors, plan.seed, run_id)
+    found = store.previous(digest, job.board.name, job.variant, plan.vectors, plan.seed, run_id,
+                           job.memory)
     if found is None:
         return []
     before, layers = found
@@ -224,7 +225,8 @@ def _store(store: Store, run_id: int, outcome: JobOutcome, digest: str, plan: Pl
     fields = {
         "matrix_run": run_id, "job_key": job.key, "model": job.model.stem,
         "model_path": str(job.model), "model_sha256": digest, "board": job.board.name,
-        "variant": job.variant, "hilbench_version": __version__, "git_commit": commit,
+        "variant": job.variant, "memory": job.memory, "hilbench_version": __version__,
+        "git_commit": commit,
         "started": outcome.started, "duration": round(outcome.duration, 3),
         "status": outcome.status, "message": outcome.message,
         "vectors": plan.vectors, "seed": plan.seed,

@@ -25,9 +25,10 @@ _DOES_NOT_FIT = re.compile(r"does not fit .*over by ([\d,]+) B")
 
 
 def job_spec(model: Path, board: str, kernels: str | None, vectors: int, seed: int,
-             timeout: float, budget_file: Path | None) -> dict[str, Any]:
+             timeout: float, budget_file: Path | None, memory: str = "inplace"
+             ) -> dict[str, Any]:
     return {"model": str(model), "board": board, "kernels": kernels, "vectors": vectors,
-            "seed": seed, "timeout": timeout,
+            "seed": seed, "timeout": timeout, "memory": memory,
             "budget_file": None if budget_file is None else str(budget_file)}
 
 
@@ -38,7 +39,7 @@ def _emit(message: dict[str, Any]) -> None:
 
 def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     from hilbench.board import load_board
-    from hilbench.compare.budgets import applicable, load_budgets
+    from hilbench.compare.budgets import applicable, load_budgets, ram_budget
     from hilbench.compare.verdict import figures, verdict
     from hilbench.report.run_report import run_record
     from hilbench.run import RunRequest, run
@@ -46,12 +47,15 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         board = load_board(spec["board"])
-        request = RunRequest(model=Path(spec["model"]), board=board, vectors=spec["vectors"],
-                             seed=spec["seed"], kernels=spec["kernels"],
-                             timeout=spec["timeout"])
+        model = Path(spec["model"])
         budgets = load_budgets(Path(spec["budget_file"])) if spec["budget_file"] else None
-        if budgets is not None and not applicable(budgets, request.model_name, board.name):
+        if budgets is not None and not applicable(budgets, model.stem, board.name):
             budgets = None  # a plan's budgets need not cover every model and board
+        request = RunRequest(model=model, board=board, vectors=spec["vectors"],
+                             seed=spec["seed"], kernels=spec["kernels"],
+                             memory=spec.get("memory", "inplace"),
+                             ram_budget=ram_budget(budgets, model.stem, board.name),
+                             timeout=spec["timeout"])
         _emit({"state": "building"})
         total = request.vectors
 

@@ -41,15 +41,18 @@ def print_inspect(console: Console, name: str, graph: Graph, stats: ModelStats,
         console.print(f"[yellow]not runnable by hilbench:[/] {line}")
 
 
-def print_memory_profile(console: Console, graph: Graph, plain: Any, chosen: Any) -> None:
+def print_memory_profile(console: Console, graph: Graph, plain: Any, chosen: Any,
+                         planned_for: str = "") -> None:
     """Live arena bytes per op for the layer-by-layer (plain) plan and the chosen one,
-    their peaks, and the patch plan with the MACs its halos recompute."""
+    their peaks, and the patch plan with the MACs its halos recompute. planned_for: the
+    board and kernel variant whose scratch the plans include."""
     count = len(graph.operators)
     before = plain.plan.live_bytes(count)
     after = chosen.plan.live_bytes(count)
     peak_before = max(range(count), key=lambda i: before[i])
     peak_after = max(range(count), key=lambda i: after[i])
-    table = Table(title=f"memory profile: plain vs {chosen.mode}", title_justify="left")
+    where = f" ({planned_for})" if planned_for else ""
+    table = Table(title=f"memory profile: plain vs {chosen.mode}{where}", title_justify="left")
     for column in ("#", "op", "live, plain", f"live, {chosen.mode}"):
         table.add_column(column, justify="left" if column == "op" else "right")
     patches = chosen.patches
@@ -61,7 +64,11 @@ def print_memory_profile(console: Console, graph: Graph, plain: Any, chosen: Any
     console.print(table)
     console.print(f"arena: plain {plain.plan.arena_size:,} B ({plain.plan.strategy}), "
                   f"{chosen.mode} {chosen.plan.arena_size:,} B ({chosen.plan.strategy}); "
-                  f"peak op {peak_after} (marked *)")
+                  f"peak op {peak_after} (marked *)"
+                  + (f"; kernel scratch outside the arena {chosen.plan.scratch_region_size:,} B"
+                     if chosen.plan.scratch_region_size else ""))
+    if chosen.reason:
+        console.print(chosen.reason)
     if patches is not None:
         console.print(f"patch plan: ops {patches.first}..{patches.last} in "
                       f"{patches.grid[0]}x{patches.grid[1]} patches, working memory "

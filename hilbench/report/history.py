@@ -31,7 +31,7 @@ def print_history(console: Console, rows: list[JobRow]) -> None:
         style = STATUS_STYLE[row.status]
         table.add_row(str(row.matrix_run), time.strftime("%Y-%m-%d %H:%M:%S",
                                                          time.localtime(row.started)),
-                      row.variant, f"[{style}]{row.status}[/]", _n(row.instructions),
+                      row.series, f"[{style}]{row.status}[/]", _n(row.instructions),
                       _n(row.cycles), _n(row.latency_us), _n(row.ram_bytes),
                       _n(row.flash_bytes), failed)
     console.print(table)

@@ -106,7 +106,7 @@ def history_chart(rows: list[JobRow]) -> str:
         ax.set_xticks(x, labels)
     for ax in axes[1]:
         ax.set_xlabel("matrix run", fontsize=8)
-    figure.suptitle(f"{rows[0].model} on {rows[0].board} [{rows[0].variant}]", fontsize=10)
+    figure.suptitle(f"{rows[0].model} on {rows[0].board} [{rows[0].series}]", fontsize=10)
     figure.tight_layout()
     return _svg(figure)
 
@@ -138,7 +138,7 @@ def _checks_table(job: JobRow) -> str:
 
 def _run_page(store: Store, job: JobRow) -> str:
     r = job.row
-    figures = [("status", job.status), ("message", job.message), ("variant", job.variant),
+    figures = [("status", job.status), ("message", job.message), ("variant", job.series),
                ("matrix run", job.matrix_run),
                ("started", time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.started))),
                ("duration", f"{job.duration:.1f} s"), ("model SHA-256", job.model_sha256),
@@ -164,9 +164,9 @@ def _run_page(store: Store, job: JobRow) -> str:
                      f'<tr><td>{l["layer"]}</td><td class="l">{_e(l["op"])}</td>'
                      f'<td>{_n(l["macs"])}</td><td>{_n(l["instructions"])}</td>'
                      f'<td>{_n(l["cycles"])}</td></tr>' for l in layers) + "</table>")
-    series = _series_key(job.model, job.board, job.variant)
+    series = _series_key(job.model, job.board, job.series)
     body += f'<p><a href="../history/{series}.html">history of {_e(job.job_key)}</a></p>'
-    return _page(f"{job.model} on {job.board} [{job.variant}]", body, "../")
+    return _page(f"{job.model} on {job.board} [{job.series}]", body, "../")
 
 
 def _history_table(rows: list[JobRow]) -> str:
@@ -195,7 +195,7 @@ def write_html_report(store: Store, directory: Path) -> Path:
             (directory / "runs" / f"{job.id}.html").write_text(_run_page(store, job))
         series: dict[tuple[str, str, str], list[JobRow]] = defaultdict(list)
         for job in sorted(every, key=lambda j: (j.started, j.id)):
-            series[(job.model, job.board, job.variant)].append(job)
+            series[(job.model, job.board, job.series)].append(job)
         charts = {}
         for key, rows in sorted(series.items()):
             name = _series_key(*key)
@@ -216,8 +216,8 @@ def write_html_report(store: Store, directory: Path) -> Path:
 
 def _grid(jobs: list[JobRow], run) -> str:
     boards = sorted({j.board for j in jobs})
-    rows = sorted({(j.model, j.variant) for j in jobs})
-    cell = {(j.model, j.variant, j.board): j for j in jobs}
+    rows = sorted({(j.model, j.series) for j in jobs})
+    cell = {(j.model, j.series, j.board): j for j in jobs}
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run["started"]))
     head = "".join(f"<th>{_e(b)}</th>" for b in boards)
     body = ""

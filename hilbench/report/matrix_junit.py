@@ -24,8 +24,8 @@ def write_matrix_junit(path: Path, jobs: list[JobRow], name: str = "hilbench mat
     for board, board_jobs in sorted(by_board.items()):
         suite = ET.SubElement(root, "testsuite", name=board)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-        for job in sorted(board_jobs, key=lambda j: (j.model, j.variant)):
-            base = f"{job.model}[{job.variant}]"
+        for job in sorted(board_jobs, key=lambda j: (j.model, j.series)):
+            base = f"{job.model}[{job.series}]"
             if job.status in ("skipped", "error"):
                 case = ET.SubElement(suite, "testcase", classname=f"{board}.{job.model}",
                                      name=f"{base} run", time=f"{job.duration:.3f}")

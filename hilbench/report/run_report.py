@@ -70,6 +70,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
                       "scratch": result.scratch_bytes,
                       "stack_peak": result.stack_peak, "total": result.ram_total},
         "arena_lower_bound": result.arena_lower_bound,
+        **({"memory": _memory_record(result)} if result.memory is not None else {}),
         "link_bytes_per_s": round(result.link_bytes_per_s, 1),
         "transport": result.link,
         "via": result.via,
@@ -82,6 +83,15 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "build_cached": result.build.cached,
         **timing,
     }
+
+
+def _memory_record(result: RunResult) -> dict[str, Any]:
+    m = result.memory
+    assert m is not None
+    return {"requested": m.requested, "mode": m.mode, "arena": m.arena_bytes,
+            "strategy": m.strategy, "plan": m.plan, "extra_macs": m.extra_macs,
+            "patch_stage": None if m.patch_stage is None else list(m.patch_stage),
+            "reason": m.reason}
 
 
 def _finite(value: float | None) -> float | None:
@@ -135,6 +145,7 @@ def print_run(console: Console, result: RunResult) -> None:
         ("flash", f"{record['flash_bytes']:,} B"),
         ("static RAM", f"{result.ram_static:,} B (data + bss)"),
         ("arena", f"{result.arena_bytes:,} B (lower bound {result.arena_lower_bound:,} B)"),
+        *([("memory", _memory_row(result))] if result.memory is not None else []),
         *([("kernel scratch", f"{result.scratch_bytes:,} B (outside the arena, in static RAM)")]
           if result.scratch_bytes else []),
         ("stack peak", f"{result.stack_peak:,} B"
@@ -173,7 +184,10 @@ def print_run(console: Console, result: RunResult) -> None:
                                          f"{list(d.first_index)}: expected {d.expected:g}, "
                                          f"got {d.actual:g}"))
     elif result.request.per_layer:
-        rows.append(("per layer", "every layer's output equals the reference's"))
+        stage = result.memory.patch_stage if result.memory is not None else None
+        rows.append(("per layer", "every layer's output equals the reference's" + (
+            f" (ops {stage[0]}..{stage[1] - 1} run inside the patch stage and have no output "
+            f"of their own: checked through op {stage[1]}'s)" if stage else "")))
     for k, m in enumerate(result.metrics):
         name = "metrics" if len(result.metrics) == 1 else f"metrics, output {k}"
         if not c.bit_exact:
@@ -191,6 +205,15 @@ def print_run(console: Console, result: RunResult) -> None:
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+
+
+def _memory_row(result: RunResult) -> str:
+    m = result.memory
+    assert m is not None
+    if m.reason:  # auto: the plan, its extra MACs and why
+        return m.reason
+    return m.plan + (f", +{m.extra_macs:,} MACs recomputed in patch halos" if m.extra_macs
+                     else "")
 
 
 def print_profile(console: Console, result: RunResult) -> None:

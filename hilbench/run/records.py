@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hilbench.board import Board
+from hilbench.codegen.arena import MODES as MEMORY_MODES, MemoryChoice
 from hilbench.compare.checks import Check
 from hilbench.compare.metrics import OutputMetrics
 from hilbench.compare.outputs import Comparison, LayerDivergence
@@ -24,7 +25,8 @@ class RunRequest:
     vectors: int = 20
     seed: int = 0
     kernels: str | None = None  # kernel variant; None: the board's
-    memory: str = "inplace"  # arena plan: plain, inplace, patch (codegen/arena.py)
+    memory: str = "inplace"  # arena plan: plain, inplace, patch, auto (codegen/arena.py)
+    ram_budget: int | None = None  # what `auto` must fit: a budget's ram_bytes
     link: str = "serial"  # a link driver's registry name
     via: str | None = None  # which of the board's drivers; None: its first
     cycle_counter: bool = False  # time with the firmware's counter, not exact counts
@@ -42,6 +44,9 @@ class RunRequest:
             raise ConfigError("--seed must not be negative")
         if not (math.isfinite(self.timeout) and self.timeout > 0):
             raise ConfigError("--timeout must be a positive number of seconds")
+        if self.memory not in MEMORY_MODES:
+            raise ConfigError(f"unknown memory mode {self.memory!r}; modes are "
+                              f"{', '.join(MEMORY_MODES)}")
 
     @property
     def model_name(self) -> str:
@@ -73,6 +78,7 @@ class RunResult:
     load_note: str = ""  # why it was not flash, where the driver says
     # the debug probe used: unique_id, target, serial_port, connect_attempts
     probe: dict[str, Any] | None = None
+    memory: MemoryChoice | None = None  # the memory mode and the plan it came to
     # the verdict, when the caller asked for one (hilbench.api.run always does)
     checks: tuple[Check, ...] = ()
 

@@ -36,9 +36,10 @@ from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceSession
 from hilbench.reference import Reference
 from hilbench.run.data import TestData, generated_data, load_data
 from hilbench.run.records import RunRequest, RunResult
-from hilbench.timing.figures import Timing, no_timing, timing_from_counts, timing_from_cycle_counter
+from hilbench.timing.figures import (Timing, merge_stage, no_timing, timing_from_counts,
+                                     timing_from_cycle_counter)
 from hilbench.toolchain.elf_info import elf_symbols
-from hilbench.toolchain.firmware import build_firmware
+from hilbench.toolchain.firmware import build_firmware, ram_limits
 
 LINK_PROBE_BYTES = 8 * 1024  # echoed once to measure the link
 
@@ -106,7 +107,7 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     clock = time.perf_counter()
     variant = request.kernels or board.build.kernels
     generated = generate_model(graph, request.model.read_bytes(), request.model_name, variant,
-                               request.memory)
+                               request.memory, ram_limits(board, request.ram_budget, link.name))
     firmware = build_firmware(generated, board, request.model_name,
                               debug_commands=request.debug_commands,
                               variant=variant, link=link.name)
@@ -147,6 +148,10 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
         probe_stack_peak = (stack_peak_from_memory(memory, firmware.elf)
                             if memory is not None else None)
         timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead)
+    patches = generated.arena.patches if generated.arena else None
+    if patches is not None:  # the stage's ops have no figures of their own: one row
+        timing = merge_stage(timing, patches.first, patches.last, patches.patch_macs,
+                             graph.tensor(patches.output).shape)
 
     saved = None
     if request.save_failures is not None and comparison.mismatching_vectors:
@@ -166,7 +171,8 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
         probe_stack_peak=probe_stack_peak, phases=phases,
         scratch_bytes=generated.plan.scratch_region_size,
         load_method=target.load_method, load_note=target.load_note,
-        probe=target.probe_record())
+        probe=target.probe_record(),
+        memory=generated.arena.choice() if generated.arena else None)
 
 
 def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:

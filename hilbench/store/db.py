@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     model_sha256 TEXT NOT NULL,
     board TEXT NOT NULL,
     variant TEXT NOT NULL,
+    memory TEXT NOT NULL DEFAULT 'inplace',  -- the memory mode asked for (--memory)
     hilbench_version TEXT,
     git_commit TEXT,
     started REAL NOT NULL,        -- Unix time
@@ -61,6 +62,9 @@ CREATE TABLE IF NOT EXISTS layers (
 );
 CREATE INDEX IF NOT EXISTS jobs_history ON jobs (model_sha256, board, variant, started);
 """
+DEFAULT_MEMORY = "inplace"
+# columns added after the first release: (table, column, declaration) for older stores
+_ADDED_COLUMNS = (("jobs", "memory", f"TEXT NOT NULL DEFAULT '{DEFAULT_MEMORY}'"),)
 
 
 def default_db_path() -> Path:
@@ -82,6 +86,7 @@ class JobRow:
     model_sha256: str
     board: str
     variant: str
+    memory: str  # the memory mode asked for
     started: float
     duration: float
     status: str
@@ -95,6 +100,13 @@ class JobRow:
     mismatches: int | None
     checks: list[dict[str, Any]]
     row: dict[str, Any]
+
+    @property
+    def series(self) -> str:
+        """What tells this job's runs apart from the model's other runs on the board: the
+        kernel variant, and the memory mode when it is not the default."""
+        return self.variant if self.memory == DEFAULT_MEMORY else \
+            f"{self.variant}, memory {self.memory}"
 
     @property
     def failed_checks(self) -> list[dict[str, Any]]:
@@ -111,8 +123,18 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a kill
             self.db.executescript(SCHEMA)
+            self._add_columns()
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the results store {path}: {exc}") from None
+
+    def _add_columns(self) -> None:
+        """A store written by an older hilbench gets the newer columns (their defaults say
+        what those runs were: before memory modes, every arena was planned one way)."""
+        for table, column, declaration in _ADDED_COLUMNS:
+            have = {r["name"] for r in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                with self.db:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         self.db.close()
@@ -168,14 +190,15 @@ class Store:
         return job_id
 
     def previous(self, model_sha256: str, board: str, variant: str, vectors: int, seed: int,
-                 before_run: int) -> tuple[JobRow, list[sqlite3.Row]] | None:
-        """The last stored run of the same model file, board and variant (with the same
-        vectors and seed, so that exact counts compare) from an earlier matrix run."""
+                 before_run: int, memory: str = DEFAULT_MEMORY
+                 ) -> tuple[JobRow, list[sqlite3.Row]] | None:
+        """The last stored run of the same model file, board, variant and memory mode (with
+        the same vectors and seed, so that exact counts compare) from an earlier matrix run."""
         row = self.db.execute(
             "SELECT * FROM jobs WHERE model_sha256 = ? AND board = ? AND variant = ? AND "
-            "vectors = ? AND seed = ? AND matrix_run < ? AND status IN ('pass', 'fail') "
-            "ORDER BY matrix_run DESC, id DESC LIMIT 1",
-            (model_sha256, board, variant, vectors, seed, before_run)).fetchone()
+            "memory = ? AND vectors = ? AND seed = ? AND matrix_run < ? AND status IN "
+            "('pass', 'fail') ORDER BY matrix_run DESC, id DESC LIMIT 1",
+            (model_sha256, board, variant, memory, vectors, seed, before_run)).fetchone()
         if row is None:
             return None
         return _job(row), self.layers(int(row["id"]))
@@ -197,10 +220,6 @@ class Store:
         args = (model, model, board) + ((variant,) if variant else ())
         return [_job(r) for r in self.db.execute(query, args)]
 
-    def iter_series(self) -> Iterator[tuple[str, str, str]]:
-        for r in self.db.execute("SELECT DISTINCT model, board, variant FROM jobs "
-                                 "ORDER BY model, board, variant"):
-            yield r["model"], r["board"], r["variant"]
 
 
 def _job(row: sqlite3.Row) -> JobRow:
@@ -208,7 +227,8 @@ def _job(row: sqlite3.Row) -> JobRow:
     return JobRow(
         id=data["id"], matrix_run=data["matrix_run"], job_key=data["job_key"],
         model=data["model"], model_sha256=data["model_sha256"], board=data["board"],
-        variant=data["variant"], started=data["started"], duration=data["duration"],
+        variant=data["variant"], memory=data["memory"], started=data["started"],
+        duration=data["duration"],
         status=data["status"], message=data["message"], instructions=data["instructions"],
         cycles=data["cycles"], latency_us=data["latency_us"], flash_bytes=data["flash_bytes"],
         ram_bytes=data["ram_bytes"],

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Sequence
 
 from hilbench.model.graph import Graph
@@ -95,6 +95,26 @@ def timing_from_cycle_counter(clock_hz: int, graph: Graph, source: str, cycles: 
                            macs[op.index].macs, None, deltas[op.index], deltas[op.index] / total)
               for op in graph.operators]
     return Timing(clock_hz, Spread.of(totals), source, None, mark_cost, layers)
+
+
+def merge_stage(timing: Timing, first: int, last: int, macs: int,
+                output_shape: tuple[int, ...]) -> Timing:
+    """Ops first..last as one row: a patch stage runs them interleaved, patch by patch, and
+    the firmware marks them only at the stage's end, so their own figures do not exist.
+    macs: what the stage executes (halos recomputed)."""
+    inside = [l for l in timing.layers if first <= l.index <= last]
+    if len(inside) < 2:
+        return timing
+
+    def total(values: list[int | None]) -> int | None:
+        return None if any(v is None for v in values) else sum(v for v in values if v)
+
+    row = LayerProfile(first, f"patch stage ops {first}..{last}", output_shape, macs,
+                       total([l.instructions for l in inside]),
+                       total([l.cycles for l in inside]), sum(l.share for l in inside))
+    layers = [l for l in timing.layers if l.index < first] + [row] + \
+        [l for l in timing.layers if l.index > last]
+    return replace(timing, layers=layers)
 
 
 def no_timing(clock_hz: int, reason: str) -> Timing:

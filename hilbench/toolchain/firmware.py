@@ -24,6 +24,7 @@ from typing import Iterator, Mapping
 
 from hilbench.board import Board
 from hilbench.toolchain.elf_info import ElfSizes, elf_sizes
+from hilbench.codegen.arena import RamLimit
 from hilbench.codegen.c_model import GeneratedModel
 from hilbench.drivers.registry import link_driver
 from hilbench.errors import BuildError, ConfigError
@@ -40,6 +41,9 @@ LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs", "-Wl
 # the application's fixed RAM besides arena and stack: frame buffers, counters (measured
 # from builds: about 1.6 KiB), and its code size without model data (about 8 KiB)
 RUNTIME_RAM_ESTIMATE = 2048
+# the stack peak hilbench's firmware reaches, for a budget before running (measured peaks
+# on the M4, every shared model: 520-572 B); the run then checks the measured figure
+STACK_ESTIMATE = 1024
 PROBE_LINK_RAM = 8192 + 3 * 1536  # ring buffers, and frame buffers for 2 KiB frames
 RUNTIME_FLASH_ESTIMATE = 16384
 # The protocol the firmware speaks on its link, by its application sources: hilbench's
@@ -107,9 +111,27 @@ def kernel_sources(variant: str = "ref") -> list[Path]:
     return sources + [FIRMWARE_DIR / "kernels" / "fixedpoint.c"]
 
 
+def _runtime_ram(link: str) -> int:
+    return RUNTIME_RAM_ESTIMATE + (PROBE_LINK_RAM if link == "probe" else 0)
+
+
+def ram_limits(board: Board, ram_bytes: int | None = None,
+               link: str = "serial") -> list[RamLimit]:
+    """What `--memory auto` must fit: the board's RAM with its whole stack reserve (as
+    check_fits counts it) and, when a budget sets one, ram_bytes (static RAM + the measured
+    stack peak) with the stack estimated."""
+    runtime = _runtime_ram(link)
+    limits = [RamLimit(board.ram.size, board.stack_size + runtime, f"{board.name} RAM",
+                       f"stack reserve {board.stack_size:,} + runtime {runtime:,}")]
+    if ram_bytes is not None:
+        limits.append(RamLimit(int(ram_bytes), STACK_ESTIMATE + runtime, "budget ram_bytes",
+                               f"stack about {STACK_ESTIMATE:,} + runtime {runtime:,}"))
+    return limits
+
+
 def check_fits(board: Board, generated: GeneratedModel, link: str = "serial") -> None:
     """Refuse before building when the model cannot fit, saying by how much."""
-    runtime = RUNTIME_RAM_ESTIMATE + (PROBE_LINK_RAM if link == "probe" else 0)
+    runtime = _runtime_ram(link)
     ram_need = generated.plan.arena_size + board.stack_size + runtime
     if ram_need > board.ram.size:
         raise BuildError(
