@@ -32,6 +32,7 @@ class RunRequest:
     labels: Path | None = None  # class indices for `data`
     per_layer: bool = False  # read every layer's output for one vector (also on mismatch)
     save_failures: Path | None = None  # where mismatching inputs and outputs are written
+    firmware: Path | None = None  # a user's ELF on the DUT library, run instead of building
 
     def __post_init__(self) -> None:
         if self.vectors < 1:
@@ -40,6 +41,9 @@ class RunRequest:
             raise ConfigError("--seed must not be negative")
         if not (math.isfinite(self.timeout) and self.timeout > 0):
             raise ConfigError("--timeout must be a positive number of seconds")
+        if self.firmware is not None and (self.kernels or self.debug_commands):
+            raise ConfigError("--kernels builds hilbench's firmware; --firmware runs yours "
+                              "as it was built: give one of them")
 
     @property
     def model_name(self) -> str:
@@ -67,6 +71,7 @@ class RunResult:
     probe_stack_peak: int | None = None  # the same, read through the target's memory access
     phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
     scratch_bytes: int = 0  # kernels' scratch outside the arena (part of static RAM)
+    identity: str | None = None  # a user firmware's: how its model was recognised
     # the verdict, when the caller asked for one (hilbench.api.run always does)
     checks: tuple[Check, ...] = ()
 
