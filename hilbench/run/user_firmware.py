@@ -18,6 +18,7 @@ from hilbench.toolchain.firmware import FirmwareBuild
 
 # the DUT library's entry point and what QEMU's instruction counter looks up
 LIBRARY_SYMBOLS = ("hb_dut_poll", "hb_markers", "hb_profile_mark")
+STACK_SYMBOLS = ("__stack_bottom", "__stack_top")  # the board support's linker script
 LAYER_HOOKS_HELP = "HB_DUT_LAYER_DONE() in firmware/dut/hb_dut_layers.h"
 
 
@@ -36,12 +37,15 @@ def user_firmware(elf: Path, board: Board) -> FirmwareBuild:
         raise ConfigError(f"--firmware {elf}: not an ELF file ({exc})") from None
     if machine != "EM_ARM":
         raise ConfigError(f"--firmware {elf}: an ELF for {machine}, not for an Arm core")
-    missing = [s for s in LIBRARY_SYMBOLS if s not in elf_symbols(elf, LIBRARY_SYMBOLS)]
+    symbols = elf_symbols(elf, LIBRARY_SYMBOLS + STACK_SYMBOLS)
+    missing = [s for s in LIBRARY_SYMBOLS + STACK_SYMBOLS if s not in symbols]
     if missing:
-        raise ConfigError(f"--firmware {elf}: not built on hilbench's DUT library (no "
-                          f"{', '.join(missing)}; see firmware/dut/hb_dut.h)")
+        raise ConfigError(f"--firmware {elf}: not built on hilbench's DUT library and board "
+                          f"support (no {', '.join(missing)}; see firmware/dut/hb_dut.h)")
+    # the stack (NOLOAD, so in no segment) must be in RAM too: the start-up code paints it
+    stack = symbols["__stack_bottom"][0], symbols["__stack_top"][0] - symbols["__stack_bottom"][0]
     regions = (board.flash, board.ram)
-    for address, size in segments:
+    for address, size in segments + [stack]:
         if not any(r.origin <= address and address + size <= r.origin + r.size
                    for r in regions):
             raise ConfigError(
