@@ -109,7 +109,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
         tolerances: Mapping[str, float] | None = None, kernels: str | None = None,
         link: str = "serial", via: str | None = None, cycle_counter: bool = False,
         per_layer: bool = False, timeout: float = 60.0,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+        progress: Callable[[int], None] | None = None,
+        firmware: PathLike | None = None) -> RunResult:
     """Build the model into firmware, run it on the board, compare with the host reference.
 
     model: a .tflite file. board: a board name (`hilbench boards`), a board .toml, or a Board.
@@ -120,6 +121,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
     max_abs_diff), as a mapping, Budget records or a budget file.
     tolerances: replace the bit-exactness check (max_abs_diff, l2r, mae, rmse, cosine,
     top1_agreement), for a runtime not meant to be bit-exact.
+    firmware: your own ELF built on the DUT library (firmware/dut/hb_dut.h), run instead of
+    building the model; the model it reports must be `model` (ConfigError otherwise).
 
     Returns the RunResult with its verdict in `.checks` (bit-exactness or the tolerances,
     then every budget limit) and `.passed`; a failed check is not an exception. A model
@@ -134,7 +137,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
                              kernels=kernels, link=link, via=via, cycle_counter=cycle_counter,
                              timeout=timeout, data=paths,
                              labels=None if labels is None else Path(labels),
-                             per_layer=per_layer)
+                             per_layer=per_layer,
+                             firmware=None if firmware is None else Path(firmware))
         result = run_request(request, progress=progress)
     source = Path(budgets) if isinstance(budgets, (str, Path)) else Path("budgets")
     checks = verdict(result, limits or None, source, tolerances=dict(tolerances or {}) or None)
