@@ -44,18 +44,25 @@ static int invoke_all(uint32_t last) {
   return status;
 }
 
-void hb_dut_init(const hb_dut_model *model) {
+/* Field by field through a volatile pointer, after hb_dut_start() (see app/main.c). */
+static void describe(const hb_dut_model *model) {
+  volatile hb_dut_runtime *r = &runtime;
   user = model;
-  runtime.model_hash = parse_hash(model->model_sha256, model_hash) ? model_hash : 0;
-  runtime.input_bytes = model->input_bytes;
-  runtime.output_bytes = model->output_bytes;
-  runtime.arena_bytes = model->arena_bytes;
-  runtime.layers = model->layers;
-  runtime.layer_stamps = model->layer_stamps;
-  runtime.build_id = model->build_id;
-  runtime.input_span = input_span;
-  runtime.output_span = output_span;
-  runtime.invoke_until = invoke_all;
-  runtime.layer_output = 0;
+  r->model_hash = parse_hash(model->model_sha256, model_hash) ? model_hash : 0;
+  r->input_bytes = model->input_bytes;
+  r->output_bytes = model->output_bytes;
+  r->arena_bytes = model->arena_bytes;
+  r->layers = model->layers;
+  r->layer_stamps = model->layer_stamps;
+  r->build_id = model->build_id;
+  r->input_span = input_span;
+  r->output_span = output_span;
+  r->invoke_until = invoke_all;
+  r->layer_output = 0;
+}
+
+void hb_dut_init(const hb_dut_model *model) {
+  hb_dut_start(); /* first: a fault from here on reaches the host */
+  describe(model);
   hb_dut_init_runtime(&runtime);
 }

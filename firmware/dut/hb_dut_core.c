@@ -222,10 +222,13 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
   send_error(sequence, HB_ERR_BAD_LENGTH, command);
 }
 
-void hb_dut_init_runtime(const hb_dut_runtime *runtime) {
-  dut = runtime;
+void hb_dut_start(void) {
   hb_board_init();
   hb_link_init();
+}
+
+void hb_dut_init_runtime(const hb_dut_runtime *runtime) {
+  dut = runtime;
   hb_profile_configure(runtime->layer_stamps, runtime->layers);
   hb_profile_calibrate();
 }

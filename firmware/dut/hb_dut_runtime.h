@@ -30,7 +30,14 @@ typedef struct {
   const uint8_t *(*layer_output)(uint32_t layer, uint32_t *size);
 } hb_dut_runtime;
 
-/* As hb_dut_init(), for a runtime given this way; `runtime` must stay valid. */
+/* Brings the board (clock, UART, cycle counter) and the link up. First thing in main:
+ * a fault in anything after it is reported to the host. Fill the hb_dut_runtime after it,
+ * through a volatile pointer (as app/main.c does): the compiler may otherwise use FPU or
+ * Helium registers for the fill and move it before this call. */
+void hb_dut_start(void);
+
+/* As hb_dut_init() after hb_dut_start(), for a runtime given this way; `runtime` must stay
+ * valid. */
 void hb_dut_init_runtime(const hb_dut_runtime *runtime);
 
 #endif
