@@ -121,7 +121,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
         memory: str = "inplace", link: str = "serial", via: str | None = None,
         cycle_counter: bool = False,
         per_layer: bool = False, timeout: float = 60.0,
-        progress: Callable[[int], None] | None = None) -> RunResult:
+        progress: Callable[[int], None] | None = None,
+        firmware: PathLike | None = None) -> RunResult:
     """Build the model into firmware, run it on the board, compare with the host reference.
 
     model: a .tflite file. board: a board name (`hilbench boards`), a board .toml, or a Board.
@@ -134,6 +135,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
     top1_agreement), for a runtime not meant to be bit-exact.
     memory: the arena plan, plain, inplace, patch or auto: the fewest MACs that fit the
     budgets' ram_bytes and the board (`result.memory` says what was built and why).
+    firmware: your own ELF built on the DUT library (firmware/dut/hb_dut.h), run instead of
+    building the model; the model it reports must be `model` (ConfigError otherwise).
 
     Returns the RunResult with its verdict in `.checks` (bit-exactness or the tolerances,
     then every budget limit) and `.passed`; a failed check is not an exception. A model
@@ -152,7 +155,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
                              cycle_counter=cycle_counter,
                              timeout=timeout, data=paths,
                              labels=None if labels is None else Path(labels),
-                             per_layer=per_layer)
+                             per_layer=per_layer,
+                             firmware=None if firmware is None else Path(firmware))
         result = run_request(request, progress=progress)
     source = Path(budgets) if isinstance(budgets, (str, Path)) else Path("budgets")
     checks = verdict(result, limits or None, source, tolerances=dict(tolerances or {}) or None)

@@ -131,6 +131,10 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--save-failures", type=Path, metavar="DIR",
                      help="write mismatching inputs, reference and target outputs as .npy "
                           "(replay with --data DIR/inputs.npy)")
+    run.add_argument("--firmware", type=Path, metavar="ELF",
+                     help="run your own firmware, built on hilbench's DUT library "
+                          "(firmware/dut/hb_dut.h; 'hilbench dut-lib'), instead of building "
+                          "the model: its model hash or sizes are checked against MODEL")
     run.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     run.add_argument("--profile", action="store_true", help="add a per-layer table")
     run.add_argument("--via", metavar="WAY",
@@ -206,6 +210,20 @@ def _build_parser() -> argparse.ArgumentParser:
     dut.add_argument("--json", type=Path, metavar="PATH", help="write the result as JSON")
     _add_build_dir(dut, argparse.SUPPRESS)
     dut.set_defaults(run=cmd_dut)
+    dut_lib = commands.add_parser(
+        "dut-lib", help="write the make fragment that builds your own firmware on hilbench's "
+                        "DUT library for a board (for 'run --firmware')")
+    dut_lib.add_argument("--board", default=DEFAULT_BOARD, help="board name or board .toml file")
+    dut_lib.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                         help="where hilbench.mk and memory.ld go")
+    dut_lib.add_argument("--model", type=Path, metavar="MODEL.tflite",
+                         help="also write the model's generated C (model.c) and list the "
+                              "kernels it calls, to use hilbench's runtime as yours")
+    dut_lib.add_argument("--transport", default="serial", metavar="LINK",
+                         help="the link the library speaks over: 'serial' or 'probe'")
+    dut_lib.add_argument("--kernels", metavar="VARIANT",
+                         help="kernel variant of the generated model (default: the board's)")
+    dut_lib.set_defaults(run=cmd_dut_lib)
 
     baseline = commands.add_parser("baseline", help="record figures to compare later runs with")
     baseline_commands = baseline.add_subparsers(dest="action", required=True,
@@ -455,6 +473,20 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_dut_lib(args: argparse.Namespace, console: Console) -> int:
+    from hilbench.board import load_board
+    from hilbench.drivers.registry import link_driver
+    from hilbench.toolchain.dut_library import export_dut_library
+
+    link_driver(args.transport)  # an unknown link fails before anything is written
+    library = export_dut_library(load_board(args.board), args.output, args.transport,
+                                 args.model, args.kernels)
+    console.print(f"wrote {library.fragment}"
+                  + (f" and {library.model_source.name}" if library.model_source else "")
+                  + f": include it in your Makefile (see firmware/dut/hb_dut.h)")
+    return 0
+
+
 def _run(args: argparse.Namespace, console: Console, budgets: list | None = None):
     from rich.progress import Progress
 
@@ -471,7 +503,8 @@ def _run(args: argparse.Namespace, console: Console, budgets: list | None = None
         via=getattr(args, "via", None), cycle_counter=getattr(args, "cycle_counter", False),
         timeout=args.timeout, data=tuple(getattr(args, "data", None) or ()),
         labels=getattr(args, "labels", None), per_layer=getattr(args, "per_layer", False),
-        save_failures=getattr(args, "save_failures", None))
+        save_failures=getattr(args, "save_failures", None),
+        firmware=getattr(args, "firmware", None))
     graph = load_model(args.model)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{request.model_name} on {request.board.name}",

@@ -1,9 +1,9 @@
 """The host-firmware contracts, each checked against its C source so that a change on one
 side without the other fails here (no compiler, no emulator):
 
-(a) protocol constants: firmware/app/hb_protocol.h vs hilbench/protocol/frames.py
+(a) protocol constants: firmware/dut/hb_protocol.h vs hilbench/protocol/frames.py
 (b) reply byte layouts: HB_<REPLY>_OFF_<FIELD> in hb_protocol.h vs the structs in frames.py,
-    and main.c writing replies through those constants only
+    and the DUT library's engine (hb_dut_core.c) writing replies through those constants only
 (c) instruction classes: the QEMU plugin's enum vs CLASSES vs the cycle model's costs
 (d) kernel parameter structs: firmware/include/hb_kernels.h vs the code generator's emitters
     (checked by the generator itself on every struct; here on every operator family)
@@ -36,8 +36,8 @@ from hilbench.timing.cycle_model import CLASS_COSTS
 import cases
 from support import shared_models
 
-PROTOCOL_H = FIRMWARE_DIR / "app" / "hb_protocol.h"
-MAIN_C = FIRMWARE_DIR / "app" / "main.c"
+PROTOCOL_H = FIRMWARE_DIR / "dut" / "hb_protocol.h"
+ENGINE_C = FIRMWARE_DIR / "dut" / "hb_dut_core.c"
 PLUGIN_C = FIRMWARE_DIR / "qemu_plugin" / "hb_insn_count.c"
 
 
@@ -93,13 +93,13 @@ def test_reply_limits_match_the_header():
     assert defines["HB_PROFILE_MAX_STAMPS"] == frames.PROFILE_MAX_STAMPS
 
 
-def test_main_writes_replies_through_the_layout_constants():
-    """A literal offset in main.c would change the layout without the header seeing it."""
-    code = strip_comments(MAIN_C.read_text())
-    handler = code[code.index("static void handle("):code.index("int main(void)")]
+def test_engine_writes_replies_through_the_layout_constants():
+    """A literal offset in the engine would change the layout without the header seeing it."""
+    code = strip_comments(ENGINE_C.read_text())
+    handler = code[code.index("static void handle("):code.index("void hb_dut_init_runtime(")]
     literal = re.findall(r"(?:reply|stamps)\s*(?:\+\s*\d+|\[\s*\d+\s*\])|put_u(?:16|32)\(reply,",
                          handler)
-    assert not literal, f"main.c writes replies at literal offsets: {literal}"
+    assert not literal, f"hb_dut_core.c writes replies at literal offsets: {literal}"
     for reply in REPLIES:
         assert f"HB_{reply}_SIZE" in handler
 

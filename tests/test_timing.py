@@ -159,9 +159,9 @@ def test_mve_build_counts_mve_instructions_and_costs_their_beats(monkeypatch):
     seen = []
     original = strategy.timing_from_counts
 
-    def spy(core, clock_hz, graph, counts):
+    def spy(core, clock_hz, graph, counts, *rest):
         seen.append((core, counts))
-        return original(core, clock_hz, graph, counts)
+        return original(core, clock_hz, graph, counts, *rest)
 
     monkeypatch.setattr(strategy, "timing_from_counts", spy)
     result = run(RunRequest(KWS, load_board("qemu-mps3-an547"), 1, seed=3, kernels="mve"))

@@ -1,4 +1,6 @@
-/* The interface between the firmware app and the generated model code (model.c). */
+/* The interface between hilbench's firmware app (main.c) and the generated model code
+ * (model.c); also what a user firmware calls when it takes the generated model as its
+ * runtime (examples/user_firmware/). */
 #ifndef HB_MODEL_H
 #define HB_MODEL_H
 
@@ -11,10 +13,13 @@ extern const uint32_t hb_model_input_size;   /* bytes */
 extern const uint32_t hb_model_output_size;  /* bytes */
 extern const uint32_t hb_model_op_count;
 
+/* Cycle stamps of the last inference for the profiling marks: [0] at the start, [i + 1]
+ * after op i (hb_model_op_count + 1 words). */
+extern uint32_t hb_layer_cycles[];
+
 /* The firmware build's id, for INFO: written by the build next to model.c (it is not
  * compiled into the runtime library, which many model builds share). */
 extern const char hb_build_id[];
-extern const uint32_t hb_build_id_length; /* without the terminating zero */
 
 /* The model's inputs (and outputs), in model order, form one byte space: the byte at
  * `offset`, and how many bytes from it are contiguous in memory (0 past the end). */

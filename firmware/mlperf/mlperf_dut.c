@@ -20,7 +20,7 @@
 #include "hb_link.h"
 #include "hb_mlperf.h"
 #include "hb_model.h"
-#include "profile.h"
+#include "hb_dut_layers.h"
 
 #define HB_MLPERF_COMMAND_MAX 80
 #define HB_MLPERF_COUNT_MAX 100000000u /* inferences per command: keeps the parse in 32 bits */

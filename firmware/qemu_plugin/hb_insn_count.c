@@ -118,11 +118,13 @@ static void classify32(uint16_t hw1, uint16_t hw2, uint32_t *c, int *branch) {
 
 static void finish_inference(void) {
   uint64_t total = overhead;
+  /* a runtime that marks no layers (a user firmware on the DUT library) is one span */
+  const int layers = last_layer < 0 ? 1 : last_layer + 1;
   int layer, k;
-  for (layer = 0; layer <= last_layer; ++layer) total += counts[layer][0];
+  for (layer = 0; layer < layers; ++layer) total += counts[layer][0];
   fprintf(out, "inference %llu overhead %llu layers %d", (unsigned long long)total,
-          (unsigned long long)overhead, last_layer + 1);
-  for (layer = 0; layer <= last_layer; ++layer)
+          (unsigned long long)overhead, layers);
+  for (layer = 0; layer < layers; ++layer)
     for (k = 0; k <= CLASSES; ++k) fprintf(out, " %llu", (unsigned long long)counts[layer][k]);
   fputc('\n', out);
   fflush(out);

@@ -250,7 +250,7 @@ class _Emitter:
         out = self.graph.tensor(op.outputs[0])
         self.body.append(f"  /* op {op.index}: {op.opcode} -> {c_comment(out.name)} */")
         self.body.append(f"  if ({statement} != HB_OK) return HB_ERROR;")
-        self.body.append(f"  hb_profile_mark({op.index});")
+        self.body.append(f"  HB_DUT_LAYER_DONE({op.index});")
         self.body.append(f"  if (last == {op.index}u) return HB_OK;")
 
     # --- operators -----------------------------------------------------------------------
@@ -711,7 +711,7 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
         "#include <stdint.h>",
         '#include "hb_kernels.h"',
         '#include "hb_model.h"',
-        '#include "profile.h"',
+        '#include "hb_dut_layers.h"',
         "",
         f"const uint8_t hb_model_hash[8] = {{{', '.join(str(b) for b in model_hash)}}};",
         f"const uint32_t hb_model_arena_size = {plan.arena_size}u;",

@@ -25,7 +25,7 @@ C = TypeVar("C")
 
 class LinkDriver(ABC):
     name: ClassVar[str]
-    firmware_source: ClassVar[str]  # firmware/app/<file>: the link's device side
+    firmware_source: ClassVar[str]  # firmware/dut/<file>: the link's device side
     max_data: ClassVar[int]  # protocol data bytes per frame
     ram_bytes: ClassVar[int]  # RAM the device side adds beyond the serial link's buffers
     requires: ClassVar[type]  # the target capability the link runs over

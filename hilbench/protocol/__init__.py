@@ -1,1 +1,1 @@
-"""The framed serial protocol spoken with the firmware (firmware/app/hb_protocol.h)."""
+"""The framed serial protocol spoken with the firmware (firmware/dut/hb_protocol.h)."""

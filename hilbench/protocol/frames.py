@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass
 from enum import IntEnum
 
-# Mirrors firmware/app/hb_protocol.h; tests/test_contracts.py fails when the two differ.
+# Mirrors firmware/dut/hb_protocol.h; tests/test_contracts.py fails when the two differ.
 PROTOCOL_VERSION = 1
 REPLY_FLAG = 0x80
 MAX_DATA = 512  # data bytes per frame of the serial link (HB_MAX_DATA's default)

@@ -40,6 +40,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "cycles": None if t.cycles is None else {**_spread(t.cycles), **source},
         "latency_us": None if t.latency_us is None else {**_spread(t.latency_us, 3), **source},
         "timing_missing": t.missing,
+        "profile_missing": t.layers_missing,
         "clock_hz": t.clock_hz,
         "measuring_overhead_instructions": t.overhead_instructions,
     }
@@ -80,6 +81,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "probe": result.probe,
         "vectors_per_s": round(result.vectors_per_s, 3),
         "build_id": result.build.build_id,
+        "firmware": None if result.request.firmware is None else str(result.request.firmware),
         "build_cached": result.build.cached,
         **timing,
     }
@@ -144,7 +146,11 @@ def print_run(console: Console, result: RunResult) -> None:
         ("max |diff|", f"{c.max_abs_diff:g}"),
         ("flash", f"{record['flash_bytes']:,} B"),
         ("static RAM", f"{result.ram_static:,} B (data + bss)"),
-        ("arena", f"{result.arena_bytes:,} B (lower bound {result.arena_lower_bound:,} B)"),
+        *([("firmware", f"{result.request.firmware} (yours: {result.identity})")]
+          if result.request.firmware is not None else []),
+        ("arena", (f"{result.arena_bytes:,} B (" if result.arena_bytes else "not reported (")
+                  + ("as the firmware reports it; " if result.request.firmware else "")
+                  + f"lower bound {result.arena_lower_bound:,} B)"),
         *([("memory", _memory_row(result))] if result.memory is not None else []),
         *([("kernel scratch", f"{result.scratch_bytes:,} B (outside the arena, in static RAM)")]
           if result.scratch_bytes else []),
@@ -183,6 +189,9 @@ def print_run(console: Console, result: RunResult) -> None:
                                          f"differ, max |diff| {d.max_abs_diff:g}, first at "
                                          f"{list(d.first_index)}: expected {d.expected:g}, "
                                          f"got {d.actual:g}"))
+    elif result.request.per_layer and result.request.firmware is not None:
+        rows.append(("per layer", "not available: a firmware on the DUT library's "
+                                  "hb_dut_invoke() runs whole inferences only"))
     elif result.request.per_layer:
         stage = result.memory.patch_stage if result.memory is not None else None
         rows.append(("per layer", "every layer's output equals the reference's" + (
@@ -219,7 +228,8 @@ def _memory_row(result: RunResult) -> str:
 def print_profile(console: Console, result: RunResult) -> None:
     t = result.timing
     if not t.layers:
-        console.print(f"no per-layer profile: {t.missing or 'no timing figures'}")
+        console.print(f"no per-layer profile: "
+                      f"{t.layers_missing or t.missing or 'no timing figures'}")
         return
     label = "est. cycles" if t.cycles_estimated else f"{t.cycle_source} cycles"
     where = f"estimated for {result.board}" if t.cycles_estimated else t.cycle_source

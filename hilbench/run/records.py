@@ -36,6 +36,7 @@ class RunRequest:
     labels: Path | None = None  # class indices for `data`
     per_layer: bool = False  # read every layer's output for one vector (also on mismatch)
     save_failures: Path | None = None  # where mismatching inputs and outputs are written
+    firmware: Path | None = None  # a user's ELF on the DUT library, run instead of building
 
     def __post_init__(self) -> None:
         if self.vectors < 1:
@@ -47,6 +48,9 @@ class RunRequest:
         if self.memory not in MEMORY_MODES:
             raise ConfigError(f"unknown memory mode {self.memory!r}; modes are "
                               f"{', '.join(MEMORY_MODES)}")
+        if self.firmware is not None and (self.kernels or self.debug_commands):
+            raise ConfigError("--kernels builds hilbench's firmware; --firmware runs yours "
+                              "as it was built: give one of them")
 
     @property
     def model_name(self) -> str:
@@ -79,6 +83,7 @@ class RunResult:
     # the debug probe used: unique_id, target, serial_port, connect_attempts
     probe: dict[str, Any] | None = None
     memory: MemoryChoice | None = None  # the memory mode and the plan it came to
+    identity: str | None = None  # a user firmware's: how its model was recognised
     # the verdict, when the caller asked for one (hilbench.api.run always does)
     checks: tuple[Check, ...] = ()
 

@@ -8,6 +8,7 @@ so nothing is left behind on any exit.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from collections.abc import Iterator
@@ -32,10 +33,11 @@ from hilbench.drivers.target import LinkDriver, TargetDriver, TargetOptions
 from hilbench.errors import ConfigError, TargetError
 from hilbench.model import Graph, load_model
 from hilbench.model.stats import model_stats
-from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceSession
+from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceInfo, DeviceSession
 from hilbench.reference import Reference
 from hilbench.run.data import TestData, generated_data, load_data
 from hilbench.run.records import RunRequest, RunResult
+from hilbench.run.user_firmware import check_identity, layers_missing, user_firmware
 from hilbench.timing.figures import (Timing, merge_stage, no_timing, timing_from_counts,
                                      timing_from_cycle_counter)
 from hilbench.toolchain.elf_info import elf_symbols
@@ -105,13 +107,21 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     phases["reference"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    variant = request.kernels or board.build.kernels
-    generated = generate_model(graph, request.model.read_bytes(), request.model_name, variant,
-                               request.memory, ram_limits(board, request.ram_budget, link.name))
-    firmware = build_firmware(generated, board, request.model_name,
-                              debug_commands=request.debug_commands,
-                              variant=variant, link=link.name)
+    model_bytes = request.model.read_bytes()
+    generated = None
+    if request.firmware is not None:  # the user's: checked, never built
+        firmware = user_firmware(request.firmware, board)
+    else:
+        variant = request.kernels or board.build.kernels
+        generated = generate_model(graph, model_bytes, request.model_name, variant,
+                                   request.memory,
+                                   ram_limits(board, request.ram_budget, link.name))
+        firmware = build_firmware(generated, board, request.model_name,
+                                  debug_commands=request.debug_commands,
+                                  variant=variant, link=link.name)
     phases["build"] = time.perf_counter() - clock
+    input_size = sum(t.nbytes for t in graph.input_tensors)
+    output_size = sum(t.nbytes for t in graph.output_tensors)
 
     actual = [np.zeros_like(e) for e in expected]
     cycles: list[int] = []
@@ -121,8 +131,16 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                      count_instructions=not request.cycle_counter,
                      virtual_time=request.cycle_counter) as (target, session):
         info = session.info()
-        if info.model_hash != generated.model_hash or info.arena_size != generated.plan.arena_size:
+        if generated is None:
+            identity = check_identity(info, firmware.elf, request.model,
+                                      hashlib.sha256(model_bytes).digest()[:8],
+                                      input_size, output_size)
+        elif info.model_hash != generated.model_hash or \
+                info.arena_size != generated.plan.arena_size:
             raise TargetError("the target runs a different model build than the one just built")
+        # a user firmware has a per-layer table only when it marks the model's every op
+        no_layers = None if generated is not None else \
+            layers_missing(info, None, len(graph.operators))
         link_rate = measure_link(session)
         counter = target.capability(CycleCounter)
 
@@ -131,14 +149,15 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
             session.context = f"vector {i + 1} of {data.count}"
             session.load_input(b"".join(x.tobytes() for x in data.vector(i)))
             cycles.append(session.invoke(1, timeout=request.timeout)[0])
-            if counter is not None:
+            if counter is not None and no_layers is None:
                 stamps.append(session.profile(len(graph.operators) + 1))
-            _split_outputs(session.read_output(generated.output_size), actual, i)
+            _split_outputs(session.read_output(output_size), actual, i)
             if progress:
                 progress(i + 1)
         phases["stream"] = time.perf_counter() - clock
         comparison = compare_outputs(expected, actual)
-        if request.per_layer or not comparison.bit_exact:
+        layer_mode = generated is not None  # a user firmware runs whole inferences only
+        if layer_mode and (request.per_layer or not comparison.bit_exact):
             vector = comparison.first.vector if comparison.first else 0
             divergence = _first_divergence(session, reference, graph, data, vector,
                                            request.timeout, generated.unobservable_ops)
@@ -147,8 +166,9 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
         memory = target.capability(MemoryAccess)
         probe_stack_peak = (stack_peak_from_memory(memory, firmware.elf)
                             if memory is not None else None)
-        timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead)
-    patches = generated.arena.patches if generated.arena else None
+        timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead,
+                         None if generated is not None else info)
+    patches = generated.arena.patches if generated is not None and generated.arena else None
     if patches is not None:  # the stage's ops have no figures of their own: one row
         timing = merge_stage(timing, patches.first, patches.last, patches.patch_macs,
                              graph.tensor(patches.output).shape)
@@ -160,7 +180,7 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     return RunResult(
         request=request, driver=target.name, via=target.via,
         comparison=comparison, build=firmware,
-        arena_bytes=generated.plan.arena_size,
+        arena_bytes=generated.plan.arena_size if generated is not None else info.arena_size,
         arena_lower_bound=model_stats(graph).activation_lower_bound,
         stack_peak=stats.stack_peak, link_bytes_per_s=link_rate,
         vectors_per_s=data.count / phases["stream"] if phases["stream"] else 0.0,
@@ -169,10 +189,11 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                  for e, a, t in zip(expected, actual, graph.output_tensors)],
         first_divergence=divergence, failures_saved=saved,
         probe_stack_peak=probe_stack_peak, phases=phases,
-        scratch_bytes=generated.plan.scratch_region_size,
+        scratch_bytes=generated.plan.scratch_region_size if generated is not None else 0,
+        identity=None if generated is not None else identity,
         load_method=target.load_method, load_note=target.load_note,
         probe=target.probe_record(),
-        memory=generated.arena.choice() if generated.arena else None)
+        memory=generated.arena.choice() if generated is not None and generated.arena else None)
 
 
 def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:
@@ -234,22 +255,28 @@ def _save(stem: Path, tensors: list, arrays: list[np.ndarray]) -> None:
 
 
 def _timing(target: TargetDriver, graph: Graph, counter: CycleCounter | None,
-            cycles: list[int], stamps: list[list[int]], mark_cost: int) -> Timing:
+            cycles: list[int], stamps: list[list[int]], mark_cost: int,
+            user: DeviceInfo | None = None) -> Timing:
+    """`user`: a user firmware's INFO, whose layer marks decide the per-layer table."""
     board = target.board
     counting = target.capability(InstructionCounter) if target.options.count_instructions \
         else None
+    operators = len(graph.operators)
     if counting is not None:
         counts = counting.instruction_counts()  # stops the target
         # the per-layer mode's runs stop before the end marker: they are never counted
         if len(counts) != len(cycles):
             raise TargetError(f"the instruction counter saw {len(counts)} inferences, "
                               f"expected {len(cycles)}")
-        return timing_from_counts(board.core, board.clock_hz, graph, counts)
+        no_layers = None if user is None else layers_missing(
+            user, max(len(c.layers) for c in counts), operators)
+        return timing_from_counts(board.core, board.clock_hz, graph, counts, no_layers)
     if counter is None:
         wanted = CycleCounter if target.options.virtual_time else InstructionCounter
         return no_timing(board.clock_hz, target.missing(wanted))
     if not any(cycles):
         return no_timing(board.clock_hz, f"the {board.cycle_counter.kind} cycle counter of "
                                          f"{board.name} read 0 on every inference")
-    return timing_from_cycle_counter(board.clock_hz, graph, counter.cycle_source, cycles,
-                                     stamps, mark_cost)
+    return timing_from_cycle_counter(
+        board.clock_hz, graph, counter.cycle_source, cycles, stamps, mark_cost,
+        None if user is None else layers_missing(user, None, operators))

@@ -52,6 +52,7 @@ class Timing:
     overhead_instructions: int | None
     layers: list[LayerProfile]
     missing: str | None = None  # why there are no cycle figures, when there are none
+    layers_missing: str | None = None  # why there is no per-layer profile beside them
 
     @property
     def cycles_estimated(self) -> bool:
@@ -63,12 +64,17 @@ class Timing:
 
 
 def timing_from_counts(core: str, clock_hz: int, graph: Graph,
-                       counts: list[InferenceCount]) -> Timing:
-    """Exact instructions; cycles estimated per core from their classes."""
+                       counts: list[InferenceCount], layers_missing: str | None = None) -> Timing:
+    """Exact instructions; cycles estimated per core from their classes. With
+    `layers_missing` (the counts' layers are not the model's ops), whole inferences only."""
     macs = model_stats(graph).ops
     estimates = [sum(estimate_cycles(core, layer.classes) for layer in c.layers) + c.overhead
                  for c in counts]
     slowest = max(range(len(counts)), key=lambda i: estimates[i])
+    if layers_missing is not None:
+        return Timing(clock_hz, Spread.of(estimates), "estimated",
+                      Spread.of([c.total for c in counts]), counts[slowest].overhead, [],
+                      layers_missing=layers_missing)
     layer_cycles = [estimate_cycles(core, layer.classes) for layer in counts[slowest].layers]
     total = sum(layer_cycles) or 1
     layers = [LayerProfile(op.index, op.opcode, graph.tensor(op.outputs[0]).shape,
@@ -80,12 +86,17 @@ def timing_from_counts(core: str, clock_hz: int, graph: Graph,
 
 
 def timing_from_cycle_counter(clock_hz: int, graph: Graph, source: str, cycles: list[int],
-                              stamps: list[list[int]], mark_cost: int) -> Timing:
+                              stamps: list[list[int]], mark_cost: int,
+                              layers_missing: str | None = None) -> Timing:
     """The firmware's own counter: per-inference cycles and per-layer timestamps, with the
-    cost of each profiling mark (measured by the firmware at start-up) calibrated out."""
+    cost of each profiling mark (measured by the firmware at start-up) calibrated out.
+    With `layers_missing` (no layer stamps), whole inferences only."""
     macs = model_stats(graph).ops
-    marks = len(graph.operators) + 2
+    marks = 2 if layers_missing is not None else len(graph.operators) + 2
     totals = [max(0, c - marks * mark_cost) for c in cycles]
+    if layers_missing is not None:
+        return Timing(clock_hz, Spread.of(totals), source, None, mark_cost, [],
+                      layers_missing=layers_missing)
     slowest = max(range(len(totals)), key=lambda i: totals[i])
     row = stamps[slowest]
     deltas = [max(0, ((row[i + 1] - row[i]) & 0xFFFFFFFF) - mark_cost)

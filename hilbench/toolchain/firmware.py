@@ -49,10 +49,11 @@ RUNTIME_FLASH_ESTIMATE = 16384
 # The protocol the firmware speaks on its link, by its application sources: hilbench's
 # binary frames (firmware/app/), or MLPerf Tiny's DUT commands (firmware/mlperf/), whose
 # per-build data (model id, output formats) a caller generates and passes as extra source.
+# (both link firmware/dut/'s layer marks and link driver too: dut_link_sources)
 PROTOCOL_SOURCES = {
-    "hilbench": ("app/main.c", "app/cobs.c", "app/crc32.c", "app/profile.c"),
-    "mlperf": ("mlperf/mlperf_dut.c", "mlperf/mlperf_print.c", "mlperf/mlperf_timer.c",
-               "app/profile.c"),
+    "hilbench": ("app/main.c", "dut/hb_dut_core.c", "dut/hb_dut.c", "dut/cobs.c",
+                 "dut/crc32.c"),
+    "mlperf": ("mlperf/mlperf_dut.c", "mlperf/mlperf_print.c", "mlperf/mlperf_timer.c"),
 }
 # Board sources a protocol swaps: MLPerf's m-lap-us needs a counter that every Cortex-M has
 # and that QEMU models (its DWT reads 0), so its firmware times with SysTick on every board.
@@ -147,7 +148,7 @@ def check_fits(board: Board, generated: GeneratedModel, link: str = "serial") ->
             f" the board has {board.flash.size:,}: over by {flash_need - board.flash.size:,} B")
 
 
-def _memory_script(board: Board) -> str:
+def memory_script(board: Board) -> str:
     return (f"MEMORY\n{{\n  FLASH (rx) : ORIGIN = {board.flash.origin:#x}, LENGTH = "
             f"{board.flash.size:#x}\n  RAM (rwx) : ORIGIN = {board.ram.origin:#x}, LENGTH = "
             f"{board.ram.size:#x}\n}}\nSTACK_SIZE = {board.stack_size:#x};\n")
@@ -182,14 +183,28 @@ def _runtime_sources(board: Board, variant: str, link: str,
                      protocol: str = "hilbench") -> tuple[list[Path], list[Path]]:
     """(library sources, board sources)."""
     app = [FIRMWARE_DIR / n for n in PROTOCOL_SOURCES[check_protocol(protocol)]]
-    app.append(FIRMWARE_DIR / "app" / link_driver(link).firmware_source)
+    app += dut_link_sources(link)
     board_dir = FIRMWARE_DIR / "boards"
     swap = PROTOCOL_BOARD_SOURCES.get(protocol, {})
     return app + kernel_sources(variant), [board_dir / swap.get(s, s) for s in board.build.sources]
 
 
+def dut_link_sources(link: str = "serial") -> list[Path]:
+    """What every protocol's firmware links from firmware/dut/: the layer marks and the
+    link's device side."""
+    return [FIRMWARE_DIR / "dut" / n for n in ("hb_dut_layers.c",
+                                               link_driver(link).firmware_source)]
+
+
+def dut_library_sources(link: str = "serial") -> list[Path]:
+    """The DUT library (firmware/dut/): the protocol engine, both of its APIs, the
+    profiling marks and the link's device side."""
+    return [FIRMWARE_DIR / n for n in PROTOCOL_SOURCES["hilbench"]
+            if n.startswith("dut/")] + dut_link_sources(link)
+
+
 def _headers(variant: str, protocol: str = "hilbench") -> list[Path]:
-    folders = ("include", "kernels", "app", "boards")
+    folders = ("include", "kernels", "app", "dut", "boards")
     folders += ("mlperf",) if protocol == "mlperf" else ()
     headers = sorted(h for folder in folders
                      for h in (FIRMWARE_DIR / folder).rglob("*.h"))
@@ -199,17 +214,29 @@ def _headers(variant: str, protocol: str = "hilbench") -> list[Path]:
     return headers
 
 
-def _flags(board: Board, link: str, debug_commands: bool,
-           protocol: str = "hilbench") -> list[str]:
+def target_flags(board: Board, link: str = "serial", debug_commands: bool = False) -> list[str]:
+    """Compiler flags for the board's core, its defines and the link's frame size: what
+    every firmware source needs, without include folders."""
     flags = list(COMMON_FLAGS) + list(board.build.cflags)
     flags += [f"-D{k}={v}" for k, v in sorted(board.defines.items())]
     flags.append(f"-DHB_MAX_DATA={link_driver(link).max_data}")
     if debug_commands:
         flags.append("-DHB_DEBUG_COMMANDS")
-    folders = ["include", "kernels", "kernels/ref", "app"]
-    folders += ["mlperf"] if protocol == "mlperf" else []
-    # kernels/ref too: a variant outside the tree includes the reference helpers by name
-    return flags + [f"-I{FIRMWARE_DIR / d}" for d in folders]
+    return flags
+
+
+# where the DUT library's headers and the board API are; the runtime's own headers
+# (kernels/ref too: a variant outside the tree includes the reference helpers by name)
+DUT_INCLUDE_DIRS = ("include", "dut")
+RUNTIME_INCLUDE_DIRS = ("kernels", "kernels/ref", "app")
+
+
+def _flags(board: Board, link: str, debug_commands: bool,
+           protocol: str = "hilbench") -> list[str]:
+    folders = DUT_INCLUDE_DIRS + RUNTIME_INCLUDE_DIRS
+    folders += ("mlperf",) if protocol == "mlperf" else ()
+    return target_flags(board, link, debug_commands) + [
+        f"-I{FIRMWARE_DIR / d}" for d in folders]
 
 
 def _compile(flags: list[str], sources: list[Path], out_dir: Path, board: Board) -> list[Path]:
@@ -302,7 +329,7 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
     runtime_key = _runtime_key(board, variant, link, debug_commands, protocol)
     linker_script = FIRMWARE_DIR / "boards" / board.build.linker_script
     key = hashlib.sha256()
-    for part in [generated.source, runtime_key, _memory_script(board),
+    for part in [generated.source, runtime_key, memory_script(board),
                  linker_script.read_text(), " ".join(LINK_FLAGS),
                  *(f"{name}\0{text}" for name, text in extra.items())]:
         key.update(part.encode() + b"\0")
@@ -319,9 +346,8 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
         (staging / "model.c").write_text(generated.source)
         (staging / BUILD_ID_SOURCE).write_text(
             f'/* Generated by hilbench. */\n#include <stdint.h>\n'
-            f'const char hb_build_id[] = "{build_id}";\n'
-            f"const uint32_t hb_build_id_length = sizeof hb_build_id - 1;\n")
-        (staging / "memory.ld").write_text(_memory_script(board))
+            f'const char hb_build_id[] = "{build_id}";\n')
+        (staging / "memory.ld").write_text(memory_script(board))
         for name, text in extra.items():
             (staging / name).write_text(text)
         command = [CC, *_flags(board, link, debug_commands, protocol),

@@ -1,4 +1,4 @@
-"""The protocol's bytes through RAM ring buffers in the target (firmware/app/link_probe.c),
+"""The protocol's bytes through RAM ring buffers in the target (firmware/dut/link_probe.c),
 read and written by a debug connection instead of a UART.
 
 Any target that offers MemoryAccess works: QEMU's GDB stub (which halts the core around each
