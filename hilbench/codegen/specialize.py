@@ -26,7 +26,8 @@ from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
 VARIANT_KERNELS: dict[str, frozenset[str]] = {
     "dsp": frozenset({"hb_conv2d_s8_dsp", "hb_conv2d_s8_dsp_full",
                       "hb_depthwise_conv2d_3x3_s8_dsp", "hb_depthwise_conv2d_3x3_s8_dsp_full",
-                      "hb_fully_connected_s8_dsp", "hb_add_s8_dsp"}),
+                      "hb_fully_connected_s8_dsp", "hb_fully_connected_s8_dsp_full",
+                      "hb_add_s8_dsp"}),
     "mve": frozenset({"hb_conv2d_s8_mve", "hb_conv2d_1x1_s8_mve",
                       "hb_depthwise_conv2d_3x3_s8_mve", "hb_fully_connected_s8_mve",
                       "hb_add_s8_mve"}),
@@ -230,7 +231,7 @@ def _fully_connected(graph: Graph, op: Operator, p: Any,
     tail = groups[:, :, body + quads:].transpose(0, 2, 1)  # (group, remaining depth, unit)
     layout = np.concatenate([packed.reshape(padded // 4, -1), blocks.reshape(padded // 4, -1),
                              tail.reshape(padded // 4, -1)], axis=1).astype(np.int8)
-    return Specialized("hb_fully_connected_s8_dsp", "hb_fc_dsp_params", {
+    return Specialized(_entry("hb_fully_connected_s8_dsp", p, available), "hb_fc_dsp_params", {
         "rows": rows, "depth": depth, "units": units, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max},
         {"weights": ("int8_t", layout), "folded_bias": ("int32_t", folded.astype(np.int32)),

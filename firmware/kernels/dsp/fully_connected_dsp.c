@@ -128,17 +128,9 @@ HB_INLINE void fc_row(const hb_fc_dsp_params *p, const int8_t *row, int8_t *outp
     a2 = acc[3];
     if (depth & 15) {
       const int8_t *tail;
-      if (depth & 8) {
-        HB_FC_GROUP(x, w);
-        HB_FC_GROUP(x + 4, w + 4);
-        x += 8;
-        w += 8;
-      }
-      if (depth & 4) {
-        HB_FC_GROUP(x, w);
-        x += 4;
-        w += 4;
-      }
+      /* a loop, not unrolled: at most three groups per unit group, so unrolling saves
+       * little time and costs each row function ~150 bytes of flash */
+      for (d = (depth & 12) >> 2; d > 0; --d, x += 4, w += 4) HB_FC_GROUP(x, w);
       for (tail = (const int8_t *)w, d = depth & 3; d > 0; --d, ++x, tail += 4) {
         a0 += tail[0] * *x;
         a1 += tail[1] * *x;
@@ -181,13 +173,19 @@ HB_NO_SCHED1 static void row_clamped(const hb_fc_dsp_params *p, const int8_t *ro
   fc_row(p, row, output, 0);
 }
 
+/* Two entry points, chosen by the code generator, so a model links only the row function
+ * it uses (each is about 0.7 KB of code). */
 hb_status hb_fully_connected_s8_dsp(const hb_fc_dsp_params *p, const int8_t *input,
                                     int8_t *output) {
-  const int full = p->act_min == -128 && p->act_max == 127;
   int32_t r;
-  for (r = 0; r < p->rows; ++r) {
-    if (full) row_full(p, input + r * p->depth, output + r * p->units);
-    else row_clamped(p, input + r * p->depth, output + r * p->units);
-  }
+  for (r = 0; r < p->rows; ++r) row_clamped(p, input + r * p->depth, output + r * p->units);
+  return HB_OK;
+}
+
+/* The same for act_min -128 and act_max 127: the clamp is one SSAT. */
+hb_status hb_fully_connected_s8_dsp_full(const hb_fc_dsp_params *p, const int8_t *input,
+                                         int8_t *output) {
+  int32_t r;
+  for (r = 0; r < p->rows; ++r) row_full(p, input + r * p->depth, output + r * p->units);
   return HB_OK;
 }
