@@ -128,9 +128,17 @@ HB_INLINE void fc_row(const hb_fc_dsp_params *p, const int8_t *row, int8_t *outp
     a2 = acc[3];
     if (depth & 15) {
       const int8_t *tail;
-      /* a loop, not unrolled: at most three groups per unit group, so unrolling saves
-       * little time and costs each row function ~150 bytes of flash */
-      for (d = (depth & 12) >> 2; d > 0; --d, x += 4, w += 4) HB_FC_GROUP(x, w);
+      if (depth & 8) {
+        HB_FC_GROUP(x, w);
+        HB_FC_GROUP(x + 4, w + 4);
+        x += 8;
+        w += 8;
+      }
+      if (depth & 4) {
+        HB_FC_GROUP(x, w);
+        x += 4;
+        w += 4;
+      }
       for (tail = (const int8_t *)w, d = depth & 3; d > 0; --d, ++x, tail += 4) {
         a0 += tail[0] * *x;
         a1 += tail[1] * *x;
