@@ -32,3 +32,11 @@ def no_qemu_left_behind():
     yield
     left = qemu_children()
     assert not left, f"QEMU processes left running: {left}"
+
+
+@pytest.fixture
+def small_layers_specialize(monkeypatch):
+    """Specialized kernels for layers of any size (hilbench/codegen/specialize.py MIN_MACS
+    keeps small layers on the generic kernels), for tests of those kernels on small shapes."""
+    from hilbench.codegen import specialize
+    monkeypatch.setattr(specialize, "MIN_MACS", 0)

@@ -245,7 +245,9 @@ def structs_seen(monkeypatch):
     return seen
 
 
-def test_every_emitter_and_parameter_struct_is_exercised(structs_seen):
+def test_every_emitter_and_parameter_struct_is_exercised(structs_seen, small_layers_specialize):
+    """The operator graphs are small: the fixture lets their layers reach the variants'
+    specialized kernels (and structs) all the same."""
     opcodes = {op.opcode for g in OPERATOR_GRAPHS.values() for op in g.operators}
     assert EMITTERS <= opcodes, f"no test model for {sorted(EMITTERS - opcodes)}"
     for graph in OPERATOR_GRAPHS.values():

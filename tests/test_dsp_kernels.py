@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 
+from hilbench.codegen import specialize
 from hilbench.codegen.c_model import generate_model
 from hilbench.codegen.specialize import VARIANT_KERNELS, choose, requant_layout
 from hilbench.model import load_model
@@ -22,6 +23,11 @@ import test_reference_ops as cases
 M4 = "qemu-mps2-an386"
 DSP_BOARDS = (M4, "qemu-mps2-an500", "qemu-mps2-an505")  # Cortex-M4, M7, M33
 SPECIALIZED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD")
+MIN_MACS = specialize.MIN_MACS  # before the fixture below sets it to 0
+
+# the kernels are tested on small shapes too, which the code generator would otherwise
+# leave on the generic kernels
+pytestmark = pytest.mark.usefixtures("small_layers_specialize")
 
 
 # --- host side: no compiler, no QEMU ---------------------------------------------------
@@ -93,6 +99,22 @@ def test_every_mac_layer_of_the_shared_models_specializes_for_dsp_only(stem):
     for o in ops:
         assert choose(graph, o.op, o.params, "dsp") is not None, f"op {o.op.index} {o.op.opcode}"
         assert choose(graph, o.op, o.params, "ref") is None
+
+
+def test_layers_too_small_to_pay_for_a_specialized_kernel_keep_the_generic_one(monkeypatch):
+    """hello_world's layers (16, 256, 16 MACs) would link 1.2 KB of dsp FULLY_CONNECTED code
+    to save 2,600 instructions; KWS's classifier (768 MACs) is over the bound."""
+    monkeypatch.setattr(specialize, "MIN_MACS", MIN_MACS)
+    for stem, specializes in (("tflm_hello_world_int8", False), ("kws_ds_cnn_int8", True)):
+        graph = load_model(SHARED_MODELS / f"{stem}.tflite")
+        for o in prepare(graph):
+            if o.op.opcode == "FULLY_CONNECTED":
+                for variant in ("dsp", "mve"):
+                    chosen = choose(graph, o.op, o.params, variant)
+                    assert (chosen is not None) == specializes, (stem, o.op.index, variant)
+    path = SHARED_MODELS / "tflm_hello_world_int8.tflite"
+    source = generate_model(load_model(path), path.read_bytes(), path.stem, "dsp").source
+    assert "_dsp" not in source and "hb_fully_connected_s8(" in source
 
 
 def test_scratch_is_planned_beside_the_arena_and_only_for_the_dsp_variant():

@@ -29,6 +29,10 @@ import cases
 M55 = "qemu-mps3-an547"
 SPECIALIZED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 
+# the kernels are tested on small shapes too, which the code generator would otherwise
+# leave on the generic kernels (tests/test_dsp_kernels.py tests that bound)
+pytestmark = pytest.mark.usefixtures("small_layers_specialize")
+
 
 # --- host side: no compiler, no QEMU ---------------------------------------------------
 

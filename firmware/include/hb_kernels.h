@@ -317,6 +317,8 @@ hb_status hb_depthwise_conv2d_3x3_s8_dsp_full(const hb_dw3x3_dsp_params *p,
                                               void *scratch);
 hb_status hb_fully_connected_s8_dsp(const hb_fc_dsp_params *p, const int8_t *input,
                                     int8_t *output);
+hb_status hb_fully_connected_s8_dsp_full(const hb_fc_dsp_params *p, const int8_t *input,
+                                         int8_t *output);
 hb_status hb_add_s8_dsp(const hb_add_dsp_params *p, const int8_t *a, const int8_t *b,
                         int8_t *output);
 

@@ -4,8 +4,9 @@ A kernel variant replaces reference kernels file by file (same entry points), an
 specialized entry points with their own parameter structs (`hb_conv2d_s8_dsp`, ...).
 `VARIANT_KERNELS` says which specialized entry points each variant provides; the code
 generator calls one only when the board's variant has it and `choose()` finds the layer
-fits it, and keeps the generic `hb_<op>_s8` otherwise, so `ref` is always the fallback.
-tests/test_specialize.py checks the table against the variant's sources.
+fits it and is large enough to pay for the kernel's code (`MIN_MACS`), and keeps the
+generic `hb_<op>_s8` otherwise, so `ref` is always the fallback. tests/test_dsp_kernels.py
+checks the table against the variant's sources.
 
 Everything the chip need not compute is done here: weights reordered or interleaved for
 the SIMD loop, `input_offset * sum(w)` folded into the bias, the per-channel requantization
@@ -20,17 +21,29 @@ from typing import Any
 import numpy as np
 
 from hilbench.model.graph import Graph, Operator
+from hilbench.model.stats import op_macs
 from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
 
 # The specialized entry points each kernel variant provides (in firmware/kernels/<variant>/).
 VARIANT_KERNELS: dict[str, frozenset[str]] = {
     "dsp": frozenset({"hb_conv2d_s8_dsp", "hb_conv2d_s8_dsp_full",
                       "hb_depthwise_conv2d_3x3_s8_dsp", "hb_depthwise_conv2d_3x3_s8_dsp_full",
-                      "hb_fully_connected_s8_dsp", "hb_add_s8_dsp"}),
+                      "hb_fully_connected_s8_dsp", "hb_fully_connected_s8_dsp_full",
+                      "hb_add_s8_dsp"}),
     "mve": frozenset({"hb_conv2d_s8_mve", "hb_conv2d_1x1_s8_mve",
                       "hb_depthwise_conv2d_3x3_s8_mve", "hb_fully_connected_s8_mve",
                       "hb_add_s8_mve"}),
 }
+
+# A layer with less work than this (MACs; output elements for ADD) keeps the generic kernel.
+# Why: each specialized entry point a model calls links code of its own, 0.6 to 2 KB (the
+# dsp FULLY_CONNECTED: 1.2 KB, beside the generic kernel's 0.3 KB), while a layer this small
+# runs in a few thousand instructions with the generic kernel (8 to 30 per MAC). For a model
+# made of such layers, TFLM's hello_world (16, 256 and 16 MACs), the dsp kernels cost 24 %
+# more flash and 5 % more RAM (a deeper stack) to save 2,600 instructions, 0.1 ms at 25 MHz.
+# Every layer of the MLPerf Tiny models has at least 512 MACs (VWW's classifier has 512).
+# Tests of the kernels on small shapes set it to 0.
+MIN_MACS = 512
 
 _FC_CHUNK = 512  # values per call of the dsp FULLY_CONNECTED assembly (fully_connected_dsp.c)
 _ACC_LIMIT = 1 << 30  # |accumulator| below this keeps SMMULR(2 * acc, m) exact
@@ -102,10 +115,15 @@ def _folded(weights: np.ndarray, bias: np.ndarray | None, input_offset: int) -> 
 
 def choose(graph: Graph, op: Operator, p: Any, variant: str) -> Specialized | None:
     available = kernels_of(variant)
-    if not available:
+    if not available or _work(graph, op) < MIN_MACS:
         return None
     chooser = _VARIANT_CHOOSERS.get(variant, _CHOOSERS).get(op.opcode)
     return chooser(graph, op, p, available) if chooser else None
+
+
+def _work(graph: Graph, op: Operator) -> int:
+    """MACs, or for an op without any (ADD) its output elements."""
+    return op_macs(graph, op) or graph.tensor(op.outputs[0]).size
 
 
 def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Specialized | None:
@@ -230,7 +248,7 @@ def _fully_connected(graph: Graph, op: Operator, p: Any,
     tail = groups[:, :, body + quads:].transpose(0, 2, 1)  # (group, remaining depth, unit)
     layout = np.concatenate([packed.reshape(padded // 4, -1), blocks.reshape(padded // 4, -1),
                              tail.reshape(padded // 4, -1)], axis=1).astype(np.int8)
-    return Specialized("hb_fully_connected_s8_dsp", "hb_fc_dsp_params", {
+    return Specialized(_entry("hb_fully_connected_s8_dsp", p, available), "hb_fc_dsp_params", {
         "rows": rows, "depth": depth, "units": units, "output_offset": p.output_offset,
         "act_min": p.act_min, "act_max": p.act_max},
         {"weights": ("int8_t", layout), "folded_bias": ("int32_t", folded.astype(np.int32)),

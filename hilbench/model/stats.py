@@ -29,7 +29,8 @@ class ModelStats:
     peak_op: int | None
 
 
-def _macs(graph: Graph, op: Operator) -> int:
+def op_macs(graph: Graph, op: Operator) -> int:
+    """Multiply-accumulates of one op (0 for ops without any)."""
     out = graph.tensor(op.outputs[0])
     if op.opcode == "CONV_2D":
         _, k_h, k_w, in_c = graph.tensor(op.inputs[1]).shape
@@ -53,7 +54,7 @@ def model_stats(graph: Graph) -> ModelStats:
         outputs = graph.op_outputs(op)
         out = outputs[0] if outputs else None
         try:
-            macs = _macs(graph, op)
+            macs = op_macs(graph, op)
         except (IndexError, ValueError):  # malformed op: shown, not counted
             macs = 0
         ops.append(OpStats(

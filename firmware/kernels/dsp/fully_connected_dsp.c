@@ -181,13 +181,19 @@ HB_NO_SCHED1 static void row_clamped(const hb_fc_dsp_params *p, const int8_t *ro
   fc_row(p, row, output, 0);
 }
 
+/* Two entry points, chosen by the code generator, so a model links only the row function
+ * it uses (each is about 0.7 KB of code). */
 hb_status hb_fully_connected_s8_dsp(const hb_fc_dsp_params *p, const int8_t *input,
                                     int8_t *output) {
-  const int full = p->act_min == -128 && p->act_max == 127;
   int32_t r;
-  for (r = 0; r < p->rows; ++r) {
-    if (full) row_full(p, input + r * p->depth, output + r * p->units);
-    else row_clamped(p, input + r * p->depth, output + r * p->units);
-  }
+  for (r = 0; r < p->rows; ++r) row_clamped(p, input + r * p->depth, output + r * p->units);
+  return HB_OK;
+}
+
+/* The same for act_min -128 and act_max 127: the clamp is one SSAT. */
+hb_status hb_fully_connected_s8_dsp_full(const hb_fc_dsp_params *p, const int8_t *input,
+                                         int8_t *output) {
+  int32_t r;
+  for (r = 0; r < p->rows; ++r) row_full(p, input + r * p->depth, output + r * p->units);
   return HB_OK;
 }
