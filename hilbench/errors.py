@@ -54,3 +54,12 @@ class FirmwareFault(TargetError):
 
 class ProbeError(TargetError):
     """No debug probe, the wrong one, or one pyOCD cannot drive."""
+
+
+class FlashError(ProbeError):
+    """Programming the firmware failed; carries the flashing tool's own reason."""
+
+
+class PlaceError(TargetError):
+    """A board-farm place could not be acquired, or failed while a job used it (its
+    exporter gone, its board not answering): the job may be retried on another place."""

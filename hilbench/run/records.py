@@ -32,6 +32,7 @@ class RunRequest:
     labels: Path | None = None  # class indices for `data`
     per_layer: bool = False  # read every layer's output for one vector (also on mismatch)
     save_failures: Path | None = None  # where mismatching inputs and outputs are written
+    place: object | None = field(default=None, compare=False)  # a leased farm place
 
     def __post_init__(self) -> None:
         if self.vectors < 1:
