@@ -39,7 +39,7 @@ READY_TIMEOUT = 30.0
 _SER2NET_SHIM = """#!/bin/bash
 # written by hilbench.farm.qemu_exporter: labgrid's ser2net, bound to {bind}, dying with its
 # exporter (labgrid passes the accepter as "...,tcp,PORT")
-exec setpriv --pdeathsig KILL {ser2net} "${{@//,tcp,/,tcp,{bind},}}"
+exec setpriv --pdeathsig KILL {ser2net} "${{@//,tcp,/,tcp(nodelay),{bind},}}"
 """
 
 

@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     ram_bytes INTEGER, link_bytes_per_s REAL,
     checks TEXT NOT NULL DEFAULT '[]',   -- JSON list of {name, passed, actual, limit, detail}
     record TEXT,                          -- the run's JSON document
+    place TEXT, exporter TEXT, exporter_host TEXT,   -- a board-farm job's labgrid place
+    retried INTEGER NOT NULL DEFAULT 0,   -- 1: a first attempt failed on another place
     UNIQUE (matrix_run, job_key)
 );
 CREATE TABLE IF NOT EXISTS layers (
@@ -61,6 +63,10 @@ CREATE TABLE IF NOT EXISTS layers (
 );
 CREATE INDEX IF NOT EXISTS jobs_history ON jobs (model_sha256, board, variant, started);
 """
+
+
+_ADDED_COLUMNS = {"place": "TEXT", "exporter": "TEXT", "exporter_host": "TEXT",
+                  "retried": "INTEGER NOT NULL DEFAULT 0"}
 
 
 def default_db_path() -> Path:
@@ -111,8 +117,17 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: a commit survives a kill
             self.db.executescript(SCHEMA)
+            self._add_columns()
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the results store {path}: {exc}") from None
+
+    def _add_columns(self) -> None:
+        """Columns added since a store was made (CREATE TABLE IF NOT EXISTS keeps old ones)."""
+        have = {r["name"] for r in self.db.execute("PRAGMA table_info(jobs)")}
+        with self.db:
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    self.db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self.db.close()
