@@ -62,7 +62,11 @@ class FarmClient:
     """A session with a labgrid coordinator; close() ends it (a context manager)."""
 
     def __init__(self, address: str) -> None:
-        from labgrid.remote.client import ClientSession  # the farm is an optional feature
+        # gRPC's fork handlers crash a child forked while its threads run (the matrix forks
+        # a worker per job, QEMU's launch forks too); the children exec at once, so they
+        # need none. Read by gRPC when it is first imported.
+        os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+        from labgrid.remote.client import ClientSession
 
         self.address = address
         self.loop = asyncio.new_event_loop()
