@@ -95,6 +95,12 @@ class FarmClient:
         future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         try:
             return future.result(timeout)
+        except KeyboardInterrupt:  # SIGINT/SIGTERM: let the call end, so it can be undone
+            try:
+                future.result(CALL_TIMEOUT)
+            except Exception:
+                pass
+            raise
         except TimeoutError:
             future.cancel()
             raise PlaceError(f"cannot {what}: no answer within {timeout:.0f} s") from None
@@ -158,6 +164,16 @@ class FarmClient:
             found.append(PlaceResource(exporter, group, resource, entry.cls,
                                        dict(entry.args)))
         return found
+
+    def exported(self, name: str) -> bool:
+        """Whether any exporter now publishes a resource the place matches."""
+        self.sync()
+        place = self.session.places[name]
+        return any("cls" in entry.data  # an entry without one was deleted
+                   and place.hasmatch((exporter, group, entry.cls, resource))
+                   for exporter, groups in self.session.resources.items()
+                   for group, entries in groups.items()
+                   for resource, entry in entries.items())
 
     def define_place(self, name: str, tags: dict[str, str], matches: list[str]) -> None:
         """Create a place (if new) with these tags and resource matches

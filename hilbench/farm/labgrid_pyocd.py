@@ -11,6 +11,7 @@ with pyOCD's own reason, never a timeout. For QEMU places the unique ID is the b
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from labgrid.protocol import BootstrapProtocol, ResetProtocol
 from labgrid.resource.common import Resource
 
 from hilbench.errors import FlashError, ProbeError
+
+# pyOCD warns about the QEMU bridge's sparse ROM table on every connect; its errors reach
+# the user as ProbeError/FlashError with pyOCD's reason instead
+logging.getLogger("pyocd").setLevel(logging.ERROR)
 
 
 @target_factory.reg_resource
@@ -75,20 +80,27 @@ class HilbenchPyocdDriver(Driver, BootstrapProtocol, ResetProtocol):
         self.close()
 
     @Driver.check_active
-    def load(self, filename: str) -> None:
-        """Program the ELF through the probe and reset into it."""
-        from pyocd.flash.file_programmer import FileProgrammer
-
+    def connect(self) -> None:
+        """Open the probe the resource names (a ProbeError naming it, if it is not there)."""
         probe: HilbenchPyocdProbe = self.probe  # type: ignore[attr-defined]
         target = self.target_type or probe.target_type
         if target is None:
-            raise ProbeError(f"no pyOCD target type for probe {probe.unique_id}: set `target_type` "
-                             f"in its HilbenchPyocdProbe resource")
+            raise ProbeError(f"no pyOCD target type for probe {probe.unique_id}: set "
+                             f"`target_type` in its HilbenchPyocdProbe resource")
         options = {"hide_programming_progress": True, **self.options}
         if probe.pack:
             options["pack"] = probe.pack
         self.close()
         self.session = _pyocd_session(probe.unique_id, target, options)
+
+    @Driver.check_active
+    def load(self, filename: str) -> None:
+        """Program the ELF through the probe and reset into it."""
+        from pyocd.flash.file_programmer import FileProgrammer
+
+        probe: HilbenchPyocdProbe = self.probe  # type: ignore[attr-defined]
+        if self.session is None:
+            self.connect()
         try:
             FileProgrammer(self.session).program(str(Path(filename)))
         except Exception as exc:

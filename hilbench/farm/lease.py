@@ -22,6 +22,8 @@ from hilbench.farm.client import FarmClient, PlaceResource
 BOARD_TAG = "board"
 NEEDED = ("NetworkSerialPort", "HilbenchPyocdProbe")  # what a job uses on a place
 POLL_SECONDS = 1.0
+COOL_DOWN = 1.5  # seconds a released place rests: its exporter frees its resources meanwhile
+RESOURCE_WAIT = 10.0  # seconds an acquired place's resources may take to become available
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class Farm:
         self.client = client
         self.held: dict[str, PlaceLease] = {}
         self.unusable: dict[str, str] = {}  # place -> why, for this run
+        self.attempted: set[str] = set()  # acquired, or asked for: released on leaving
+        self.released: dict[str, float] = {}  # place -> when this process released it
         self._previous_handler: Any = None
 
     def places_for(self, board: str) -> list[str]:
@@ -65,8 +69,10 @@ class Farm:
         """A free, usable place tagged for `board` (not in `exclude`), acquired; or None."""
         for place in self.client.places():
             if (place.tags.get(BOARD_TAG) != board or place.acquired or place.name in exclude
-                    or place.name in self.unusable):
+                    or place.name in self.unusable
+                    or time.monotonic() - self.released.get(place.name, -COOL_DOWN) < COOL_DOWN):
                 continue
+            self.attempted.add(place.name)
             try:
                 self.client.acquire(place.name)
             except PlaceError:
@@ -74,15 +80,29 @@ class Farm:
             try:
                 lease = self._lease(place.name)
             except PlaceError as exc:
-                self.unusable[place.name] = str(exc)
                 self.client.release(place.name)
+                self.attempted.discard(place.name)
+                if not self.client.exported(place.name):
+                    self.unusable[place.name] = str(exc)  # its exporter is gone
+                # else: its exporter was still freeing the resources from the last lease,
+                # and the coordinator gave the place none of them; try again later
                 continue
             self.held[place.name] = lease
             return lease
         return None
 
     def _lease(self, name: str) -> PlaceLease:
-        resources = tuple(self.client.resources(name))
+        # right after an acquire the exporter may still be (re)starting a resource's server
+        # (ser2net): it shows as unavailable for a moment
+        deadline = time.monotonic() + RESOURCE_WAIT
+        while True:
+            try:
+                resources = tuple(self.client.resources(name))
+                break
+            except PlaceError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         classes = {r.cls for r in resources}
         missing = [cls for cls in NEEDED if cls not in classes]
         if missing:
@@ -126,15 +146,26 @@ class Farm:
 
     def release(self, lease: PlaceLease) -> None:
         self.held.pop(lease.place, None)
+        self.attempted.discard(lease.place)
         self.client.release(lease.place)
+        self.released[lease.place] = time.monotonic()
 
     def release_all(self) -> None:
+        """Every place this process holds, including one whose acquire an interrupt cut
+        short (acquired on the coordinator, never handed to a job)."""
         errors = []
         for lease in list(self.held.values()):
             try:
                 self.release(lease)
             except PlaceError as exc:
                 errors.append(str(exc))
+        try:
+            stray = [p.name for p in self.client.places()
+                     if p.name in self.attempted and p.acquired == self.client.identity]
+            for name in stray:
+                self.client.release(name)
+        except PlaceError as exc:
+            errors.append(str(exc))
         if errors:
             raise PlaceError("; ".join(errors))
 

@@ -56,7 +56,8 @@ class LabgridDriver(TargetDriver):
         return "measured"
 
     def load(self, elf: Path) -> None:
-        # the serial port first: what the firmware says after reset is not lost
+        self.pyocd.connect()  # a missing probe is named before anything else is tried
+        # the serial port before flashing: what the firmware says after reset is not lost
         if self.options.link.requires is SerialPort:
             self.serial = self._open_serial()
         self.pyocd.load(str(elf))

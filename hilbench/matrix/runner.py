@@ -162,7 +162,11 @@ def run_matrix(plan: Plan, store: Store, jobs: int = 1, resume: bool = False,
         def place_for(item: _Pending) -> Any:
             """A leased place for the job, None to wait; fails the job when none will come."""
             board = item.job.board.name
+            known = set(farm.unusable)
             lease = farm.try_acquire(board, item.exclude)
+            for place in set(farm.unusable) - known:
+                progress.console.print(f"[yellow]place  [/] {escape(place)} not used: "
+                                       f"{escape(farm.unusable[place])}")
             if lease is not None:
                 return lease
             now = time.monotonic()
