@@ -244,8 +244,9 @@ def test_exporter_killed_mid_run_retries_elsewhere(farm: Farm, tmp_path: Path):
         farm.hold(place)
     db = tmp_path / "results.sqlite"
     matrix = subprocess.Popen(
-        [sys.executable, "-m", "hilbench", "matrix", str(_plan(tmp_path, [HELLO, SPEECH], BOARDS[:1], 2)),
-         "-j", "1", "--db", str(db), "--farm", f"labgrid:{farm.address}"],
+        [sys.executable, "-m", "hilbench", "matrix",
+         str(_plan(tmp_path, [HELLO, SPEECH], BOARDS[:1], 2)), "-j", "1", "--db", str(db),
+         "--farm", f"labgrid:{farm.address}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 90
