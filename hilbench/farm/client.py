@@ -10,6 +10,7 @@ ConfigError with one line.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from collections.abc import Coroutine
@@ -66,6 +67,11 @@ class FarmClient:
         # a worker per job, QEMU's launch forks too); the children exec at once, so they
         # need none. Read by gRPC when it is first imported.
         os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+        # labgrid logs a lost coordinator on the root logger; hilbench reports it as one
+        # line (PlaceError), so Python's last-resort handler must not print it too
+        root = logging.getLogger()
+        if not root.handlers:
+            root.addHandler(logging.NullHandler())
         from labgrid.remote.client import ClientSession
 
         self.address = address
