@@ -23,10 +23,14 @@ from labgrid.protocol import BootstrapProtocol, ResetProtocol
 from labgrid.resource.common import Resource
 
 from hilbench.errors import FlashError, ProbeError
+from hilbench.targets.pyocd_target import _PyocdSession
 
 # pyOCD warns about the QEMU bridge's sparse ROM table on every connect; its errors reach
 # the user as ProbeError/FlashError with pyOCD's reason instead
 logging.getLogger("pyocd").setLevel(logging.ERROR)
+
+
+_OPTIONAL_TEXT = attr.validators.optional(attr.validators.instance_of(str))
 
 
 @target_factory.reg_resource
@@ -36,12 +40,9 @@ class HilbenchPyocdProbe(Resource):
     list --targets` names it); without it, the hilbench board's own."""
 
     unique_id: str = attr.ib(validator=attr.validators.instance_of(str))
-    board: str | None = attr.ib(default=None,
-                                validator=attr.validators.optional(attr.validators.instance_of(str)))
-    target_type: str | None = attr.ib(default=None,
-                                      validator=attr.validators.optional(attr.validators.instance_of(str)))
-    pack: str | None = attr.ib(default=None,
-                               validator=attr.validators.optional(attr.validators.instance_of(str)))
+    board: str | None = attr.ib(default=None, validator=_OPTIONAL_TEXT)  # hilbench's name
+    target_type: str | None = attr.ib(default=None, validator=_OPTIONAL_TEXT)
+    pack: str | None = attr.ib(default=None, validator=_OPTIONAL_TEXT)  # a CMSIS-Pack path
 
 
 def _pyocd_session(unique_id: str, target: str, options: dict[str, Any]) -> Any:
@@ -74,7 +75,12 @@ class HilbenchPyocdDriver(Driver, BootstrapProtocol, ResetProtocol):
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
-        self.session: Any = None
+        # the session holder hilbench's own pyOCD driver uses: closing it never raises
+        self._pyocd = _PyocdSession()
+
+    @property
+    def session(self) -> Any:
+        return self._pyocd.session
 
     def on_deactivate(self) -> None:
         self.close()
@@ -91,7 +97,7 @@ class HilbenchPyocdDriver(Driver, BootstrapProtocol, ResetProtocol):
         if probe.pack:
             options["pack"] = probe.pack
         self.close()
-        self.session = _pyocd_session(probe.unique_id, target, options)
+        self._pyocd.session = _pyocd_session(probe.unique_id, target, options)
 
     @Driver.check_active
     def load(self, filename: str) -> None:
@@ -116,8 +122,9 @@ class HilbenchPyocdDriver(Driver, BootstrapProtocol, ResetProtocol):
         try:
             self.session.target.reset()
         except Exception as exc:
-            raise ProbeError(f"pyOCD could not reset through probe "
-                             f"{self.probe.unique_id}: {exc}") from None  # type: ignore[attr-defined]
+            probe: HilbenchPyocdProbe = self.probe  # type: ignore[attr-defined]
+            raise ProbeError(f"pyOCD could not reset through probe {probe.unique_id}: "
+                             f"{exc}") from None
 
     @property
     def core(self) -> Any:
@@ -125,9 +132,4 @@ class HilbenchPyocdDriver(Driver, BootstrapProtocol, ResetProtocol):
         return None if self.session is None else self.session.target
 
     def close(self) -> None:
-        if self.session is not None:
-            try:
-                self.session.close()
-            except Exception:  # closing must not hide the error that got us here
-                pass
-            self.session = None
+        self._pyocd.close()
