@@ -11,6 +11,8 @@ import pytest
 from hilbench.errors import ConfigError, FlashError
 from support import SHARED_MODELS, assert_one_line_error, hilbench
 
+import hilbench.farm  # noqa: E402,F401 - before labgrid: no gRPC fork handlers here
+
 pytest.importorskip("labgrid")
 
 

@@ -7,3 +7,12 @@ resource and driver that flash a place's board through pyOCD by the probe's uniq
 target.py is the hilbench target driver ("labgrid") that runs a job on a leased place;
 qemu_exporter.py serves QEMU boards as places, so the whole path runs without hardware.
 """
+
+import os
+
+# labgrid's client is gRPC. gRPC's fork handlers break a child forked while its threads run:
+# the child aborts (or segfaults) between fork and exec, and hilbench forks all the time
+# (QEMU, ser2net, matrix workers; each execs at once and needs none of gRPC). The variable
+# is read when gRPC is first imported, so it is set here, before any farm module imports
+# labgrid; a process that imported gRPC earlier must set it itself.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")

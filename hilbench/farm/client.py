@@ -63,10 +63,6 @@ class FarmClient:
     """A session with a labgrid coordinator; close() ends it (a context manager)."""
 
     def __init__(self, address: str) -> None:
-        # gRPC's fork handlers crash a child forked while its threads run (the matrix forks
-        # a worker per job, QEMU's launch forks too); the children exec at once, so they
-        # need none. Read by gRPC when it is first imported.
-        os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
         # labgrid logs a lost coordinator on the root logger; hilbench reports it as one
         # line (PlaceError), so Python's last-resort handler must not print it too
         root = logging.getLogger()
