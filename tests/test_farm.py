@@ -21,7 +21,7 @@ from support import SHARED_MODELS, assert_one_line_error, hilbench
 
 pytestmark = [pytest.mark.hil, pytest.mark.xdist_group("farm")]
 
-import hilbench.farm  # noqa: E402,F401 - before labgrid: no gRPC fork handlers here
+import hilbench.farm as _grpc_fork_safe  # noqa: E402,F401 - imported before labgrid
 
 labgrid = pytest.importorskip("labgrid")
 BIN = Path(sys.executable).parent

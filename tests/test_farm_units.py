@@ -11,7 +11,7 @@ import pytest
 from hilbench.errors import ConfigError, FlashError
 from support import SHARED_MODELS, assert_one_line_error, hilbench
 
-import hilbench.farm  # noqa: E402,F401 - before labgrid: no gRPC fork handlers here
+import hilbench.farm as _grpc_fork_safe  # noqa: E402,F401 - imported before labgrid
 
 pytest.importorskip("labgrid")
 
