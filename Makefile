@@ -55,7 +55,8 @@ demo: setup
 	$(VENV)/bin/hilbench run --json out/demo/run.json
 
 # The HTML report's test opens it in a real headless browser: Debian's chromium, for tests only.
-TEST_APT_PACKAGES := chromium
+# The board-farm tests' labgrid exporters serve QEMU's UARTs through ser2net.
+TEST_APT_PACKAGES := chromium ser2net
 
 test: test-deps
 	$(call apt_install,$(TEST_APT_PACKAGES))

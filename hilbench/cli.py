@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import NoReturn, Sequence
 
@@ -15,7 +16,7 @@ import numpy as np
 from rich.console import Console
 
 from hilbench import __version__
-from hilbench.board import DEFAULT_BOARD
+from hilbench.board import DEFAULT_BOARD, Board, load_board
 from hilbench.codegen.arena import MODES as MEMORY_MODES
 from hilbench.errors import ConfigError, HilbenchError, InputError
 from hilbench.model import load_model
@@ -161,6 +162,7 @@ def _build_parser() -> argparse.ArgumentParser:
                           "--baseline-tolerance, as before")
     run.add_argument("--junit", type=Path, metavar="PATH",
                      help="write JUnit XML, one testcase per check")
+    _add_farm_options(run)
     _add_build_dir(run, argparse.SUPPRESS)
     run.set_defaults(run=cmd_run)
 
@@ -249,6 +251,7 @@ def _build_parser() -> argparse.ArgumentParser:
                         help="JUnit XML: a testsuite per board, a testcase per model x check")
     matrix.add_argument("--resume", action="store_true",
                         help="continue the last unfinished run of this plan: only missing jobs")
+    _add_farm_options(matrix)
     matrix.set_defaults(run=cmd_matrix)
 
     report = commands.add_parser("report", help="static HTML report of the results store")
@@ -269,6 +272,14 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_farm_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--farm", metavar="labgrid[:HOST:PORT]",
+                        help="run on places of a labgrid farm tagged board=<board name> "
+                             "(coordinator: HOST:PORT, else $LG_COORDINATOR, else local)")
+    parser.add_argument("--place-timeout", type=float, default=600.0, metavar="SECONDS",
+                        help="with --farm: how long to wait for a place others hold (600)")
+
+
 def _store(path: Path | None):
     from hilbench.store.db import Store, default_db_path
 
@@ -283,8 +294,9 @@ def cmd_matrix(args: argparse.Namespace, console: Console) -> int:
     if args.jobs < 1:
         raise ConfigError("-j must be at least 1")
     plan = load_plan(args.plan)
-    with _store(args.db) as store:
-        summary = run_matrix(plan, store, args.jobs, args.resume, console)
+    with _store(args.db) as store, _farm(args) as farm:
+        summary = run_matrix(plan, store, args.jobs, args.resume, console, farm,
+                             args.place_timeout)
         jobs = store.jobs(summary.run_id)
         if args.junit is not None:
             write_matrix_junit(args.junit, jobs, f"hilbench matrix {plan.path.name}")
@@ -487,16 +499,37 @@ def cmd_dut_lib(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _farm(args: argparse.Namespace) -> AbstractContextManager:
+    """The open farm of --farm (its places released on leaving), or nothing."""
+    if getattr(args, "farm", None) is None:
+        return nullcontext()
+    if not args.place_timeout > 0:
+        raise ConfigError("--place-timeout must be a positive number of seconds")
+    from hilbench.farm.lease import open_farm
+
+    return open_farm(args.farm)
+
+
 def _run(args: argparse.Namespace, console: Console, budgets: list | None = None):
+    board = load_board(args.board)
+    with _farm(args) as farm:
+        place = None
+        if farm is not None:
+            place = farm.acquire(board.name, args.place_timeout)
+            console.print(f"on place {place.place} (exporter {place.exporter} on "
+                          f"{place.host})")
+        return _run_on(args, console, board, place, budgets)
+
+
+def _run_on(args: argparse.Namespace, console: Console, board: Board, place: object,
+            budgets: list | None):
     from rich.progress import Progress
 
-    from hilbench.board import load_board
     from hilbench.compare.budgets import ram_budget
     from hilbench.run import RunRequest, run
 
-    board = load_board(args.board)
     request = RunRequest(
-        model=args.model, board=board, vectors=args.vectors, seed=args.seed,
+        model=args.model, board=board, vectors=args.vectors, seed=args.seed, place=place,
         kernels=args.kernels, memory=getattr(args, "memory", "inplace"),
         ram_budget=ram_budget(budgets, args.model.stem, board.name),
         link=getattr(args, "transport", "serial"),

@@ -58,3 +58,8 @@ class ProbeError(TargetError):
 
 class FlashError(ProbeError):
     """Programming flash failed (erase, program or verify): pyOCD's reason and the address."""
+
+
+class PlaceError(TargetError):
+    """A board-farm place could not be acquired, or failed while a job used it (its
+    exporter gone, its board not answering): the job may be retried on another place."""

@@ -26,7 +26,8 @@ LINK_GROUP = "hilbench.links"
 _BUILTIN = {
     TARGET_GROUP: {"qemu": "hilbench.targets.qemu:QemuDriver",
                    "pyocd": "hilbench.targets.pyocd_target:PyocdDriver",
-                   "pyocd-qemu": "hilbench.targets.pyocd_target:PyocdQemuDriver"},
+                   "pyocd-qemu": "hilbench.targets.pyocd_target:PyocdQemuDriver",
+                   "labgrid": "hilbench.farm.target:LabgridDriver"},
     LINK_GROUP: {"serial": "hilbench.transport.links:SerialLink",
                  "probe": "hilbench.transport.links:RamLink"},
 }

@@ -41,6 +41,7 @@ class TargetOptions:
     workdir: Path  # owned and removed by the run: a driver's temporary files go here
     count_instructions: bool = False  # wanted: exact counts, where the driver can
     virtual_time: bool = False  # wanted: an emulator's clock behind the firmware's counter
+    place: Any = None  # a leased board-farm place (hilbench.farm.lease.PlaceLease), if any
 
 
 class TargetDriver(ABC):

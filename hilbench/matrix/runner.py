@@ -2,10 +2,15 @@
 the moment it arrives.
 
 Scheduling: at most `jobs` workers at once; a QEMU board takes any number of them, a real
-board (no [qemu] section: one physical device) one at a time. Each finished job is
-compared with the last stored run of the same model file, board, variant and memory mode
-(exact instruction counts, RAM and flash may not grow: tolerance 0), then committed with
-its checks and layers before the next result is looked at.
+board (no [qemu] section: one physical device) one at a time. On a labgrid farm (`farm`),
+each job runs on a place tagged with its board, acquired before its worker starts and
+released when it ends: jobs of one board spread over all its free places, wait while
+others hold them (up to `place_timeout`), and a job whose place failed (its target's
+error, or a worker gone without an answer) is run once more on another place, marked
+retried. Each finished job is
+compared with the last stored run of the same model file, board, variant and memory
+mode (exact instruction counts, RAM and flash may not grow: tolerance 0), then committed
+with its checks and layers before the next result is looked at.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn
 from hilbench import __version__
 from hilbench.compare.baseline import compare_baseline
 from hilbench.compare.checks import Check
+from hilbench.errors import PlaceError
 from hilbench.matrix.plan import Job, Plan, model_digest
 from hilbench.matrix.worker import job_spec
 from hilbench.store.db import Store
@@ -45,6 +51,17 @@ class JobOutcome:
     message: str | None = None
     record: dict[str, Any] | None = None
     job_id: int | None = None
+    place: Any = None  # the farm place it ran on (hilbench.farm.lease.PlaceLease)
+    retried: bool = False
+
+
+@dataclass
+class _Pending:
+    """A job waiting for a worker (and, on a farm, for a place)."""
+    job: Job
+    exclude: frozenset[str] = frozenset()  # places it failed on
+    first_failure: str | None = None  # set on the retry
+    waiting_since: float | None = None
 
 
 @dataclass
@@ -70,8 +87,11 @@ def git_commit(folder: Path) -> str | None:
 class _Worker:
     """One job's process and the thread that forwards its stdout lines."""
 
-    def __init__(self, job: Job, spec_path: Path, lines: queue.Queue) -> None:
+    def __init__(self, job: Job, spec_path: Path, lines: queue.Queue,
+                 pending: _Pending | None = None, lease: Any = None) -> None:
         self.job = job
+        self.pending = pending or _Pending(job)
+        self.lease = lease
         self.started = time.time()
         self.clock = time.perf_counter()
         self.outcome: dict[str, Any] | None = None
@@ -99,7 +119,9 @@ class _Worker:
 
 
 def run_matrix(plan: Plan, store: Store, jobs: int = 1, resume: bool = False,
-               console: Console | None = None) -> MatrixSummary:
+               console: Console | None = None, farm: Any = None,
+               place_timeout: float = 600.0) -> MatrixSummary:
+    """`farm`: an open hilbench.farm.lease.Farm to run every job on one of its places."""
     console = console or Console()
     todo = plan.jobs()
     run_id = store.unfinished_matrix_run(plan.path, plan.digest) if resume else None
@@ -121,7 +143,7 @@ def run_matrix(plan: Plan, store: Store, jobs: int = 1, resume: bool = False,
     outcomes: list[JobOutcome] = []
     lines: queue.Queue = queue.Queue()
     running: dict[_Worker, TaskID] = {}
-    pending = list(todo)
+    pending = [_Pending(job) for job in todo]
 
     with tempfile.TemporaryDirectory(prefix="hilbench-matrix-") as scratch, \
             Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -130,36 +152,86 @@ def run_matrix(plan: Plan, store: Store, jobs: int = 1, resume: bool = False,
         overall = progress.add_task(f"matrix run {run_id}", total=len(todo),
                                     state=f"{len(todo)} jobs, {jobs} at a time")
 
+        def done(outcome: JobOutcome) -> None:
+            outcome.job_id = _store(store, run_id, outcome, digests[outcome.job.model], plan,
+                                    commit)
+            outcomes.append(outcome)
+            progress.advance(overall)
+            progress.console.print(_line(outcome))
+
+        def place_for(item: _Pending) -> Any:
+            """A leased place for the job, None to wait; fails the job when none will come."""
+            board = item.job.board.name
+            known = set(farm.unusable)
+            lease = farm.try_acquire(board, item.exclude)
+            for place in set(farm.unusable) - known:
+                progress.console.print(f"[yellow]place  [/] {escape(place)} not used: "
+                                       f"{escape(farm.unusable[place])}")
+            if lease is not None:
+                return lease
+            now = time.monotonic()
+            item.waiting_since = item.waiting_since or now
+            ours = any(w.lease is not None and w.job.board.name == board for w in running)
+            if not ours and (not farm.waitable(board, item.exclude)
+                             or now - item.waiting_since > place_timeout):
+                pending.remove(item)
+                waited = f" (waited {now - item.waiting_since:.0f} s)" if farm.waitable(
+                    board, item.exclude) else ""
+                done(JobOutcome(item.job, "error", time.time(), now - item.waiting_since,
+                                message=_retry_note(item) + farm.blocked_message(
+                                    board, item.exclude) + waited, retried=bool(item.exclude)))
+            return None
+
         def start_ready() -> None:
             busy = {w.job.board.name for w in running if w.job.board.qemu is None}
-            for job in list(pending):
+            for item in list(pending):
+                job = item.job
                 if len(running) >= jobs:
                     return
-                if job.board.qemu is None and job.board.name in busy:
+                lease = None
+                if farm is not None:  # a place is one board: the lease is the lock
+                    lease = place_for(item)
+                    if lease is None:
+                        continue
+                elif job.board.qemu is None and job.board.name in busy:
                     continue  # one physical board runs one job at a time
-                pending.remove(job)
+                pending.remove(item)
                 busy.add(job.board.name) if job.board.qemu is None else None
-                spec_path = Path(scratch) / f"job{len(outcomes) + len(running)}-{id(job)}.json"
+                spec_path = Path(scratch) / f"job{len(outcomes) + len(running)}-{id(item)}.json"
                 spec_path.write_text(json.dumps(job_spec(
                     job.model, str(job.board.path) if job.board.path else job.board.name,
                     job.kernels, plan.vectors, plan.seed, plan.timeout,
-                    plan.path if plan.budgets else None, job.memory)))
-                worker = _Worker(job, spec_path, lines)
-                running[worker] = progress.add_task(f"  {escape(job.key)}", total=plan.vectors,
-                                                    state="starting")
+                    plan.path if plan.budgets else None, job.memory,
+                    None if lease is None else lease.to_json())))
+                worker = _Worker(job, spec_path, lines, item, lease)
+                where = "" if lease is None else f" on {lease.place}"
+                running[worker] = progress.add_task(f"  {escape(job.key + where)}",
+                                                    total=plan.vectors, state="starting")
 
         start_ready()
-        while running:
-            worker, message = lines.get()
+        while running or pending:
+            try:  # jobs waiting for a place: look again every second
+                worker, message = lines.get(timeout=1.0 if pending and farm else None)
+            except queue.Empty:
+                start_ready()
+                continue
             task = running[worker]
             if message is None:  # the process ended
-                outcome = _outcome(worker, store, run_id, plan, digests[worker.job.model],
-                                   commit)
-                outcomes.append(outcome)
                 progress.remove_task(task)
                 del running[worker]
-                progress.advance(overall)
-                progress.console.print(_line(outcome))
+                if worker.lease is not None:
+                    try:
+                        farm.release(worker.lease)
+                    except PlaceError as exc:
+                        progress.console.print(f"[yellow]warning[/]: {escape(str(exc))}")
+                retry = _place_failure(worker)
+                if retry is not None:
+                    progress.console.print(f"[yellow]retry  [/] {escape(worker.job.key)}: "
+                                           f"{escape(retry)}; once more on another place")
+                    pending.insert(0, _Pending(worker.job, worker.pending.exclude
+                                               | {worker.lease.place}, retry))
+                else:
+                    done(_outcome(worker, store, run_id, plan, digests[worker.job.model]))
                 start_ready()
             elif "state" in message:
                 state = message["state"]
@@ -175,24 +247,55 @@ def run_matrix(plan: Plan, store: Store, jobs: int = 1, resume: bool = False,
     return MatrixSummary(run_id, outcomes, resumed, already)
 
 
-def _outcome(worker: _Worker, store: Store, run_id: int, plan: Plan, digest: str,
-             commit: str | None) -> JobOutcome:
-    job, result = worker.job, worker.outcome
-    duration = time.perf_counter() - worker.clock
+def _failure(worker: _Worker) -> str:
+    """Why a job ended in an error, with the place it ran on."""
+    result = worker.outcome
     if result is None:  # the worker died without an answer
         tail = worker.stderr_tail.strip().splitlines()
-        outcome = JobOutcome(job, "error", worker.started, duration, message=(
-            f"worker exited with status {worker.process.returncode}"
-            + (f": {tail[-1]}" if tail else "")))
-    elif result["status"] in ("skipped", "error"):
-        outcome = JobOutcome(job, result["status"], worker.started, duration,
-                             message=result["message"])
+        text = (f"worker exited with status {worker.process.returncode}"
+                + (f": {tail[-1]}" if tail else ""))
+    else:
+        text = result["message"]
+    lease = worker.lease
+    return text if lease is None else \
+        f"place {lease.place} (exporter {lease.exporter} on {lease.host}): {text}"
+
+
+def _place_failure(worker: _Worker) -> str | None:
+    """The failure, when the place (not the job) may be at fault and the job has not been
+    retried yet: a worker gone without an answer, or its target's error."""
+    if worker.lease is None or worker.pending.first_failure is not None:
+        return None
+    result = worker.outcome
+    if result is None or (result["status"] == "error" and result.get("target_failed")):
+        return _failure(worker)
+    return None
+
+
+def _retry_note(item: _Pending) -> str:
+    return "" if item.first_failure is None else \
+        f"retried after: {item.first_failure}; then: "
+
+
+def _outcome(worker: _Worker, store: Store, run_id: int, plan: Plan,
+             digest: str) -> JobOutcome:
+    job, result = worker.job, worker.outcome
+    duration = time.perf_counter() - worker.clock
+    retried = worker.pending.first_failure is not None
+    note = _retry_note(worker.pending)
+    if result is None or result["status"] == "error":
+        outcome = JobOutcome(job, "error", worker.started, duration,
+                             message=note + _failure(worker))
+    elif result["status"] == "skipped":
+        outcome = JobOutcome(job, "skipped", worker.started, duration,
+                             message=note + result["message"])
     else:
         checks = [Check(**c) for c in result["checks"]]
         checks += regression_checks(store, run_id, job, digest, plan, result)
         outcome = JobOutcome(job, "pass" if all(c.passed for c in checks) else "fail",
-                             worker.started, duration, checks, record=result["record"])
-    outcome.job_id = _store(store, run_id, outcome, digest, plan, commit)
+                             worker.started, duration, checks, record=result["record"],
+                             message=note.removesuffix("; then: ") or None)
+    outcome.place, outcome.retried = worker.lease, retried
     return outcome
 
 
@@ -238,13 +341,19 @@ def _store(store: Store, run_id: int, outcome: JobOutcome, digest: str, plan: Pl
         "ram_bytes": ram.get("total"), "link_bytes_per_s": record.get("link_bytes_per_s"),
         "checks": json.dumps([asdict(c) for c in outcome.checks]),
         "record": json.dumps(record) if record else None,
+        "place": None if outcome.place is None else outcome.place.place,
+        "exporter": None if outcome.place is None else outcome.place.exporter,
+        "exporter_host": None if outcome.place is None else outcome.place.host,
+        "retried": int(outcome.retried),
     }
     return store.add_job(fields, record.get("layers") or [])
 
 
 def _line(outcome: JobOutcome) -> str:
     colour = {"pass": "green", "fail": "red", "skipped": "yellow", "error": "red"}
-    text = f"{outcome.status:7} {outcome.job.key} ({outcome.duration:.1f} s)"
+    where = "" if outcome.place is None else f" on {outcome.place.place}"
+    retried = ", retried" if outcome.retried else ""
+    text = f"{outcome.status:7} {outcome.job.key}{where} ({outcome.duration:.1f} s{retried})"
     failed = [c for c in outcome.checks if not c.passed]
     if failed:
         text += ": " + "; ".join(f"{c.name} {c.actual} (limit {c.limit})"

@@ -19,17 +19,19 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hilbench.errors import BuildError, HilbenchError
+from hilbench.errors import BuildError, HilbenchError, TargetError
 
 _DOES_NOT_FIT = re.compile(r"does not fit .*over by ([\d,]+) B")
 
 
 def job_spec(model: Path, board: str, kernels: str | None, vectors: int, seed: int,
-             timeout: float, budget_file: Path | None, memory: str = "inplace"
-             ) -> dict[str, Any]:
+             timeout: float, budget_file: Path | None, memory: str = "inplace",
+             place: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`place`: a leased farm place (PlaceLease.to_json()) to run on, else the board's own
+    driver."""
     return {"model": str(model), "board": board, "kernels": kernels, "vectors": vectors,
             "seed": seed, "timeout": timeout, "memory": memory,
-            "budget_file": None if budget_file is None else str(budget_file)}
+            "budget_file": None if budget_file is None else str(budget_file), "place": place}
 
 
 def _emit(message: dict[str, Any]) -> None:
@@ -48,6 +50,11 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         board = load_board(spec["board"])
         model = Path(spec["model"])
+        place = None
+        if spec.get("place") is not None:
+            from hilbench.farm.lease import PlaceLease
+
+            place = PlaceLease.from_json(spec["place"])
         budgets = load_budgets(Path(spec["budget_file"])) if spec["budget_file"] else None
         if budgets is not None and not applicable(budgets, model.stem, board.name):
             budgets = None  # a plan's budgets need not cover every model and board
@@ -55,7 +62,7 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
                              seed=spec["seed"], kernels=spec["kernels"],
                              memory=spec.get("memory", "inplace"),
                              ram_budget=ram_budget(budgets, model.stem, board.name),
-                             timeout=spec["timeout"])
+                             timeout=spec["timeout"], place=place)
         _emit({"state": "building"})
         total = request.vectors
 
@@ -74,7 +81,9 @@ def run_job(spec: dict[str, Any]) -> dict[str, Any]:
                 "over_by": int(fit.group(1).replace(",", "")) if fit else None,
                 "duration": time.perf_counter() - start}
     except HilbenchError as exc:
-        return {"status": "error", "message": str(exc), "duration": time.perf_counter() - start}
+        # a target's failure (link, probe, place) may be the place's, not the job's
+        return {"status": "error", "message": str(exc), "duration": time.perf_counter() - start,
+                "target_failed": isinstance(exc, TargetError)}
     except Exception as exc:  # a bug: still one job's error, not the matrix's
         return {"status": "error", "message": f"{type(exc).__name__}: {exc}",
                 "duration": time.perf_counter() - start}

@@ -37,6 +37,7 @@ class RunRequest:
     per_layer: bool = False  # read every layer's output for one vector (also on mismatch)
     save_failures: Path | None = None  # where mismatching inputs and outputs are written
     firmware: Path | None = None  # a user's ELF on the DUT library, run instead of building
+    place: object | None = field(default=None, compare=False)  # a leased farm place
 
     def __post_init__(self) -> None:
         if self.vectors < 1:

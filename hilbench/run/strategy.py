@@ -28,7 +28,7 @@ from hilbench.drivers.capabilities import (
     Loader,
     MemoryAccess,
 )
-from hilbench.drivers.registry import driver_for, link_driver
+from hilbench.drivers.registry import driver_for, link_driver, target_driver
 from hilbench.drivers.target import LinkDriver, TargetDriver, TargetOptions
 from hilbench.errors import ConfigError, TargetError
 from hilbench.model import Graph, load_model
@@ -76,14 +76,18 @@ def stack_peak_from_memory(memory: MemoryAccess, elf: Path) -> int:
 @contextmanager
 def open_target(board: Board, elf: Path, link: LinkDriver, via: str | None = None,
                 count_instructions: bool = False, virtual_time: bool = False,
-                timeout: float = DEFAULT_TIMEOUT) -> Iterator[tuple[TargetDriver, DeviceSession]]:
+                timeout: float = DEFAULT_TIMEOUT,
+                place: object | None = None) -> Iterator[tuple[TargetDriver, DeviceSession]]:
     """The board's driver with the firmware loaded and started, and a protocol session over
     the link; everything (work folder, driver, link) is released on leaving, however."""
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hilbench-run-")))
         options = TargetOptions(link=link, workdir=workdir,
-                                count_instructions=count_instructions, virtual_time=virtual_time)
-        target: TargetDriver = stack.enter_context(driver_for(board, via)(board, options))
+                                count_instructions=count_instructions, virtual_time=virtual_time,
+                                place=place)
+        # a farm place is reached through its own resources, whatever the board file lists
+        driver = target_driver("labgrid") if place is not None else driver_for(board, via)
+        target: TargetDriver = stack.enter_context(driver(board, options))
         target.require(Loader, "to put the firmware on the board").load(elf)
         transport = stack.enter_context(closing(link.open(target, elf)))
         yield target, DeviceSession(transport, timeout=timeout)
@@ -95,7 +99,8 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     given when the caller already loaded the model."""
     board = request.board
     link = link_driver(request.link)  # unknown names fail before any work
-    driver_for(board, request.via)
+    if request.place is None:
+        driver_for(board, request.via)
     phases: dict[str, float] = {}
 
     clock = time.perf_counter()
@@ -129,7 +134,8 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     divergence = None
     with open_target(board, firmware.elf, link, request.via,
                      count_instructions=not request.cycle_counter,
-                     virtual_time=request.cycle_counter) as (target, session):
+                     virtual_time=request.cycle_counter,
+                     place=request.place) as (target, session):
         info = session.info()
         if generated is None:
             identity = check_identity(info, firmware.elf, request.model,

@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     ram_bytes INTEGER, link_bytes_per_s REAL,
     checks TEXT NOT NULL DEFAULT '[]',   -- JSON list of {name, passed, actual, limit, detail}
     record TEXT,                          -- the run's JSON document
+    place TEXT, exporter TEXT, exporter_host TEXT,   -- a board-farm job's labgrid place
+    retried INTEGER NOT NULL DEFAULT 0,   -- 1: a first attempt failed on another place
     UNIQUE (matrix_run, job_key)
 );
 CREATE TABLE IF NOT EXISTS layers (
@@ -64,7 +66,12 @@ CREATE INDEX IF NOT EXISTS jobs_history ON jobs (model_sha256, board, variant, s
 """
 DEFAULT_MEMORY = "inplace"
 # columns added after the first release: (table, column, declaration) for older stores
-_ADDED_COLUMNS = (("jobs", "memory", f"TEXT NOT NULL DEFAULT '{DEFAULT_MEMORY}'"),)
+# (table, column, declaration) added since stores were first made; CREATE TABLE IF NOT
+# EXISTS keeps an old store's table as it was
+_ADDED_COLUMNS = (("jobs", "memory", f"TEXT NOT NULL DEFAULT '{DEFAULT_MEMORY}'"),
+                  ("jobs", "place", "TEXT"), ("jobs", "exporter", "TEXT"),
+                  ("jobs", "exporter_host", "TEXT"),
+                  ("jobs", "retried", "INTEGER NOT NULL DEFAULT 0"))
 
 
 def default_db_path() -> Path:
