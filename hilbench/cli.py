@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import NoReturn, Sequence
 
@@ -16,7 +17,7 @@ from rich.console import Console
 
 from hilbench import __version__
 from hilbench.board import DEFAULT_BOARD
-from hilbench.errors import ConfigError, HilbenchError, InputError
+from hilbench.errors import ConfigError, HilbenchError, InputError, one_line
 from hilbench.model import load_model
 from hilbench.model.stats import model_stats
 from hilbench.paths import CACHE_VARIABLE, DEMO_MODEL
@@ -430,9 +431,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _build_parser().parse_args(argv)
         if args.build_dir is not None:  # read by hilbench.paths.build_dir() at each build
             os.environ[CACHE_VARIABLE] = str(args.build_dir.expanduser().resolve())
-        return args.run(args, console)
+        # integer kernels wrap and saturate on purpose, and every value that could make
+        # NumPy warn is refused by the model checks first: warnings are never the message
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return args.run(args, console)
     except HilbenchError as exc:
-        print(f"hilbench: error: {exc}", file=sys.stderr)
+        print(f"hilbench: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("hilbench: interrupted", file=sys.stderr)
