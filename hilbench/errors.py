@@ -67,3 +67,13 @@ class FirmwareFault(TargetError):
 
 class ProbeError(TargetError):
     """No debug probe, the wrong one, or one pyOCD cannot drive."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP: unwinds like Ctrl-C, so every `with` releases its QEMU,
+    compiler and temporary files; the CLI exits with 128 + the signal's number."""
+
+    def __init__(self, signal_number: int, name: str) -> None:
+        super().__init__(name)
+        self.signal_number = signal_number
+        self.name = name

@@ -75,6 +75,11 @@ class TargetDriver(ABC):
         """Why a capability is not offered, for a figure reported as missing."""
         return f"the {self.name} driver of {self.board.name} offers no {protocol.__name__}"
 
+    def exit_report(self) -> str | None:
+        """When the target itself has died (an emulator's process ended): how, with its
+        last words, for the message of the error that the death caused. None otherwise."""
+        return None
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -47,6 +47,18 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class PartialRun:
+    """What a run that failed part-way had verified: attached to the escaping error as
+    `partial`, so that `run --json` still writes the vectors done ("complete": false)."""
+
+    request: RunRequest
+    vectors: int  # the run's vectors
+    done: int  # vectors whose outputs were read back
+    comparison: Comparison | None  # of those `done` vectors; None when there are none
+    resends: int = 0
+
+
+@dataclass(frozen=True)
 class RunResult:
     request: RunRequest
     driver: str  # registry name of the target driver that reached the board
@@ -67,6 +79,7 @@ class RunResult:
     probe_stack_peak: int | None = None  # the same, read through the target's memory access
     phases: dict[str, float] = field(default_factory=dict)  # host seconds per stage
     scratch_bytes: int = 0  # kernels' scratch outside the arena (part of static RAM)
+    resends: int = 0  # requests resent after no, or a garbled, reply (link recovery)
     # the verdict, when the caller asked for one (hilbench.api.run always does)
     checks: tuple[Check, ...] = ()
 

@@ -35,7 +35,7 @@ from hilbench.model.stats import model_stats
 from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceSession
 from hilbench.reference import Reference
 from hilbench.run.data import TestData, generated_data, load_data
-from hilbench.run.records import RunRequest, RunResult
+from hilbench.run.records import PartialRun, RunRequest, RunResult
 from hilbench.timing.figures import Timing, no_timing, timing_from_counts, timing_from_cycle_counter
 from hilbench.toolchain.elf_info import elf_symbols
 from hilbench.toolchain.firmware import build_firmware
@@ -115,37 +115,48 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     cycles: list[int] = []
     stamps: list[list[int]] = []
     divergence = None
+    done = 0  # vectors whose outputs were read back and can be compared
     with open_target(board, firmware.elf, link, request.via,
                      count_instructions=not request.cycle_counter,
                      virtual_time=request.cycle_counter) as (target, session):
-        info = session.info()
-        if info.model_hash != generated.model_hash or info.arena_size != generated.plan.arena_size:
-            raise TargetError("the target runs a different model build than the one just built")
-        link_rate = measure_link(session)
-        counter = target.capability(CycleCounter)
+        try:
+            info = session.info()
+            if info.model_hash != generated.model_hash or \
+                    info.arena_size != generated.plan.arena_size:
+                raise TargetError("the target runs a different model build than the one "
+                                  "just built")
+            link_rate = measure_link(session)
+            counter = target.capability(CycleCounter)
 
-        clock = time.perf_counter()
-        for i in range(data.count):
-            session.context = f"vector {i + 1} of {data.count}"
-            session.load_input(b"".join(x.tobytes() for x in data.vector(i)))
-            cycles.append(session.invoke(1, timeout=request.timeout)[0])
-            if counter is not None:
-                stamps.append(session.profile(len(graph.operators) + 1))
-            _split_outputs(session.read_output(generated.output_size), actual, i)
-            if progress:
-                progress(i + 1)
-        phases["stream"] = time.perf_counter() - clock
-        comparison = compare_outputs(expected, actual)
-        if request.per_layer or not comparison.bit_exact:
-            vector = comparison.first.vector if comparison.first else 0
-            divergence = _first_divergence(session, reference, graph, data, vector,
-                                           request.timeout)
-        session.context = ""
-        stats = session.stats()
-        memory = target.capability(MemoryAccess)
-        probe_stack_peak = (stack_peak_from_memory(memory, firmware.elf)
-                            if memory is not None else None)
-        timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead)
+            clock = time.perf_counter()
+            for i in range(data.count):
+                session.context = f"vector {i + 1} of {data.count}"
+                session.load_input(b"".join(x.tobytes() for x in data.vector(i)))
+                cycles.append(session.invoke(1, timeout=request.timeout)[0])
+                if counter is not None:
+                    stamps.append(session.profile(len(graph.operators) + 1))
+                _split_outputs(session.read_output(generated.output_size), actual, i)
+                done = i + 1
+                if progress:
+                    progress(i + 1)
+            phases["stream"] = time.perf_counter() - clock
+            comparison = compare_outputs(expected, actual)
+            if request.per_layer or not comparison.bit_exact:
+                vector = comparison.first.vector if comparison.first else 0
+                divergence = _first_divergence(session, reference, graph, data, vector,
+                                               request.timeout)
+            session.context = ""
+            stats = session.stats()
+            memory = target.capability(MemoryAccess)
+            probe_stack_peak = (stack_peak_from_memory(memory, firmware.elf)
+                                if memory is not None else None)
+            timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead)
+        except BaseException as exc:
+            verified = (compare_outputs([e[:done] for e in expected],
+                                        [a[:done] for a in actual]) if done else None)
+            _explain(exc, target, session,
+                     PartialRun(request, data.count, done, verified, session.resends))
+            raise
 
     saved = None
     if request.save_failures is not None and comparison.mismatching_vectors:
@@ -163,7 +174,25 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                  for e, a, t in zip(expected, actual, graph.output_tensors)],
         first_divergence=divergence, failures_saved=saved,
         probe_stack_peak=probe_stack_peak, phases=phases,
-        scratch_bytes=generated.plan.scratch_region_size)
+        scratch_bytes=generated.plan.scratch_region_size, resends=session.resends)
+
+
+def _explain(exc: BaseException, target: TargetDriver, session: DeviceSession,
+             partial: PartialRun) -> None:
+    """Add to an error escaping the run what the user needs: the vectors verified so far
+    (`exc.partial`, for the JSON), and, for a failure of the target or link, where the
+    run was, the last exchange, and how the target died when it did (QEMU's exit status
+    and last lines, instead of 'Connection reset by peer')."""
+    exc.partial = partial  # type: ignore[attr-defined]
+    if not isinstance(exc, TargetError):
+        return
+    message = str(exc)
+    if session.context and session.context not in message:
+        message += f" ({session.context}; last exchange: {session.last_exchange})"
+    report = target.exit_report()
+    if report:
+        message += f"; {report}"
+    exc.args = (message,)
 
 
 def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:
