@@ -411,6 +411,8 @@ def cmd_baseline_save(args: argparse.Namespace, console: Console) -> int:
     from hilbench.compare.baseline import save_baseline
     from hilbench.compare.verdict import figures
 
+    if args.output.is_dir():  # before the run, not after it
+        raise ConfigError(f"baseline file {args.output} is a directory")
     result = _run(args, console)
     if not result.comparison.bit_exact:
         raise ConfigError(f"refusing to save a baseline from a run that is not bit-exact "

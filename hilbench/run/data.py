@@ -16,9 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from hilbench.errors import InputError
+from hilbench.errors import ConfigError, InputError
 from hilbench.model.graph import Graph, Tensor
 from hilbench.reference.fixedpoint import round_half_away_array
+
+
+GENERATED_LIMIT = 256 << 20  # bytes of generated inputs: --vectors 10^12 once asked for 931 GiB
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,12 @@ def generated_data(graph: Graph, count: int, seed: int,
     """Even vectors uniform over int8, odd ones near the input's zero point (uniform inputs
     saturate some models, which would hide errors); all uniform without near_zero_point.
     Float inputs are standard normal."""
+    if seed < 0:
+        raise ConfigError(f"the seed must not be negative, not {seed}")
+    per_vector = sum(t.nbytes for t in graph.input_tensors)
+    if not 1 <= count or count * per_vector > GENERATED_LIMIT:
+        raise ConfigError(f"{count:,} vectors of {per_vector:,} bytes: between 1 and "
+                          f"{max(1, GENERATED_LIMIT // max(per_vector, 1)):,} can be generated")
     rng = np.random.default_rng(seed)
     inputs = []
     for tensor in graph.input_tensors:
