@@ -1,0 +1,38 @@
+"""A bounded slice of each fuzz campaign of bench/fuzz.py (`make fuzz` runs the full ones):
+mutated models through `inspect` and `reference` under a 2 GiB address-space limit, with
+TFLM's verdict on every model hilbench accepts; random frames through the decoder and the
+receive path; a hostile device against the session. Seconds, not minutes."""
+
+from __future__ import annotations
+
+import sys
+
+from support import REPO
+
+sys.path.insert(0, str(REPO / "bench"))
+import fuzz  # noqa: E402
+
+
+def test_model_mutants_never_crash_hang_blow_up_or_pass_what_tflm_refuses():
+    counts = fuzz.model_campaign(40, seed=18)
+    assert counts.mutants == 40
+    assert counts.failures == 0, counts.findings
+    assert counts.refused > 0 and counts.accepted > 0  # the slice reaches both outcomes
+
+
+def test_mutants_are_deterministic_and_varied():
+    labels = [label for label, _ in fuzz.mutants(24, seed=3)]
+    assert labels == [label for label, _ in fuzz.mutants(24, seed=3)]
+    assert {label.split(": ")[1].split(" ")[0] for label in labels} == {"bytes", "fields", "both"}
+
+
+def test_frames_only_ever_raise_frame_errors():
+    counts = fuzz.frame_campaign(5000, seed=1)
+    assert counts.findings == [] and counts.escaped == 0
+    assert counts.frames > 0 and counts.rejected > 0
+
+
+def test_hostile_device_ends_every_session_within_its_deadlines():
+    counts = fuzz.device_campaign(5000, seed=2)
+    assert counts.escaped == 0 and counts.overtime == 0, counts.findings
+    assert counts.completed > 0 and counts.refused > 0 and counts.resends > 0
