@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hilbench.model.graph import Graph, Operator
+from hilbench.model.graph import Graph
+from hilbench.model.validate import op_macs
 
 
 @dataclass
@@ -29,21 +30,6 @@ class ModelStats:
     peak_op: int | None
 
 
-def _macs(graph: Graph, op: Operator) -> int:
-    out = graph.tensor(op.outputs[0])
-    if op.opcode == "CONV_2D":
-        _, k_h, k_w, in_c = graph.tensor(op.inputs[1]).shape
-        return out.size * k_h * k_w * in_c
-    if op.opcode == "DEPTHWISE_CONV_2D":
-        _, k_h, k_w, _ = graph.tensor(op.inputs[1]).shape
-        return out.size * k_h * k_w
-    if op.opcode == "FULLY_CONNECTED":
-        return out.size * graph.tensor(op.inputs[1]).shape[-1]
-    if op.opcode == "MUL":
-        return out.size
-    return 0
-
-
 def model_stats(graph: Graph) -> ModelStats:
     ops = []
     for op in graph.operators:
@@ -53,7 +39,7 @@ def model_stats(graph: Graph) -> ModelStats:
         outputs = graph.op_outputs(op)
         out = outputs[0] if outputs else None
         try:
-            macs = _macs(graph, op)
+            macs = op_macs(graph, op)
         except (IndexError, ValueError):  # malformed op: shown, not counted
             macs = 0
         ops.append(OpStats(
