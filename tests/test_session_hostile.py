@@ -165,3 +165,15 @@ def test_wrong_reply_command_is_garbled_not_accepted():
     session, _ = _session(script)
     with pytest.raises(TransportError, match="answered ECHO #1 with command 0x85"):
         session.echo(b"hello")
+
+
+def test_damaged_invoke_is_resent_since_it_did_not_run():
+    def script(command, sequence, data, honest):
+        if len(device.requests) == 1:  # the firmware's answer to a request failing its CRC
+            return encode_frame(Command.ERROR, sequence, bytes([ErrorCode.BAD_CRC, command]))
+        return None
+
+    session, device = _session(script)
+    assert session.invoke(1) == (1234, 1)
+    assert [c for c, _ in device.requests] == [Command.INVOKE, Command.INVOKE]
+    assert session.resends == 1

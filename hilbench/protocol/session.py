@@ -83,6 +83,10 @@ class _Garbled(Exception):
     """A frame with our sequence number that is not a well-formed answer to the request."""
 
 
+class _Damaged(_Garbled):
+    """The device answered that our request arrived damaged (and did not execute it)."""
+
+
 class DeviceSession:
     def __init__(self, transport: Transport, timeout: float = DEFAULT_TIMEOUT,
                  retries: int = DEFAULT_RETRIES) -> None:
@@ -148,21 +152,27 @@ class DeviceSession:
         request = self._describe(command, sequence)
         frame = encode_frame(command, sequence, data)
         wait = self.timeout if timeout is None else timeout
-        attempts = 1 + (self.retries if self.replays or command in IDEMPOTENT else 0)
-        for attempt in range(attempts):
-            if attempt:
-                self.resends += 1
+        safe = self.replays or command in IDEMPOTENT
+        attempts = 0
+        while True:
+            attempts += 1
             self.send_raw(frame)
             try:
                 reply = self._await_reply(command, sequence, request, wait)
             except _Garbled as exc:
-                problem = str(exc)
+                problem, damaged = str(exc), isinstance(exc, _Damaged)
             else:
                 if reply is not None:
                     return reply
                 heard = self.last_heard.hex(" ") if self.last_heard else "nothing"
-                problem = (f"no reply from the target within {wait:g} s to {request}; last "
-                           f"exchange: {self.last_exchange}; last bytes heard: {heard}")
+                problem, damaged = (f"no reply from the target within {wait:g} s to {request}; "
+                                    f"last exchange: {self.last_exchange}; last bytes heard: "
+                                    f"{heard}"), False
+            # a request the device says it received damaged was not executed: resending
+            # it is safe whatever the command; otherwise only when executing twice is
+            if attempts > self.retries or not (safe or damaged):
+                break
+            self.resends += 1
         tries = f" (sent {attempts} times)" if attempts > 1 else ""
         raise TransportError(problem + tries)
 
@@ -183,7 +193,7 @@ class DeviceSession:
                     raise _Garbled(f"the target sent an error frame of {len(frame.data)} "
                                    f"bytes to {request}")
                 if frame.data[0] in (ErrorCode.BAD_CRC, ErrorCode.BAD_FRAME):
-                    raise _Garbled(f"the target received {request} damaged "
+                    raise _Damaged(f"the target received {request} damaged "
                                    f"({ErrorCode(frame.data[0]).name})")
                 self.last_exchange = f"{request} -> error"
                 raise DeviceError(frame.data[0], frame.data[1], request)
