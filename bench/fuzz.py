@@ -505,7 +505,7 @@ class HostileDevice:
         self.tricks = [t for t in tricks if t != "honest"] or ["honest"]
         self.pending = bytearray()
         self.frames_sent = 0
-        self.input = bytearray(64)
+        self.invokes = 0  # inferences "run", as the firmware counts them
 
     def _honest(self, command: int, data: bytes) -> bytes:
         from hilbench.protocol.frames import INFO_REPLY, Command
@@ -513,12 +513,13 @@ class HostileDevice:
         if command == Command.INFO:
             return INFO_REPLY.pack(1, b"hash1234", 4096, 64, 16, 64, 3) + b"hostile"
         if command == Command.INVOKE:
-            return struct.pack("<BII", 0, 1234, 1)
+            self.invokes += 1
+            return struct.pack("<BII", 0, 1234, self.invokes)
         if command in (Command.READ_OUTPUT, Command.READ_TENSOR):
             offset, length = struct.unpack_from("<IH", data[-6:])
             return bytes(range(offset, offset + length))[:length]
         if command == Command.STATS:
-            return struct.pack("<IIIII", 4096, 256, 1234, 1, 0)
+            return struct.pack("<IIIII", 4096, 256, 1234, self.invokes, 0)
         if command == Command.PROFILE:
             _, count = struct.unpack_from("<HH", data)
             return struct.pack(f"<{count}I", *range(count))
@@ -654,6 +655,94 @@ def device_campaign(frames: int, seed: int = 0, timeout: float = 0.004) -> Devic
     return counts
 
 
+# --- link faults on a real (emulated) chip ---------------------------------------------
+
+class FaultyLink:
+    """A Transport wrapper that corrupts each byte, in either direction, with probability
+    `rate` (a bit flipped), as a noisy UART does; the bytes still flow through real QEMU."""
+
+    def __init__(self, inner: Any, rate: float, rng: np.random.Generator) -> None:
+        self.inner, self.rate, self.rng = inner, rate, rng
+        self.corrupted = 0
+
+    def _damage(self, data: bytes) -> bytes:
+        if not data:
+            return data
+        hits = np.nonzero(self.rng.random(len(data)) < self.rate)[0]
+        if hits.size == 0:
+            return data
+        raw = bytearray(data)
+        for i in hits:
+            raw[i] ^= 1 << int(self.rng.integers(8))
+        self.corrupted += int(hits.size)
+        return bytes(raw)
+
+    def write(self, data: bytes) -> None:
+        self.inner.write(self._damage(data))
+
+    def read(self, timeout: float) -> bytes:
+        return self._damage(self.inner.read(timeout))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass
+class LinkCounts:
+    rate: float
+    vectors: int = 0  # verified
+    bit_exact: bool = False
+    resends: int = 0
+    corrupted: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+def link_campaign(rate: float, vectors: int = 20, seed: int = 0,
+                  model: Path | None = None, timeout: float = 1.0) -> LinkCounts:
+    """`vectors` KWS inferences on QEMU through a link corrupting `rate` of the bytes both
+    ways: how many are verified, with how many resends, or the one line that ended it."""
+    from hilbench.board import DEFAULT_BOARD, load_board
+    from hilbench.codegen.c_model import generate_model
+    from hilbench.drivers.registry import link_driver
+    from hilbench.errors import HilbenchError
+    from hilbench.model import load_model
+    from hilbench.reference import Reference
+    from hilbench.run.data import generated_data
+    from hilbench.run.strategy import open_target
+    from hilbench.toolchain.firmware import build_firmware
+
+    model = model or REPO / "hilbench" / "data" / "kws_ds_cnn_int8.tflite"
+    board = load_board(DEFAULT_BOARD)
+    graph = load_model(model)
+    generated = generate_model(graph, model.read_bytes(), model.stem, board.build.kernels)
+    firmware = build_firmware(generated, board, model.stem, variant=board.build.kernels)
+    data = generated_data(graph, vectors, seed)
+    expected = Reference(graph).run(data.inputs).outputs[0]
+    counts = LinkCounts(rate)
+    start = time.monotonic()
+    with open_target(board, firmware.elf, link_driver("serial"), timeout=timeout) as (_, session):
+        link = FaultyLink(session.transport, rate, np.random.default_rng(seed))
+        try:
+            session.info()  # clean: the firmware's build is checked before the noise starts
+            session.transport = link
+            for i in range(vectors):
+                session.context = f"vector {i + 1} of {vectors}"
+                session.load_input(data.inputs[0][i].tobytes())
+                session.invoke(1, timeout=30)
+                actual = np.frombuffer(session.read_output(expected[i].nbytes), np.int8)
+                if not np.array_equal(actual, expected[i].reshape(-1)):
+                    counts.error = f"vector {i + 1} differs"
+                    break
+                counts.vectors += 1
+            counts.bit_exact = counts.vectors == vectors
+        except HilbenchError as exc:
+            counts.error = str(exc)[:300]
+        counts.resends, counts.corrupted = session.resends, link.corrupted
+    counts.seconds = time.monotonic() - start
+    return counts
+
+
 # --- main --------------------------------------------------------------------------------
 
 def _print_findings(findings: list[str]) -> None:
@@ -671,6 +760,8 @@ def main() -> int:
                         help="frames from the hostile device (10^6)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-tflm", action="store_true", help="skip the TFLM comparison")
+    parser.add_argument("--link", type=float, nargs="*", default=[1e-3, 1e-2],
+                        metavar="RATE", help="byte-corruption rates for the QEMU link runs")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -694,6 +785,11 @@ def main() -> int:
               f"{d.overtime} over their deadline ({time.monotonic() - start:.0f} s)")
         _print_findings(d.findings)
         failed |= bool(d.escaped or d.overtime)
+    for rate in args.link:
+        k = link_campaign(rate, seed=args.seed)
+        print(f"link at {rate:g} corrupted bytes: {k.vectors} of 20 KWS vectors verified, "
+              f"{k.corrupted} bytes corrupted, {k.resends} resends, {k.seconds:.1f} s"
+              + (f"; ended: {k.error}" if k.error else ""))
     if args.models:
         start = time.monotonic()
         m = model_campaign(args.models, args.seed, tflm=not args.no_tflm, log=sys.stdout)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from support import REPO
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -36,3 +38,17 @@ def test_hostile_device_ends_every_session_within_its_deadlines():
     counts = fuzz.device_campaign(5000, seed=2)
     assert counts.escaped == 0 and counts.overtime == 0, counts.findings
     assert counts.completed > 0 and counts.refused > 0 and counts.resends > 0
+
+
+@pytest.mark.hil
+def test_noisy_link_run_completes_bit_exact_with_its_resends():
+    counts = fuzz.link_campaign(1e-3, vectors=20, seed=18)  # 0.1 % of bytes, both ways
+    assert counts.error == "" and counts.bit_exact and counts.vectors == 20, counts
+    assert counts.corrupted > 0 and counts.resends > 0
+
+
+@pytest.mark.hil
+def test_very_noisy_link_ends_within_30_s_with_one_line():
+    counts = fuzz.link_campaign(1e-2, vectors=20, seed=18)
+    assert counts.seconds < 30, counts
+    assert counts.bit_exact or (counts.error and "\n" not in counts.error), counts

@@ -37,6 +37,10 @@ MAX_TENSOR_BYTES = 1 << 24
 # the buffer past this; the largest valid frame (64 KiB of data, COBS-stuffed) fits.
 RECEIVE_LIMIT = (MAX_MAX_DATA + 16) * 255 // 254 + 16
 DEFAULT_RETRIES = 2
+# A request the firmware reports damaged costs one round trip, not a timeout, and a noisy
+# line damages long frames often (a 500-byte LOAD_INPUT at 1e-3 corrupted bytes: 40 %):
+# those are resent more times.
+DAMAGED_RETRIES = 8
 # Commands the current firmware may execute twice with the same effect: a resend of these
 # is always safe. INVOKE is not (a second inference is counted), until the firmware answers
 # a repeated sequence number from its last reply (see `DeviceSession.replays`).
@@ -96,6 +100,7 @@ class DeviceSession:
         self.resends = 0  # resends made in this session, for the report
         self.replays = False  # the firmware answers a repeated sequence from its last reply
         self.slowest_invoke = 0.0  # seconds, measured on the host
+        self.invokes: int | None = None  # the firmware's inference counter, last seen
         self.sequence = 0
         self.buffer = bytearray()
         self.last_exchange = "none (no reply received yet)"
@@ -153,24 +158,28 @@ class DeviceSession:
         frame = encode_frame(command, sequence, data)
         wait = self.timeout if timeout is None else timeout
         safe = self.replays or command in IDEMPOTENT
-        attempts = 0
+        attempts = damaged_count = silent_count = 0
         while True:
             attempts += 1
             self.send_raw(frame)
             try:
                 reply = self._await_reply(command, sequence, request, wait)
             except _Garbled as exc:
-                problem, damaged = str(exc), isinstance(exc, _Damaged)
+                problem = str(exc)
+                if isinstance(exc, _Damaged):
+                    damaged_count += 1
+                else:
+                    silent_count += 1
             else:
                 if reply is not None:
                     return reply
                 heard = self.last_heard.hex(" ") if self.last_heard else "nothing"
-                problem, damaged = (f"no reply from the target within {wait:g} s to {request}; "
-                                    f"last exchange: {self.last_exchange}; last bytes heard: "
-                                    f"{heard}"), False
-            # a request the device says it received damaged was not executed: resending
-            # it is safe whatever the command; otherwise only when executing twice is
-            if attempts > self.retries or not (safe or damaged):
+                problem = (f"no reply from the target within {wait:g} s to {request}; last "
+                           f"exchange: {self.last_exchange}; last bytes heard: {heard}")
+                silent_count += 1
+            # only what may run twice is resent here (INVOKE recovers in invoke()); a
+            # request reported damaged costs one round trip and is resent more often
+            if not safe or damaged_count > DAMAGED_RETRIES or silent_count > self.retries:
                 break
             self.resends += 1
         tries = f" (sent {attempts} times)" if attempts > 1 else ""
@@ -186,6 +195,11 @@ class DeviceSession:
             if frame.command == Command.FAULT:
                 raise FirmwareFault(f"firmware HardFault during {request}: "
                                     f"{_describe_fault(frame.data)}")
+            if frame.command == Command.ERROR and frame.sequence != sequence and \
+                    frame.data[:1] in (bytes([ErrorCode.OVERFLOW]), bytes([ErrorCode.BAD_FRAME])):
+                # a frame merged with the next (its end lost) or cut to nothing: likely ours
+                raise _Damaged(f"the target received a damaged frame while {request} was "
+                               f"awaited ({ErrorCode(frame.data[0]).name})")
             if frame.sequence != sequence or not frame.command & REPLY_FLAG:
                 continue  # a late reply to an earlier request, or a request heard back
             if frame.command == Command.ERROR:
@@ -238,22 +252,46 @@ class DeviceSession:
     def invoke(self, count: int = 1, timeout: float | None = None) -> tuple[int, int]:
         """Run `count` inferences. `timeout` is the caller's limit; once an inference was
         timed, the wait is INVOKE_TIMEOUT_FACTOR times the slowest one (at least the floor),
-        so a lost reply costs seconds, not the whole limit."""
+        so a lost reply costs seconds, not the whole limit.
+
+        INVOKE is not idempotent, yet a lost or garbled reply is recovered without running
+        an inference twice: STATS (idempotent) tells whether the firmware's inference
+        counter moved. If it did, the inference ran and its cycles are STATS' last ones;
+        if not, the request never arrived and INVOKE is sent again."""
         limit = self.timeout if timeout is None else timeout
         wait = limit
         if self.slowest_invoke:
             wait = min(limit, max(INVOKE_TIMEOUT_FLOOR,
                                   INVOKE_TIMEOUT_FACTOR * self.slowest_invoke))
-        start = time.monotonic()
-        data = self.request(Command.INVOKE, struct.pack("<H", count), timeout=wait)
-        self.slowest_invoke = max(self.slowest_invoke, (time.monotonic() - start) / max(count, 1))
-        _, cycles, total = INVOKE_REPLY.unpack_from(
-            self._reply(Command.INVOKE, data, INVOKE_REPLY.size))
-        return cycles, total
+        if self.invokes is None and self.retries:
+            self.stats()  # the counter's value before, to recover a lost reply
+        for attempt in range(1 + self.retries):
+            before = self.invokes
+            start = time.monotonic()
+            try:
+                data = self.request(Command.INVOKE, struct.pack("<H", count), timeout=wait)
+            except TransportError:
+                if attempt == self.retries or before is None:
+                    raise
+                self.resends += 1
+                stats = self.stats()
+                if stats.invokes == before + count:  # it ran; only the reply was lost
+                    return stats.last_cycles, stats.invokes
+                if stats.invokes != before:
+                    raise
+                continue  # it never ran: send it again
+            self.slowest_invoke = max(self.slowest_invoke,
+                                      (time.monotonic() - start) / max(count, 1))
+            _, cycles, total = INVOKE_REPLY.unpack_from(
+                self._reply(Command.INVOKE, data, INVOKE_REPLY.size))
+            self.invokes = total
+            return cycles, total
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def invoke_until(self, last_op: int, timeout: float | None = None) -> None:
         """Run ops 0..last_op of the loaded input, and stop there."""
         self.request(Command.INVOKE_UNTIL, struct.pack("<H", last_op), timeout=timeout)
+        self.invokes = None  # it counts too: read again before an INVOKE needs it
 
     def read_output(self, size: int) -> bytes:
         """`size` bytes of the model's outputs, all of them in model order."""
@@ -279,7 +317,9 @@ class DeviceSession:
 
     def stats(self) -> DeviceStats:
         data = self._reply(Command.STATS, self.request(Command.STATS), STATS_REPLY.size)
-        return DeviceStats(*STATS_REPLY.unpack_from(data))
+        stats = DeviceStats(*STATS_REPLY.unpack_from(data))
+        self.invokes = stats.invokes
+        return stats
 
     def profile(self, count: int) -> list[int]:
         """Cycle-counter timestamps of the last inference: start, then after each layer."""
