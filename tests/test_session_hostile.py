@@ -212,3 +212,54 @@ def test_damaged_invoke_is_sent_again_once_stats_shows_it_did_not_run():
     assert [c for c, _ in device.requests] == [Command.STATS, Command.INVOKE, Command.STATS,
                                                Command.INVOKE]
     assert session.resends == 1
+
+
+class _Ram:
+    """MemoryAccess over a bytearray: a target's RAM that holds whatever a test writes."""
+
+    def __init__(self, header: bytes) -> None:
+        self.ram = bytearray(header) + bytearray(64)
+
+    def read_memory(self, address: int, length: int) -> bytes:
+        return bytes(self.ram[address: address + length])
+
+    def write_memory(self, address: int, data: bytes) -> None:
+        self.ram[address: address + len(data)] = data
+
+    def paused(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
+def _ring(up_size, down_size, *indices):
+    from hilbench.transport.probe_link import HEADER, MAGIC
+
+    return HEADER.pack(MAGIC, up_size, down_size, *indices)
+
+
+def test_probe_ring_of_absurd_size_is_refused():
+    from hilbench.transport.probe_link import ProbeTransport
+
+    with pytest.raises(TransportError, match="claims rings of 4294967295 and 16 bytes"):
+        ProbeTransport(_Ram(_ring(0xFFFFFFFF, 16, 0, 0, 0, 0)), 0)
+
+
+def test_probe_ring_indices_out_of_range_are_refused():
+    from hilbench.transport.probe_link import ProbeTransport
+
+    link = ProbeTransport(_Ram(_ring(16, 16, 0, 0, 0, 0)), 0)
+    link.memory.write_memory(24, struct.pack("<IIII", 5, 1 << 30, 0, 0))
+    with pytest.raises(TransportError, match="ring indices are out of range"):
+        link.read(0.01)  # would have read a GiB of target memory
+
+
+def test_probe_write_has_a_deadline(monkeypatch):
+    from hilbench.transport import probe_link
+
+    monkeypatch.setattr(probe_link, "WRITE_TIMEOUT", 0.1)
+    link = probe_link.ProbeTransport(_Ram(_ring(16, 16, 0, 0, 0, 0)), 0)
+    start = time.monotonic()
+    with pytest.raises(TransportError, match="did not take 5 bytes"):
+        link.write(bytes(20))  # a firmware that never drains its ring
+    assert time.monotonic() - start < 2
