@@ -163,7 +163,7 @@ class DeviceSession:
             attempts += 1
             self.send_raw(frame)
             try:
-                reply = self._await_reply(command, sequence, request, wait)
+                reply = self._await_reply(command, sequence, request, wait, safe)
             except _Garbled as exc:
                 problem = str(exc)
                 if isinstance(exc, _Damaged):
@@ -185,8 +185,8 @@ class DeviceSession:
         tries = f" (sent {attempts} times)" if attempts > 1 else ""
         raise TransportError(problem + tries)
 
-    def _await_reply(self, command: int, sequence: int, request: str,
-                     wait: float) -> bytes | None:
+    def _await_reply(self, command: int, sequence: int, request: str, wait: float,
+                     resendable: bool = False) -> bytes | None:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             frame = self._next_frame(deadline)
@@ -195,9 +195,11 @@ class DeviceSession:
             if frame.command == Command.FAULT:
                 raise FirmwareFault(f"firmware HardFault during {request}: "
                                     f"{_describe_fault(frame.data)}")
-            if frame.command == Command.ERROR and frame.sequence != sequence and \
-                    frame.data[:1] in (bytes([ErrorCode.OVERFLOW]), bytes([ErrorCode.BAD_FRAME])):
-                # a frame merged with the next (its end lost) or cut to nothing: likely ours
+            if resendable and frame.command == Command.ERROR and frame.sequence != sequence \
+                    and frame.data[:1] in (bytes([ErrorCode.OVERFLOW]),
+                                           bytes([ErrorCode.BAD_FRAME])):
+                # a frame merged with the next (its end lost) or cut to nothing: likely
+                # ours, and resending costs one round trip instead of a timeout
                 raise _Damaged(f"the target received a damaged frame while {request} was "
                                f"awaited ({ErrorCode(frame.data[0]).name})")
             if frame.sequence != sequence or not frame.command & REPLY_FLAG:
