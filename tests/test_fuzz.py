@@ -15,6 +15,7 @@ sys.path.insert(0, str(REPO / "bench"))
 import fuzz  # noqa: E402
 
 
+@pytest.mark.oracle
 def test_model_mutants_never_crash_hang_blow_up_or_pass_what_tflm_refuses():
     counts = fuzz.model_campaign(40, seed=18)
     assert counts.mutants == 40
