@@ -132,36 +132,41 @@ def test_damaged_request_is_resent():
     assert session.resends == 1
 
 
-def test_lost_invoke_reply_is_recovered_without_a_second_inference():
+def _invoked(requests) -> list[int]:
+    return [c for c, _ in requests if c in (Command.INVOKE, Command.STATS)]
+
+
+def test_lost_invoke_reply_is_recovered_without_a_second_inference(monkeypatch):
+    monkeypatch.setattr(session_module, "INVOKE_TIMEOUT_FLOOR", 0.05)  # the lost reply's wait
     def script(command, sequence, data, honest):
-        if command == Command.INVOKE and device.invokes == 1:
-            return b""  # it ran, but its reply is lost
+        if command == Command.INVOKE and device.invokes == 2:
+            return b""  # the second inference ran, but its reply is lost
         return None
 
     session, device = _session(script)
-    assert session.invoke(1, timeout=0.05) == (1234, 1)
-    assert [c for c, _ in device.requests] == [Command.STATS, Command.INVOKE, Command.STATS]
-    assert device.invokes == 1 and session.resends == 1
+    assert session.invoke(1, timeout=10) == (1234, 1)  # the counter is known from here on
+    assert session.invoke(1, timeout=10) == (1234, 2)
+    assert _invoked(device.requests) == [Command.INVOKE, Command.INVOKE, Command.STATS]
+    assert device.invokes == 2 and session.resends == 1
 
 
-def test_lost_invoke_request_is_sent_again():
-    lost = []
-
+def test_lost_invoke_request_is_sent_again(monkeypatch):
+    monkeypatch.setattr(session_module, "INVOKE_TIMEOUT_FLOOR", 0.05)
     def script(command, sequence, data, honest):
-        if command == Command.INVOKE and not lost:
-            lost.append(sequence)
-            device.invokes -= 1  # it never arrived: nothing ran
+        if command == Command.INVOKE and _invoked(device.requests).count(command) == 2:
+            device.invokes -= 1  # the second request never arrived: nothing ran
             return b""
         return None
 
     session, device = _session(script)
-    assert session.invoke(1, timeout=0.05) == (1234, 1)
-    assert [c for c, _ in device.requests] == [Command.STATS, Command.INVOKE, Command.STATS,
-                                               Command.INVOKE]
-    assert device.invokes == 1
+    session.invoke(1, timeout=10)
+    assert session.invoke(1, timeout=10) == (1234, 2)
+    assert _invoked(device.requests) == [Command.INVOKE, Command.INVOKE, Command.STATS,
+                                         Command.INVOKE]
+    assert device.invokes == 2
 
 
-def test_invoke_gives_up_after_its_retries():
+def test_first_invoke_and_a_limit_exceeded_are_not_recovered():
     def script(command, sequence, data, honest):
         if command == Command.INVOKE:
             device.invokes -= 1  # never arrives
@@ -169,9 +174,13 @@ def test_invoke_gives_up_after_its_retries():
         return None
 
     session, device = _session(script)
+    with pytest.raises(TransportError, match="no reply .* to INVOKE #1"):
+        session.invoke(1, timeout=0.05)  # no counter known yet: it waited the whole limit
+    assert _invoked(device.requests) == [Command.INVOKE]
+    session.invokes = 0
     with pytest.raises(TransportError, match="no reply .* to INVOKE"):
         session.invoke(1, timeout=0.05)
-    assert [c for c, _ in device.requests].count(Command.INVOKE) == 3
+    assert _invoked(device.requests).count(Command.INVOKE) == 2  # its wait was the limit
 
 
 def test_invoke_deadline_follows_the_measured_inference(monkeypatch):
@@ -202,15 +211,16 @@ def test_wrong_reply_command_is_garbled_not_accepted():
 
 def test_damaged_invoke_is_sent_again_once_stats_shows_it_did_not_run():
     def script(command, sequence, data, honest):
-        if command == Command.INVOKE and [c for c, _ in device.requests].count(command) == 1:
+        if command == Command.INVOKE and _invoked(device.requests).count(command) == 2:
             device.invokes -= 1  # the firmware's answer to a request failing its CRC
             return encode_frame(Command.ERROR, sequence, bytes([ErrorCode.BAD_CRC, command]))
         return None
 
     session, device = _session(script)
-    assert session.invoke(1) == (1234, 1)
-    assert [c for c, _ in device.requests] == [Command.STATS, Command.INVOKE, Command.STATS,
-                                               Command.INVOKE]
+    session.invoke(1)
+    assert session.invoke(1) == (1234, 2)
+    assert _invoked(device.requests) == [Command.INVOKE, Command.INVOKE, Command.STATS,
+                                         Command.INVOKE]
     assert session.resends == 1
 
 

@@ -50,7 +50,6 @@ IDEMPOTENT = frozenset({Command.INFO, Command.LOAD_INPUT, Command.READ_OUTPUT,
 # floor, never over the caller's limit (the first inference gets the whole limit).
 INVOKE_TIMEOUT_FACTOR = 10.0
 INVOKE_TIMEOUT_FLOOR = 2.0
-STATS_GRACE = 0.5  # seconds a STATS round trip takes at most when the firmware is idle
 
 
 class DeviceError(TargetError):
@@ -266,30 +265,23 @@ class DeviceSession:
         if self.slowest_invoke:
             wait = min(limit, max(INVOKE_TIMEOUT_FLOOR,
                                   INVOKE_TIMEOUT_FACTOR * self.slowest_invoke))
-        if self.invokes is None and self.retries:
-            # the counter's value before, to recover a lost reply; bookkeeping that the
-            # "last exchange" of an error message need not show
-            exchange = self.last_exchange
-            self.stats()
-            self.last_exchange = exchange
         for attempt in range(1 + self.retries):
-            before = self.invokes
+            before = self.invokes  # known from the last INVOKE or STATS reply
             start = time.monotonic()
             try:
                 data = self.request(Command.INVOKE, struct.pack("<H", count), timeout=wait)
             except TransportError as lost:
+                # the first INVOKE waits the whole limit, so it has nothing to recover
                 if attempt == self.retries or before is None:
                     raise
                 self.resends += 1
-                # the firmware answers STATS once it is done computing: a prompt answer
-                # means the reply was lost; a late one, that the inference was slow
-                asked = time.monotonic()
                 try:
-                    stats = self.stats(timeout=max(limit - (asked - start), self.timeout))
+                    stats = self.stats(timeout=max(limit - (time.monotonic() - start),
+                                                   self.timeout))
                 except TransportError:
                     raise lost from None
-                now = time.monotonic()
-                if now - asked > STATS_GRACE and now - start > limit:
+                # the firmware answers STATS only once it is done computing
+                if time.monotonic() - start > limit:
                     raise lost from None  # the inference outlived the caller's limit
                 if stats.invokes == before + count:  # it ran; only the reply was lost
                     return stats.last_cycles, stats.invokes
