@@ -13,7 +13,7 @@ INSTALL_TEST := -e '.[test]'
 APT_PACKAGES := qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup test-deps system-deps demo test bench clean
+.PHONY: setup test-deps system-deps demo test bench fuzz clean
 
 # QEMU's instruction-counting plugin is built for the host by hilbench itself, in one
 # place (hilbench/targets/qemu_plugin.py), on first use or here.
@@ -64,10 +64,15 @@ test: test-deps
 
 # Every benchmark runs and prints its figures; a missed target fails `make bench` at the end
 # instead of hiding the benchmarks after it.
-BENCHES := bench/bench_reference.py bench/bench_link.py bench/bench_kernels.py bench/bench_memory.py
+BENCHES := bench/bench_reference.py bench/bench_link.py bench/bench_kernels.py bench/bench_memory.py bench/fuzz.py
 
 bench: test-deps
 	@status=0; for b in $(BENCHES); do $(PY) $$b || status=1; done; exit $$status
+
+# The full fuzz campaigns (10^4 mutated models, 10^6 frames, 10^6 hostile-device frames);
+# `make test` runs a bounded slice of each (tests/test_fuzz.py).
+fuzz: test-deps
+	$(PY) bench/fuzz.py
 
 clean:
 	rm -rf $(VENV) build out .pytest_cache

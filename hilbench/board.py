@@ -8,6 +8,7 @@ hilbench.drivers) consume it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,16 @@ from hilbench.errors import ConfigError
 from hilbench.paths import BOARDS_DIR, FIRMWARE_DIR
 
 DEFAULT_BOARD = "qemu-mps2-an386"
+# Compiler flags a board file may give: code generation and optimisation (-m, -O, -f),
+# preprocessor definitions (-D, -U), warnings (-W), debug information (-g), the C
+# standard. Anything else is refused by name: `-wrapper` once ran a shell command.
+CFLAG_PREFIXES = ("-m", "-O", "-D", "-U", "-f", "-W", "-g", "-std=")
+# ...and, within those prefixes, what runs code or reaches other tools or files
+CFLAG_REFUSED = ("-Wl,", "-Wa,", "-Wp,", "-fplugin", "-fprofile", "-fdump", "-fauto-profile",
+                 "-fcallgraph-info", "-fstack-usage")
+_C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QEMU_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+ADDRESS_SPACE = 1 << 32
 CORES = ("cortex-m0", "cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33",
          "cortex-m55")
 CYCLE_COUNTERS = ("dwt", "systick", "none")
@@ -130,12 +141,27 @@ def _check(board: Board, where: str) -> None:
     """What the types alone do not say."""
     if board.core not in CORES:
         raise ConfigError(f"{where}: unknown core {board.core!r}; one of {', '.join(CORES)}")
-    if board.clock_hz <= 0:
-        raise ConfigError(f"{where}: clock_hz must be positive")
+    if not 0 < board.clock_hz <= 10**10:
+        raise ConfigError(f"{where}: clock_hz must be between 1 and 10^10, not {board.clock_hz}")
     for name, region in (("flash", board.memory.flash), ("ram", board.memory.ram)):
-        if region.origin < 0 or region.size <= 0:
+        if region.origin < 0 or region.size <= 0 or region.origin + region.size > ADDRESS_SPACE:
             raise ConfigError(f"{where}: 'memory.{name}' needs a non-negative origin and a "
-                              f"positive size")
+                              f"positive size within the 32-bit address space")
+    if not 0 <= board.uart.base < ADDRESS_SPACE or not 0 < board.uart.baud <= 100_000_000:
+        raise ConfigError(f"{where}: 'uart' needs a 32-bit base and a positive baud rate")
+    for flag in board.build.cflags:
+        if not flag.startswith(CFLAG_PREFIXES) or flag.startswith(CFLAG_REFUSED) \
+                or flag in ("-f", "-W", "-D", "-U", "-m"):
+            raise ConfigError(f"{where}: compiler flag {flag[:60]!r} is not allowed in a board "
+                              f"file (allowed: {', '.join(p + '...' for p in CFLAG_PREFIXES)}; "
+                              f"not {', '.join(CFLAG_REFUSED)})")
+    for key in board.build.defines:
+        if not _C_IDENTIFIER.fullmatch(key):
+            raise ConfigError(f"{where}: 'build.defines' key {key[:60]!r} is not a C identifier")
+    if board.qemu is not None:
+        for key, value in (("machine", board.qemu.machine), ("cpu", board.qemu.cpu or "x")):
+            if not _QEMU_NAME.fullmatch(value):
+                raise ConfigError(f"{where}: 'qemu.{key}' {value[:60]!r} is not a QEMU name")
     if not 1024 <= board.memory.stack_size < board.memory.ram.size:
         raise ConfigError(f"{where}: stack_size must be at least 1024 and below the RAM size")
     if board.cycle_counter.kind not in CYCLE_COUNTERS:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from contextlib import AbstractContextManager, nullcontext
+import warnings
 from pathlib import Path
 from typing import NoReturn, Sequence
 
@@ -18,7 +21,7 @@ from rich.console import Console
 from hilbench import __version__
 from hilbench.board import DEFAULT_BOARD, Board, load_board
 from hilbench.codegen.arena import MODES as MEMORY_MODES
-from hilbench.errors import ConfigError, HilbenchError, InputError
+from hilbench.errors import ConfigError, HilbenchError, InputError, Interrupted, one_line
 from hilbench.model import load_model
 from hilbench.model.stats import model_stats
 from hilbench.paths import CACHE_VARIABLE, DEMO_MODEL
@@ -551,7 +554,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from hilbench.compare.budgets import load_budgets
     from hilbench.compare.verdict import parse_tolerances, verdict
     from hilbench.report.junit import write_junit
-    from hilbench.report.run_report import print_profile, print_run, print_verdict, write_json
+    from hilbench.report.run_report import (print_profile, print_run, print_verdict,
+                                            write_json, write_partial_json)
 
     budgets = load_budgets(args.budget) if args.budget else None  # fail fast, before running
     baselines = load_baselines(args.baseline) if args.baseline else None
@@ -564,7 +568,15 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if baseline_tolerance is not None and not 0 <= baseline_tolerance < float("inf"):
         raise ConfigError("the baseline tolerance must be a finite percentage >= 0")
     start = time.perf_counter()
-    result = _run(args, console, budgets)
+    try:
+        result = _run(args, console, budgets)
+    except BaseException as exc:
+        partial = getattr(exc, "partial", None)
+        if args.json is not None and partial is not None and partial.comparison is not None:
+            write_partial_json(partial, args.json, one_line(str(exc) or type(exc).__name__))
+            exc.partial_note = (f"; the {partial.done} of {partial.vectors} vectors verified "  # type: ignore[attr-defined]
+                                f"are in {args.json} (\"complete\": false)")
+        raise
     print_run(console, result)
     if args.profile:
         print_profile(console, result)
@@ -620,6 +632,8 @@ def cmd_baseline_save(args: argparse.Namespace, console: Console) -> int:
     from hilbench.compare.baseline import save_baseline
     from hilbench.compare.verdict import figures
 
+    if args.output.is_dir():  # before the run, not after it
+        raise ConfigError(f"baseline file {args.output} is a directory")
     result = _run(args, console)
     if not result.comparison.bit_exact:
         raise ConfigError(f"refusing to save a baseline from a run that is not bit-exact "
@@ -643,21 +657,43 @@ def _save(path: Path, array: np.ndarray) -> None:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signal_number: int, frame: object) -> None:
+    raise Interrupted(signal_number, signal.Signals(signal_number).name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     if not console.is_terminal:  # logs and pipes have no width limit; do not wrap tables
         console = Console(width=160)
+    # SIGTERM (CI cancelling a job) and SIGHUP (a closed terminal) unwind like Ctrl-C:
+    # QEMU, the compiler and temporary files are released, a partial JSON is written
+    previous = ({s: signal.signal(s, _interrupt) for s in HANDLED_SIGNALS}
+                if threading.current_thread() is threading.main_thread() else {})
     try:
         args = _build_parser().parse_args(argv)
         if args.build_dir is not None:  # read by hilbench.paths.build_dir() at each build
             os.environ[CACHE_VARIABLE] = str(args.build_dir.expanduser().resolve())
-        return args.run(args, console)
+        # integer kernels wrap and saturate on purpose, and every value that could make
+        # NumPy warn is refused by the model checks first: warnings are never the message
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return args.run(args, console)
     except HilbenchError as exc:
-        print(f"hilbench: error: {exc}", file=sys.stderr)
+        note = getattr(exc, "partial_note", "")
+        print(f"hilbench: error: {one_line(str(exc) + note)}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("hilbench: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        number = exc.signal_number if isinstance(exc, Interrupted) else signal.SIGINT
+        name = signal.Signals(number).name
+        note = getattr(exc, "partial_note", "")
+        print(f"hilbench: interrupted by {name}{note}", file=sys.stderr)
+        return 128 + number
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,19 @@ escaping is a bug in hilbench.
 from __future__ import annotations
 
 
+MESSAGE_LIMIT = 600  # characters of one error line; a hostile model cannot flood a CI log
+
+
+def one_line(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """The message on one line and at most `limit` characters: head and tail are kept,
+    because the tail often holds the last lines of a dead process's output."""
+    text = " | ".join(part.strip() for part in message.splitlines() if part.strip())
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
+
+
 class HilbenchError(Exception):
     """Base of every error hilbench reports to a user."""
 
@@ -63,3 +76,13 @@ class FlashError(ProbeError):
 class PlaceError(TargetError):
     """A board-farm place could not be acquired, or failed while a job used it (its
     exporter gone, its board not answering): the job may be retried on another place."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP: unwinds like Ctrl-C, so every `with` releases its QEMU,
+    compiler and temporary files; the CLI exits with 128 + the signal's number."""
+
+    def __init__(self, signal_number: int, name: str) -> None:
+        super().__init__(name)
+        self.signal_number = signal_number
+        self.name = name

@@ -38,10 +38,17 @@ def build_dir() -> Path:
     after import still apply."""
     override = os.environ.get(CACHE_VARIABLE)
     if override:
-        return Path(override).expanduser().resolve()
-    from platformdirs import user_cache_path
+        path = Path(override).expanduser().resolve()
+    else:
+        from platformdirs import user_cache_path
 
-    return user_cache_path("hilbench", appauthor=False)
+        path = user_cache_path("hilbench", appauthor=False)
+    if path.exists() and not path.is_dir():
+        from hilbench.errors import ConfigError
+
+        raise ConfigError(f"the build cache {path} is not a directory (--build-dir or "
+                          f"${CACHE_VARIABLE})")
+    return path
 
 
 def __getattr__(name: str) -> Path:

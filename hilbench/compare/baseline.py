@@ -6,7 +6,10 @@ so their default tolerance is 0; cycles measured on real cores get a percentage.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +25,71 @@ def baseline_key(model: str, board: str) -> str:
     return f"{model}@{board}"
 
 
+# figures a baseline record may carry, and what each must be
+_COUNTS = ("vectors", "seed", "instructions", "cycles", "flash_bytes", "ram_bytes")
+_TEXTS = ("model", "board")
+
+
 def load_baselines(path: Path) -> dict[str, Any]:
     data = read_json(path, "baseline file")
     if not isinstance(data, dict) or "baselines" not in data:
         raise ConfigError(f"{path}: not a hilbench baseline file")
-    return data["baselines"]
+    baselines = data["baselines"]
+    if not isinstance(baselines, dict):
+        raise ConfigError(f"{path}: 'baselines' must be an object keyed by model@board")
+    for key, record in baselines.items():
+        _check_record(record, f"{path}: baseline {key[:80]!r}")
+    return baselines
+
+
+def _check_record(record: Any, where: str) -> None:
+    """Typed like the records `baseline save` writes: every count an integer >= 0 (or
+    null), layer figures lists of them; NaN, infinities, strings and negatives refused."""
+    if not isinstance(record, dict):
+        raise ConfigError(f"{where} must be an object, not {type(record).__name__}")
+    for name in _COUNTS:
+        value = record.get(name)
+        if value is not None and not _count(value):
+            raise ConfigError(f"{where}: {name} must be an integer >= 0, not {value!r:.40}")
+    for name in _TEXTS:
+        if name in record and not isinstance(record[name], str):
+            raise ConfigError(f"{where}: {name} must be a string")
+    layers = record.get("layer_instructions", [])
+    if not isinstance(layers, list) or not all(v is None or _count(v) for v in layers):
+        raise ConfigError(f"{where}: layer_instructions must be a list of integers >= 0")
+    ops = record.get("layer_ops", [])
+    if not isinstance(ops, list) or not all(isinstance(v, str) for v in ops):
+        raise ConfigError(f"{where}: layer_ops must be a list of strings")
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def save_baseline(path: Path, record: dict[str, Any]) -> None:
-    baselines = load_baselines(path) if path.exists() else {}
-    baselines[baseline_key(record["model"], record["board"])] = record
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"baselines": baselines}, indent=2, sort_keys=True) + "\n")
+    """Add or replace the record of its model and board. Read, update and replace happen
+    under an exclusive lock (parallel CI jobs saving to one file lose nothing), and the
+    file is replaced atomically (an interrupted save leaves the old file whole)."""
+    if path.is_dir():
+        raise ConfigError(f"baseline file {path} is a directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_name(path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            baselines = load_baselines(path) if path.exists() else {}
+            baselines[baseline_key(record["model"], record["board"])] = record
+            text = json.dumps({"baselines": baselines}, indent=2, sort_keys=True) + "\n"
+            handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            try:
+                with os.fdopen(handle, "w") as out:
+                    out.write(text)
+                os.replace(temporary, path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+    except OSError as exc:
+        raise ConfigError(f"cannot write the baseline file {path}: {exc.strerror or exc}") \
+            from None
 
 
 def compare_baseline(baseline: dict[str, Any], current: dict[str, Any],

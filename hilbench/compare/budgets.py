@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,11 @@ def load_budgets(path: Path) -> list[Budget]:
     budgets = []
     for i, table in enumerate(tables):
         where = f"{path.name}, budget {i + 1}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a [[budget]] table, not {type(table).__name__}")
+        for key in ("model", "board"):
+            if key in table and not isinstance(table[key], str):
+                raise ConfigError(f"{where}: {key} must be a string")
         unknown = set(table) - set(LIMITS) - {"model", "board"}
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
@@ -53,6 +59,8 @@ def load_budgets(path: Path) -> list[Budget]:
             if not isinstance(value, wanted) or (key != "bit_exact" and isinstance(value, bool)):
                 raise ConfigError(f"{where}: {key} must be "
                                   f"{'true or false' if key == 'bit_exact' else 'a number'}")
+            if key != "bit_exact" and not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{where}: {key} must be a finite number >= 0, not {value}")
         if not limits:
             raise ConfigError(f"{where}: sets no limit")
         budgets.append(Budget(table.get("model"), table.get("board"), limits, where))

@@ -85,6 +85,11 @@ class TargetDriver(ABC):
         attempts), for drivers that use one."""
         return None
 
+    def exit_report(self) -> str | None:
+        """When the target itself has died (an emulator's process ended): how, with its
+        last words, for the message of the error that the death caused. None otherwise."""
+        return None
+
     @abstractmethod
     def close(self) -> None: ...
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hilbench.model.graph import Graph, Operator
+from hilbench.model.graph import Graph
+from hilbench.model.validate import op_macs
 
 
 @dataclass
@@ -27,22 +28,6 @@ class ModelStats:
     weight_bytes: int  # every constant buffer once
     activation_lower_bound: int  # max over ops of live_bytes
     peak_op: int | None
-
-
-def op_macs(graph: Graph, op: Operator) -> int:
-    """Multiply-accumulates of one op (0 for ops without any)."""
-    out = graph.tensor(op.outputs[0])
-    if op.opcode == "CONV_2D":
-        _, k_h, k_w, in_c = graph.tensor(op.inputs[1]).shape
-        return out.size * k_h * k_w * in_c
-    if op.opcode == "DEPTHWISE_CONV_2D":
-        _, k_h, k_w, _ = graph.tensor(op.inputs[1]).shape
-        return out.size * k_h * k_w
-    if op.opcode == "FULLY_CONNECTED":
-        return out.size * graph.tensor(op.inputs[1]).shape[-1]
-    if op.opcode == "MUL":
-        return out.size
-    return 0
 
 
 def model_stats(graph: Graph) -> ModelStats:

@@ -15,6 +15,7 @@ import tflite
 
 from hilbench.errors import ModelError
 from hilbench.model.graph import Graph, Operator, Quantization, Tensor
+from hilbench.model.validate import check_tensor, short, validate_graph
 from hilbench.model.tflite_schema import (
     ACTIVATIONS,
     BUILTIN_NAMES,
@@ -43,7 +44,7 @@ def parse_tflite(data: bytes, name: str = "<bytes>") -> Graph:
         raise ModelError(f"{name}: {exc}") from None
     except Exception as exc:  # corrupt offsets surface as arbitrary decode errors
         raise ModelError(f"{name} is a malformed TFLite flatbuffer "
-                         f"({type(exc).__name__}: {exc})") from None
+                         f"({type(exc).__name__}: {short(str(exc), 120)})") from None
 
 
 def _options_table(op: Any, cls: type) -> Any:
@@ -111,6 +112,10 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
 }
 
 
+_OPTION_TYPE_NAMES: dict[int, str] = {
+    v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
+
+
 class _Reader:
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -120,6 +125,7 @@ class _Reader:
         model = self.model
         if model.SubgraphsLength() < 1:
             raise ModelError("model has no subgraph")
+        _verify_bounds(model)
         sg = model.Subgraphs(0)
         tensors = [self._tensor(sg.Tensors(i), i) for i in range(sg.TensorsLength())]
         opcodes = [self._opcode_name(model.OperatorCodes(i))
@@ -138,7 +144,7 @@ class _Reader:
                 if not -1 <= t < len(tensors):
                     raise ModelError(f"op {i} ({name}) refers to tensor {t}, "
                                      f"model has {len(tensors)}")
-            operators.append(Operator(i, name, inputs, outputs, self._options(op, name)))
+            operators.append(Operator(i, name, inputs, outputs, self._options(op, name, i)))
         graph_inputs = [int(x) for x in _ints(sg.InputsAsNumpy())]
         graph_outputs = [int(x) for x in _ints(sg.OutputsAsNumpy())]
         for t in graph_inputs + graph_outputs:
@@ -146,7 +152,9 @@ class _Reader:
                 raise ModelError(f"graph input/output refers to tensor {t}, "
                                  f"model has {len(tensors)}")
         description = (model.Description() or b"").decode("utf-8", "replace")
-        return Graph(tensors, operators, graph_inputs, graph_outputs, description)
+        graph = Graph(tensors, operators, graph_inputs, graph_outputs, description)
+        validate_graph(graph)
+        return graph
 
     @staticmethod
     def _opcode_name(code: Any) -> str:
@@ -157,11 +165,17 @@ class _Reader:
         return BUILTIN_NAMES.get(builtin, f"BUILTIN_{builtin}")
 
     @staticmethod
-    def _options(op: Any, name: str) -> dict[str, Any]:
+    def _options(op: Any, name: str, index: int) -> dict[str, Any]:
         decoder = _OPTION_DECODERS.get(name)
         if decoder is None:
             return {}
         cls, decode, defaults = decoder
+        expected = getattr(tflite.BuiltinOptions, cls.__name__)
+        found = op.BuiltinOptionsType()
+        if found not in (tflite.BuiltinOptions.NONE, expected):
+            # the union's table would be read with the wrong layout (TFLM refuses these)
+            raise ModelError(f"op {index} {name} has options of type "
+                             f"{_OPTION_TYPE_NAMES.get(found, found)}, expected {cls.__name__}")
         table = _options_table(op, cls)
         return dict(defaults) if table is None else decode(table)
 
@@ -170,12 +184,16 @@ class _Reader:
         type_code = t.Type()
         if type_code not in TENSOR_DTYPES:
             type_name = TENSOR_TYPE_NAMES.get(type_code, str(type_code))
-            raise ModelError(f"tensor {index} ({name!r}) has unsupported type {type_name}")
+            raise ModelError(f"tensor {index} {short(name)} has unsupported type {short(type_name)}")
         dtype = TENSOR_DTYPES[type_code]
         shape = tuple(int(d) for d in _ints(t.ShapeAsNumpy()))
         if any(d < 0 for d in shape):
-            raise ModelError(f"tensor {index} ({name!r}) has a dynamic or negative shape {shape}")
-        return Tensor(index, name, shape, dtype, self._quantization(t), self._data(t, dtype, shape, name))
+            raise ModelError(f"tensor {index} {short(name)} has a dynamic or negative shape "
+                             f"{short(list(shape))}")
+        tensor = Tensor(index, name, shape, dtype, self._quantization(t))
+        check_tensor(tensor)  # sizes bounded before the data is copied or reshaped
+        tensor.data = self._data(t, dtype, shape, name)
+        return tensor
 
     @staticmethod
     def _quantization(t: Any) -> Quantization | None:
@@ -197,7 +215,7 @@ class _Reader:
         if buffer_index == 0:
             return None
         if buffer_index >= self.model.BuffersLength():
-            raise ModelError(f"tensor {name!r} refers to buffer {buffer_index}, "
+            raise ModelError(f"tensor {short(name)} refers to buffer {buffer_index}, "
                              f"model has {self.model.BuffersLength()}")
         buffer = self.model.Buffers(buffer_index)
         if buffer.Offset() > 1:  # large models keep data after the flatbuffer
@@ -208,9 +226,65 @@ class _Reader:
             return None
         expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if len(raw) != expected:
-            raise ModelError(f"tensor {name!r}: buffer holds {len(raw)} bytes, "
-                             f"shape {list(shape)} needs {expected}")
+            raise ModelError(f"tensor {short(name)}: buffer holds {len(raw)} bytes, "
+                             f"shape {short(list(shape))} needs {expected}")
         return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+_SKIP = ("Init", "GetRootAs", "BufferHasIdentifier")
+_MAX_TABLES = 1 << 20  # tables visited before the model counts as malformed
+
+
+def _verify_bounds(model: Any) -> None:
+    """The part of TFLM's flatbuffer verifier that matters here: every field a runtime may
+    read lies inside the file, including those hilbench itself never uses (min/max,
+    custom codes, versions, metadata, other subgraphs). Every accessor of every table is
+    called once; one that points outside the bytes raises, and the caller turns that into
+    one line. Visited tables are remembered, so hostile offsets cannot make it loop."""
+    seen: set[tuple[str, int]] = set()
+    stack = [model]
+    while stack:
+        table = stack.pop()
+        key = (type(table).__name__, table._tab.Pos)
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(seen) > _MAX_TABLES:
+            raise ModelError("model has too many tables")
+        stack.extend(_fields(table))
+
+
+def _fields(table: Any) -> list[Any]:
+    """Read every field of one table; return its sub-tables."""
+    children = []
+    cls = type(table)
+    names = [n for n in dir(cls) if n[:1].isupper() and not any(n.startswith(p) or n.endswith(p)
+                                                               for p in _SKIP)]
+    for name in names:
+        if name.endswith(("Length", "IsNone", "AsNumpy")):
+            continue
+        method = getattr(table, name)
+        if f"{name}Length" in names:  # a vector: as one array, or element by element
+            if f"{name}AsNumpy" in names:
+                getattr(table, f"{name}AsNumpy")()
+                continue
+            children += [x for x in (method(j) for j in range(getattr(table, f"{name}Length")()))
+                         if hasattr(x, "_tab")]
+            continue
+        try:
+            value = method()
+        except TypeError:  # an accessor that needs arguments this walk cannot give
+            continue
+        if name == "BuiltinOptions" and value is not None:
+            kind = _OPTION_TYPE_NAMES.get(getattr(table, f"{name}Type")())
+            options_cls = getattr(tflite, kind, None) if kind and kind != "NONE" else None
+            if options_cls is not None:
+                options = options_cls()
+                options.Init(value.Bytes, value.Pos)
+                children.append(options)
+        elif hasattr(value, "_tab"):
+            children.append(value)
+    return children
 
 
 def _ints(value: Any) -> np.ndarray:

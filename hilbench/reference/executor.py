@@ -14,6 +14,7 @@ import numpy as np
 
 from hilbench.errors import InputError, ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator, Tensor
+from hilbench.model.validate import validate_graph, validate_op, working_bytes
 from hilbench.reference.kernels import KERNELS, Kernel
 
 WORKING_MEMORY = 256 << 20  # bytes of temporaries one chunk of vectors may use
@@ -35,14 +36,20 @@ class ReferenceResult:
 
 def prepare(graph: Graph) -> list[PreparedOp]:
     """Validate every operator and precompute its parameters; raises on the first problem."""
+    validate_graph(graph)  # again: graphs also come from the quantizer and the API
     prepared = []
     for op in graph.operators:
         kernel = KERNELS.get(op.opcode)
         if kernel is None:
             raise UnsupportedOperatorError(op.opcode, op.index)
-        if not op.outputs:
-            raise ModelError(f"op {op.index} {op.opcode} has no output")
-        prepared.append(PreparedOp(op, kernel, kernel.prepare(graph, op)))
+        validate_op(graph, op)  # counts, options and sizes before the kernel's Prepare
+        try:
+            params = kernel.prepare(graph, op)
+        except ModelError as exc:
+            if type(exc) is ModelError and not str(exc).startswith("op "):
+                raise ModelError(f"op {op.index} {op.opcode}: {exc}") from None  # say where
+            raise
+        prepared.append(PreparedOp(op, kernel, params))
     for t in graph.input_tensors:
         if t.dtype not in (np.int8, np.float32):
             raise ModelError(f"model input {t.name!r} is {t.dtype.name}; hilbench runs "
@@ -71,13 +78,7 @@ class Reference:
     def chunk_size(self) -> int:
         """Vectors per chunk: as many as keep the largest layer's temporaries (im2col
         columns, int64 requantization arrays) within WORKING_MEMORY."""
-        per_vector = 1
-        for prepared in self.ops:
-            out = self.graph.tensor(prepared.op.outputs[0])
-            width = 1
-            if prepared.op.opcode == "CONV_2D":
-                width = int(np.prod(prepared.params.filter.shape[1:]))
-            per_vector = max(per_vector, out.size * max(width, 4) * 8)
+        per_vector = max((working_bytes(self.graph, p.op) for p in self.ops), default=1)
         return int(np.clip(WORKING_MEMORY // per_vector, 1, MAX_CHUNK))
 
     def _check_inputs(self, inputs: Sequence[np.ndarray]) -> list[np.ndarray]:

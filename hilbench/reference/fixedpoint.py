@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from hilbench.errors import ModelError
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 INT16_MIN = -(1 << 15)
@@ -105,6 +107,9 @@ def quantize_multiplier(real_multiplier: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:  # everything would be shifted out: TFLM flushes to zero
         return 0, 0
+    if shift > 31:  # TFLM would shift an int32 left by 32 or more: undefined in C
+        raise ModelError(f"requantization multiplier {real_multiplier:.3g} is out of range "
+                         f"(2^31 or more)")
     return int(q_fixed), int(shift)
 
 

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from hilbench.compare.checks import Check
 from hilbench.errors import ConfigError
-from hilbench.run.records import RunResult
+from hilbench.compare.outputs import Comparison
+from hilbench.run.records import PartialRun, RunResult
 
 
 def _spread(spread: Any, digits: int = 0) -> dict[str, float] | None:
@@ -50,17 +51,12 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
                             for l in t.layers]
     return {
         "schema_version": SCHEMA_VERSION,
+        "complete": True,
         "model": result.model,
         "board": result.board,
         "vectors": result.vectors,
         "seed": result.seed,
-        "bit_exact": c.bit_exact,
-        "mismatches": c.mismatches,
-        "max_abs_diff": c.max_abs_diff,
-        "first_mismatch": None if c.first is None else {
-            "vector": c.first.vector, "output": c.first.output, "index": list(c.first.index),
-            "expected": c.first.expected, "actual": c.first.actual},
-        "mismatching_vectors": len(c.mismatching_vectors),
+        **_comparison_record(c),
         "first_divergence": _divergence_record(result),
         "data": result.data_source,
         "metrics": [{"output": k, **{key: _finite(value) for key, value in asdict(m).items()}}
@@ -73,6 +69,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "arena_lower_bound": result.arena_lower_bound,
         **({"memory": _memory_record(result)} if result.memory is not None else {}),
         "link_bytes_per_s": round(result.link_bytes_per_s, 1),
+        "link_resends": result.resends,
         "transport": result.link,
         "via": result.via,
         "driver": result.driver,
@@ -96,6 +93,42 @@ def _memory_record(result: RunResult) -> dict[str, Any]:
             "reason": m.reason}
 
 
+def _comparison_record(c: Comparison) -> dict[str, Any]:
+    return {
+        "bit_exact": c.bit_exact,
+        "mismatches": c.mismatches,
+        "max_abs_diff": c.max_abs_diff,
+        "first_mismatch": None if c.first is None else {
+            "vector": c.first.vector, "output": c.first.output, "index": list(c.first.index),
+            "expected": c.first.expected, "actual": c.first.actual},
+        "mismatching_vectors": len(c.mismatching_vectors),
+    }
+
+
+def partial_record(partial: PartialRun, error: str) -> dict[str, Any]:
+    """The document of a run that failed after some vectors: those vectors' verdict, and
+    why the run ended ("complete": false; the schema's partial form)."""
+    request = partial.request
+    assert partial.comparison is not None, "a partial document needs a verified vector"
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "complete": False,
+        "model": request.model_name,
+        "board": request.board.name,
+        "vectors": partial.vectors,
+        "vectors_verified": partial.done,
+        "seed": request.seed,
+        **_comparison_record(partial.comparison),
+        "transport": request.link,
+        "link_resends": partial.resends,
+        "error": error,
+    }
+
+
+def write_partial_json(partial: PartialRun, path: Path, error: str) -> None:
+    _write(path, json.dumps(partial_record(partial, error), indent=2) + "\n")
+
+
 def _finite(value: float | None) -> float | None:
     """JSON has no infinity: an undefined ratio is null."""
     return None if value is None or not math.isfinite(value) else round(value, 6)
@@ -115,9 +148,13 @@ def run_json(result: RunResult, profile: bool = False) -> str:
 
 
 def write_json(result: RunResult, path: Path, profile: bool = False) -> None:
+    _write(path, run_json(result, profile))
+
+
+def _write(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(run_json(result, profile))
+        path.write_text(text)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -160,7 +197,7 @@ def print_run(console: Console, result: RunResult) -> None:
         ("total RAM", f"{result.ram_total:,} B"),
         ("vectors/s", f"{result.vectors_per_s:.2f}"),
         ("link", f"{result.link_bytes_per_s / 1024:.1f} KiB/s over {result.link} (measured, "
-                 f"echo round trip)"),
+                 f"echo round trip); {result.resends} requests resent"),
         *([("loaded", _loaded(result))] if result.load_method else []),
     ]
     t = result.timing

@@ -10,14 +10,18 @@ built or started, and every error names the file.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from hilbench.errors import InputError
+from hilbench.errors import ConfigError, InputError
 from hilbench.model.graph import Graph, Tensor
 from hilbench.reference.fixedpoint import round_half_away_array
+
+
+GENERATED_LIMIT = 256 << 20  # bytes of generated inputs: --vectors 10^12 once asked for 931 GiB
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,12 @@ def generated_data(graph: Graph, count: int, seed: int,
     """Even vectors uniform over int8, odd ones near the input's zero point (uniform inputs
     saturate some models, which would hide errors); all uniform without near_zero_point.
     Float inputs are standard normal."""
+    if seed < 0:
+        raise ConfigError(f"the seed must not be negative, not {seed}")
+    per_vector = sum(t.nbytes for t in graph.input_tensors)
+    if not 1 <= count or count * per_vector > GENERATED_LIMIT:
+        raise ConfigError(f"{count:,} vectors of {per_vector:,} bytes: between 1 and "
+                          f"{max(1, GENERATED_LIMIT // max(per_vector, 1)):,} can be generated")
     rng = np.random.default_rng(seed)
     inputs = []
     for tensor in graph.input_tensors:
@@ -58,7 +68,11 @@ def generated_data(graph: Graph, count: int, seed: int,
 def read_npy(path: Path) -> np.ndarray:
     """One array from a .npy file; pickles are refused."""
     try:
-        array = np.load(path, allow_pickle=False)
+        # memory-mapped first: a header that claims more elements than the file holds
+        # fails here, before anything is allocated (a 130-byte file once asked for 931 GiB)
+        array = np.load(path, allow_pickle=False, mmap_mode="r")
+        if isinstance(array, np.ndarray):
+            array = np.array(array)
     except FileNotFoundError:
         raise InputError(f"input file not found: {path}") from None
     except IsADirectoryError:
@@ -108,9 +122,26 @@ def _from_npz(path: Path, tensors: list[Tensor]) -> list[tuple[str, np.ndarray]]
             raise InputError(f"{path} has no array for input {missing[0]!r}; it has "
                              f"{', '.join(names) or 'none'} (arrays are keyed by input name)")
         try:
+            for t in tensors:
+                _check_npz_member(archive, path, t.name)
             return [(f"{path}[{t.name}]", archive[t.name]) for t in tensors]
         except ValueError as exc:
             raise InputError(f"{path}: {exc}") from None
+
+
+def _check_npz_member(archive, path: Path, name: str) -> None:
+    """A member's header must not claim more bytes than the member holds: NumPy would
+    allocate the claimed size before reading (a zip member cannot be memory-mapped)."""
+    with archive.zip.open(f"{name}.npy") as member:
+        read_header = (np.lib.format.read_array_header_1_0
+                       if np.lib.format.read_magic(member)[0] == 1
+                       else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = read_header(member)
+        claimed = math.prod(shape) * dtype.itemsize
+        size = archive.zip.getinfo(f"{name}.npy").file_size
+    if claimed > size:
+        raise InputError(f"{path}[{name}] claims {claimed:,} bytes of shape {shape} but "
+                         f"holds {size:,}")
 
 
 def _read_path(path: Path) -> np.ndarray:

@@ -59,6 +59,18 @@ class RunRequest:
 
 
 @dataclass(frozen=True)
+class PartialRun:
+    """What a run that failed part-way had verified: attached to the escaping error as
+    `partial`, so that `run --json` still writes the vectors done ("complete": false)."""
+
+    request: RunRequest
+    vectors: int  # the run's vectors
+    done: int  # vectors whose outputs were read back
+    comparison: Comparison | None  # of those `done` vectors; None when there are none
+    resends: int = 0
+
+
+@dataclass(frozen=True)
 class RunResult:
     request: RunRequest
     driver: str  # registry name of the target driver that reached the board
@@ -85,6 +97,7 @@ class RunResult:
     probe: dict[str, Any] | None = None
     memory: MemoryChoice | None = None  # the memory mode and the plan it came to
     identity: str | None = None  # a user firmware's: how its model was recognised
+    resends: int = 0  # requests resent after no, or a garbled, reply (link recovery)
     # the verdict, when the caller asked for one (hilbench.api.run always does)
     checks: tuple[Check, ...] = ()
 

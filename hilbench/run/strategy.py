@@ -36,7 +36,7 @@ from hilbench.model.stats import model_stats
 from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceInfo, DeviceSession
 from hilbench.reference import Reference
 from hilbench.run.data import TestData, generated_data, load_data
-from hilbench.run.records import RunRequest, RunResult
+from hilbench.run.records import PartialRun, RunRequest, RunResult
 from hilbench.run.user_firmware import check_identity, layers_missing, user_firmware
 from hilbench.timing.figures import (Timing, merge_stage, no_timing, timing_from_counts,
                                      timing_from_cycle_counter)
@@ -132,48 +132,58 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     cycles: list[int] = []
     stamps: list[list[int]] = []
     divergence = None
+    done = 0  # vectors whose outputs were read back and can be compared
     with open_target(board, firmware.elf, link, request.via,
                      count_instructions=not request.cycle_counter,
                      virtual_time=request.cycle_counter,
                      place=request.place) as (target, session):
-        info = session.info()
-        if generated is None:
-            identity = check_identity(info, firmware.elf, request.model,
-                                      hashlib.sha256(model_bytes).digest()[:8],
-                                      input_size, output_size)
-        elif info.model_hash != generated.model_hash or \
-                info.arena_size != generated.plan.arena_size:
-            raise TargetError("the target runs a different model build than the one just built")
-        # a user firmware has a per-layer table only when it marks the model's every op
-        no_layers = None if generated is not None else \
-            layers_missing(info, None, len(graph.operators))
-        link_rate = measure_link(session)
-        counter = target.capability(CycleCounter)
+        try:
+            info = session.info()
+            if generated is None:
+                identity = check_identity(info, firmware.elf, request.model,
+                                          hashlib.sha256(model_bytes).digest()[:8],
+                                          input_size, output_size)
+            elif info.model_hash != generated.model_hash or \
+                    info.arena_size != generated.plan.arena_size:
+                raise TargetError("the target runs a different model build than the one "
+                                  "just built")
+            # a user firmware has a per-layer table only when it marks the model's every op
+            no_layers = None if generated is not None else \
+                layers_missing(info, None, len(graph.operators))
+            link_rate = measure_link(session)
+            counter = target.capability(CycleCounter)
 
-        clock = time.perf_counter()
-        for i in range(data.count):
-            session.context = f"vector {i + 1} of {data.count}"
-            session.load_input(b"".join(x.tobytes() for x in data.vector(i)))
-            cycles.append(session.invoke(1, timeout=request.timeout)[0])
-            if counter is not None and no_layers is None:
-                stamps.append(session.profile(len(graph.operators) + 1))
-            _split_outputs(session.read_output(output_size), actual, i)
-            if progress:
-                progress(i + 1)
-        phases["stream"] = time.perf_counter() - clock
-        comparison = compare_outputs(expected, actual)
-        layer_mode = generated is not None  # a user firmware runs whole inferences only
-        if layer_mode and (request.per_layer or not comparison.bit_exact):
-            vector = comparison.first.vector if comparison.first else 0
-            divergence = _first_divergence(session, reference, graph, data, vector,
-                                           request.timeout, generated.unobservable_ops)
-        session.context = ""
-        stats = session.stats()
-        memory = target.capability(MemoryAccess)
-        probe_stack_peak = (stack_peak_from_memory(memory, firmware.elf)
-                            if memory is not None else None)
-        timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead,
-                         None if generated is not None else info)
+            clock = time.perf_counter()
+            for i in range(data.count):
+                session.context = f"vector {i + 1} of {data.count}"
+                session.load_input(b"".join(x.tobytes() for x in data.vector(i)))
+                cycles.append(session.invoke(1, timeout=request.timeout)[0])
+                if counter is not None and no_layers is None:
+                    stamps.append(session.profile(len(graph.operators) + 1))
+                _split_outputs(session.read_output(output_size), actual, i)
+                done = i + 1
+                if progress:
+                    progress(i + 1)
+            phases["stream"] = time.perf_counter() - clock
+            comparison = compare_outputs(expected, actual)
+            layer_mode = generated is not None  # a user firmware runs whole inferences only
+            if layer_mode and (request.per_layer or not comparison.bit_exact):
+                vector = comparison.first.vector if comparison.first else 0
+                divergence = _first_divergence(session, reference, graph, data, vector,
+                                               request.timeout, generated.unobservable_ops)
+            session.context = ""
+            stats = session.stats()
+            memory = target.capability(MemoryAccess)
+            probe_stack_peak = (stack_peak_from_memory(memory, firmware.elf)
+                                if memory is not None else None)
+            timing = _timing(target, graph, counter, cycles, stamps, stats.profile_overhead,
+                             None if generated is not None else info)
+        except BaseException as exc:
+            verified = (compare_outputs([e[:done] for e in expected],
+                                        [a[:done] for a in actual]) if done else None)
+            _explain(exc, target, session,
+                     PartialRun(request, data.count, done, verified, session.resends))
+            raise
     patches = generated.arena.patches if generated is not None and generated.arena else None
     if patches is not None:  # the stage's ops have no figures of their own: one row
         timing = merge_stage(timing, patches.first, patches.last, patches.patch_macs,
@@ -199,7 +209,26 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
         identity=None if generated is not None else identity,
         load_method=target.load_method, load_note=target.load_note,
         probe=target.probe_record(),
-        memory=generated.arena.choice() if generated is not None and generated.arena else None)
+        memory=generated.arena.choice() if generated is not None and generated.arena else None,
+        resends=session.resends)
+
+
+def _explain(exc: BaseException, target: TargetDriver, session: DeviceSession,
+             partial: PartialRun) -> None:
+    """Add to an error escaping the run what the user needs: the vectors verified so far
+    (`exc.partial`, for the JSON), and, for a failure of the target or link, where the
+    run was, the last exchange, and how the target died when it did (QEMU's exit status
+    and last lines, instead of 'Connection reset by peer')."""
+    exc.partial = partial  # type: ignore[attr-defined]
+    if not isinstance(exc, TargetError):
+        return
+    message = str(exc)
+    if session.context and session.context not in message:
+        message += f" ({session.context}; last exchange: {session.last_exchange})"
+    report = target.exit_report()
+    if report:
+        message += f"; {report}"
+    exc.args = (message,)
 
 
 def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:

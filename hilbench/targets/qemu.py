@@ -168,12 +168,27 @@ class QemuProcess:
         assert self.gdb_port is not None
         return GdbMemory("127.0.0.1", self.gdb_port, timeout=CONNECT_TIMEOUT)
 
-    def log_tail(self) -> str:
+    def log_tail(self, count: int = 1) -> str:
+        """QEMU's last `count` lines of output (stdout and stderr), joined on one line."""
         try:
-            lines = self.log_path.read_bytes().decode(errors="replace").strip().splitlines()
+            with open(self.log_path, "rb") as log:
+                log.seek(0, 2)
+                log.seek(max(0, log.tell() - 4096))
+                text = log.read().decode(errors="replace")
         except OSError:
-            lines = []
-        return lines[-1] if lines else "no output"
+            text = ""
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+        return " | ".join(lines[-count:]) if lines else "no output"
+
+    def exit_status(self, grace: float = 0.5) -> int | None:
+        """QEMU's exit status once it has ended (waiting `grace` seconds for a dying
+        process to be reaped), else None."""
+        if self.process is None:
+            return None
+        try:
+            return self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            return None
 
     def stop(self) -> None:
         if self.process is not None:
@@ -231,6 +246,13 @@ class QemuEmulation(TargetDriver):
     @property
     def cycle_source(self) -> str:
         return "virtual"
+
+    def exit_report(self) -> str | None:
+        status = self.process.exit_status()
+        if status is None:
+            return None
+        how = f"killed by signal {-status}" if status < 0 else f"exited with status {status}"
+        return f"QEMU {how}; its last output: {self.process.log_tail(3)}"
 
     def add_counter(self, elf: Path) -> None:
         """Load the counting plugin, when counts are wanted; before the launch."""

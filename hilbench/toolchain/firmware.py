@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from contextlib import contextmanager
@@ -247,11 +248,33 @@ def _compile(flags: list[str], sources: list[Path], out_dir: Path, board: Board)
         raise BuildError(f"firmware sources with the same file name cannot share an object "
                          f"folder: {', '.join(twice)}")
     out_dir.mkdir(parents=True)
-    result = subprocess.run([CC, *flags, "-c", *map(str, sources)], cwd=out_dir,
-                            capture_output=True, text=True, check=False)
+    result = _tool([CC, *flags, "-c", *map(str, sources)], cwd=out_dir)
     if result.returncode != 0:
         raise BuildError(_first_error(result.stderr, board))
     return [out_dir / n for n in names]
+
+
+def _tool(command: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run a toolchain command in its own process group. When hilbench is interrupted
+    (SIGINT, SIGTERM, SIGHUP) the whole group gets SIGTERM (gcc then deletes its temporary
+    files) and SIGKILL after a grace period: no cc1 or as is left running as an orphan."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate()
+    except BaseException:
+        for signal_number, grace in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(process.pid, signal_number)
+                process.wait(timeout=grace)
+                break
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                continue
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 @contextmanager
@@ -292,9 +315,7 @@ def build_runtime(board: Board, variant: str = "ref", link: str = "serial",
         try:
             objects = _compile(flags, library_sources, staging / "lib", board)
             _compile(flags, board_sources, staging / "board", board)
-            result = subprocess.run([AR, "rcsD", str(staging / RUNTIME_ARCHIVE),
-                                     *map(str, objects)],
-                                    capture_output=True, text=True, check=False)
+            result = _tool([AR, "rcsD", str(staging / RUNTIME_ARCHIVE), *map(str, objects)])
             if result.returncode != 0:
                 raise BuildError(f"{AR} failed: {result.stderr.strip()[:300]}")
             staging.rename(directory)  # atomic: others see all of it or nothing
@@ -356,7 +377,7 @@ def build_firmware(generated: GeneratedModel, board: Board, model_name: str,
                    *map(str, runtime.objects), str(runtime.archive),
                    *LINK_FLAGS, f"-L{staging}", f"-T{linker_script}",
                    f"-Wl,-Map={staging / 'firmware.map'}", "-o", str(staging / "firmware.elf")]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        result = _tool(command)
         if result.returncode != 0:
             raise BuildError(_first_error(result.stderr, board))
         try:

@@ -15,6 +15,8 @@ from hilbench.errors import TransportError
 
 MAGIC = b"HILBENCH-LINK-1\x00"
 HEADER = struct.Struct("<16sIIIIII")  # magic, up_size, down_size, up_w, up_r, down_w, down_r
+RING_LIMIT = 1 << 20  # bytes a ring may claim: the target's RAM is not to be trusted blindly
+WRITE_TIMEOUT = 10.0  # seconds a write may wait for the firmware to drain its ring
 
 
 def control_block_address(elf: Path) -> int:
@@ -40,15 +42,28 @@ class ProbeTransport:
             if time.monotonic() > deadline:
                 raise TransportError("no hilbench link block in target RAM (magic not found)")
             time.sleep(0.01)
+        if not (2 <= up_size <= RING_LIMIT and 2 <= down_size <= RING_LIMIT):
+            raise TransportError(f"the link block claims rings of {up_size} and {down_size} "
+                                 f"bytes; expected 2..{RING_LIMIT}")
         self.up_size, self.down_size = up_size, down_size
         self.down = self.up + up_size
 
     def _indices(self) -> tuple[int, int, int, int]:
-        return struct.unpack("<IIII", self.memory.read_memory(self.address + 24, 16))
+        up_write, up_read, down_write, down_read = struct.unpack(
+            "<IIII", self.memory.read_memory(self.address + 24, 16))
+        if up_write >= self.up_size or up_read >= self.up_size or \
+                down_write >= self.down_size or down_read >= self.down_size:
+            raise TransportError(f"the link block's ring indices are out of range "
+                                 f"({up_write}, {up_read}, {down_write}, {down_read})")
+        return up_write, up_read, down_write, down_read
 
     def write(self, data: bytes) -> None:
         data = bytes(data)
+        deadline = time.monotonic() + WRITE_TIMEOUT
         while data:
+            if time.monotonic() > deadline:
+                raise TransportError(f"the target did not take {len(data)} bytes from its "
+                                     f"link ring within {WRITE_TIMEOUT:g} s")
             with self.memory.paused():
                 _, _, down_write, down_read = self._indices()
                 free = (down_read - down_write - 1) % self.down_size
@@ -62,6 +77,8 @@ class ProbeTransport:
                         self.address + 32,
                         struct.pack("<I", (down_write + len(part)) % self.down_size))
                     data = data[len(part):]
+            if not part:
+                time.sleep(0.001)  # the ring is full: let the target run
 
     def read(self, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout

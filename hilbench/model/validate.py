@@ -1,0 +1,193 @@
+"""Checks on a Graph that TFLM makes in its flatbuffer parsing and Prepare steps, made once
+before anything is allocated.
+
+Why here: a malformed or hostile model must end in one line naming the op, the tensor and
+the value, never in an OverflowError deep in fixed-point code, a C file that does not
+compile, or a 13 GiB allocation. The reader validates the graph's structure (tensors,
+quantization, graph inputs/outputs); `reference.prepare` (which codegen also uses)
+validates each operator before its kernel's Prepare runs. Sizes are counted with Python
+ints, which cannot overflow the way an int64 product of hostile dimensions does.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hilbench.errors import ModelError
+from hilbench.model.graph import Graph, Operator, Tensor
+
+# Bytes one tensor, or one op's temporaries for one vector, may take on the host. A model
+# for a microcontroller is measured in KiB; this leaves two orders of magnitude and keeps
+# the host reference well inside a 2 GiB address space.
+MEMORY_BUDGET = 64 << 20
+# Multiply-accumulates per inference: the largest MCU models do ~10^8.
+MAX_MACS = 1 << 31
+MAX_RANK = 6  # TFLM's RuntimeShape keeps up to 6 dimensions inline; nothing here needs more
+_NAME_CHARS = 40  # names and values are cut so that an error stays one readable line
+
+_ZERO_POINT_RANGES: dict[str, tuple[int, int]] = {
+    "int8": (-128, 127), "uint8": (0, 255), "int16": (0, 0), "int32": (-(1 << 31), (1 << 31) - 1),
+}
+
+# (min inputs, max inputs) of each operator hilbench runs; every one has exactly one output.
+_INPUT_COUNTS: dict[str, tuple[int, int]] = {
+    "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3),
+    "AVERAGE_POOL_2D": (1, 1), "MAX_POOL_2D": (1, 1), "ADD": (2, 2), "MUL": (2, 2),
+    "RESHAPE": (1, 2), "PAD": (2, 2), "PADV2": (2, 3), "CONCATENATION": (1, 1 << 10),
+    "MEAN": (2, 2), "SOFTMAX": (1, 1), "LOGISTIC": (1, 1), "TANH": (1, 1),
+    "HARD_SWISH": (1, 1), "RELU": (1, 1), "RELU6": (1, 1), "QUANTIZE": (1, 1),
+    "DEQUANTIZE": (1, 1),
+}
+_ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+
+
+def short(value: object, limit: int = _NAME_CHARS) -> str:
+    """repr-like text of a name or value, cut to `limit` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _where(t: Tensor) -> str:
+    return f"tensor {t.index} {short(repr(t.name))}"
+
+
+def element_count(shape: tuple[int, ...]) -> int:
+    return math.prod(int(d) for d in shape)
+
+
+def validate_graph(graph: Graph, budget: int = MEMORY_BUDGET) -> None:
+    """Structure: graph inputs/outputs, every tensor's size and quantization."""
+    if not graph.inputs:
+        raise ModelError("model has no graph inputs")
+    if not graph.outputs:
+        raise ModelError("model has no graph outputs")
+    for t in graph.tensors:
+        check_tensor(t, budget)
+    written = {i for op in graph.operators for i in op.outputs}
+    for i in graph.outputs:
+        t = graph.tensor(i)
+        if i not in written and i not in graph.inputs and t.data is None:
+            raise ModelError(f"graph output {_where(t)} is written by no op")
+
+
+def check_tensor(t: Tensor, budget: int = MEMORY_BUDGET) -> None:
+    """One tensor's rank, byte size and quantization (scales, zero points, axis)."""
+    if len(t.shape) > MAX_RANK:
+        raise ModelError(f"{_where(t)} has {len(t.shape)} dimensions; at most {MAX_RANK}")
+    nbytes = element_count(t.shape) * t.dtype.itemsize
+    if nbytes > budget:
+        raise ModelError(f"{_where(t)} shape {short(list(t.shape))} needs {nbytes:,} bytes; "
+                         f"the limit is {budget:,}")
+    q = t.quantization
+    if q is None or t.dtype.kind not in "iu":
+        return
+    scales = q.scale.astype(np.float64)
+    bad = ~np.isfinite(scales) | (scales <= 0)
+    if bad.any():
+        raise ModelError(f"{_where(t)} has scale {short(float(scales[bad][0]))}; "
+                         f"scales must be finite and positive")
+    low, high = _ZERO_POINT_RANGES.get(t.dtype.name, (-(1 << 31), (1 << 31) - 1))
+    outside = (q.zero_point < low) | (q.zero_point > high)
+    if outside.any():
+        raise ModelError(f"{_where(t)} ({t.dtype.name}) has zero point "
+                         f"{short(int(q.zero_point[outside][0]))}, outside {low}..{high}")
+    rank = len(t.shape)
+    if not 0 <= q.axis < max(rank, 1):
+        raise ModelError(f"{_where(t)} has quantization axis {short(q.axis)} "
+                         f"for a {rank}-D shape")
+    if q.per_channel and (rank == 0 or q.scale.size != t.shape[q.axis]):
+        raise ModelError(f"{_where(t)} has {q.scale.size} scales along axis {q.axis} "
+                         f"of shape {short(list(t.shape))}")
+
+
+def validate_op(graph: Graph, op: Operator, budget: int = MEMORY_BUDGET) -> None:
+    """An operator's operand counts, option values and host working memory, checked
+    before its kernel's Prepare computes anything from them."""
+    where = f"op {op.index} {op.opcode}"
+    low, high = _INPUT_COUNTS.get(op.opcode, (0, 1 << 10))
+    if not low <= len(op.inputs) <= high or any(i < 0 for i in op.inputs[:low]):
+        raise ModelError(f"{where} has {len(op.inputs)} inputs; expected {low}..{high}")
+    if len(op.outputs) != 1 or op.outputs[0] < 0:
+        raise ModelError(f"{where} has {len(op.outputs)} outputs; expected 1")
+    _check_options(op, where)
+    if op.opcode == "FULLY_CONNECTED":
+        _check_bias_scale(graph, op, where)
+    need = working_bytes(graph, op)
+    if need > budget:
+        raise ModelError(f"{where} needs {need:,} bytes of host working memory per vector; "
+                         f"the limit is {budget:,}")
+    macs = op_macs(graph, op)
+    if macs > MAX_MACS:
+        raise ModelError(f"{where} has {macs:,} multiply-accumulates; the limit is {MAX_MACS:,}")
+
+
+def _check_options(op: Operator, where: str) -> None:
+    options = op.options
+    for key in ("stride_h", "stride_w", "dilation_h", "dilation_w", "filter_h", "filter_w",
+                "depth_multiplier"):
+        if key in options and not 0 < options[key] <= 1 << 16:
+            raise ModelError(f"{where} has {key} {short(options[key])}; expected 1..65536")
+    if "padding" in options and options["padding"] not in ("SAME", "VALID"):
+        raise ModelError(f"{where} has padding {short(options['padding'])}")
+    if "activation" in options and options["activation"] not in _ACTIVATIONS:
+        raise ModelError(f"{where} has fused activation {short(options['activation'])}")
+    if "beta" in options:
+        beta = options["beta"]
+        if not (math.isfinite(beta) and beta > 0):
+            raise ModelError(f"{where} has beta {short(beta)}; expected a finite value > 0")
+
+
+def _check_bias_scale(graph: Graph, op: Operator, where: str) -> None:
+    """TFLM's GetQuantizedConvolutionMultipler (run by FULLY_CONNECTED's Prepare): the bias
+    scale must be input scale x filter scale, within 2 % of the output scale. Computed as
+    TFLM does: the first scales only, their product in float32."""
+    operands = [graph.tensor(i) if 0 <= i else None for i in op.inputs[:3]] + [None] * 3
+    x, w, bias = operands[:3]
+    y = graph.tensor(op.outputs[0])
+    if bias is None or any(t.quantization is None for t in (x, w, y)):
+        return
+    product = float(np.float32(x.quantization.scale[0]) * np.float32(w.quantization.scale[0]))
+    bias_scale = float(bias.quantization.scale[0]) if bias.quantization is not None else 0.0
+    ratio = abs(product - bias_scale) / float(y.quantization.scale[0])
+    if not ratio <= 0.02:
+        raise ModelError(f"{where}: bias {short(repr(bias.name))} has scale "
+                         f"{short(bias_scale)}; input x filter scale is {short(product)} "
+                         f"(TFLM allows 2 % of the output scale)")
+
+
+def _shape(graph: Graph, op: Operator, position: int) -> tuple[int, ...]:
+    if position < len(op.inputs) and op.inputs[position] >= 0:
+        return graph.tensor(op.inputs[position]).shape
+    return ()
+
+
+def op_macs(graph: Graph, op: Operator) -> int:
+    """Multiply-accumulates of one inference of the op (0 for ops without any)."""
+    out = element_count(graph.tensor(op.outputs[0]).shape) if op.outputs else 0
+    weights = _shape(graph, op, 1)
+    if op.opcode == "CONV_2D" and len(weights) == 4:
+        return out * element_count(weights[1:])
+    if op.opcode == "DEPTHWISE_CONV_2D" and len(weights) == 4:
+        return out * element_count(weights[1:3])
+    if op.opcode == "FULLY_CONNECTED" and weights:
+        return out * int(weights[-1])
+    if op.opcode == "MUL":
+        return out
+    return 0
+
+
+def working_bytes(graph: Graph, op: Operator) -> int:
+    """Bytes of int64 temporaries the host reference needs for one vector of the op: the
+    im2col columns of a convolution, else a few copies of its inputs and output."""
+    out = element_count(graph.tensor(op.outputs[0]).shape) if op.outputs else 0
+    width = 1
+    weights = _shape(graph, op, 1)
+    if op.opcode == "CONV_2D" and len(weights) == 4:
+        width = element_count(weights[1:])
+    elif op.opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        width = int(op.options.get("filter_h", 1)) * int(op.options.get("filter_w", 1))
+    inputs = sum(element_count(graph.tensor(i).shape) for i in op.inputs if i >= 0)
+    return 8 * max(out * max(width, 4), inputs)

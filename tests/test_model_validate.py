@@ -1,0 +1,157 @@
+"""Model validation (hilbench/model/validate.py): every value TFLM's Prepare refuses, and
+every size that would blow up the host, is refused before any allocation with one line
+naming the op or tensor and the value. Fast: graphs are mutated in memory and written
+with hilbench's own writer; two cases go through the CLI as a user meets them."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import tflite
+
+from hilbench.errors import ModelError
+from hilbench.model import parse_tflite
+from hilbench.model.graph import Quantization
+from hilbench.model.tflite_writer import write_tflite
+from hilbench.reference import Reference
+from support import SHARED_MODELS, assert_one_line_error, hilbench
+
+HELLO = parse_tflite((SHARED_MODELS / "tflm_hello_world_int8.tflite").read_bytes())
+SPEECH = parse_tflite((SHARED_MODELS / "tflm_micro_speech_int8.tflite").read_bytes())
+
+
+def _requantized(t, scale=None, zero_point=None, axis=None):
+    q = t.quantization
+    t.quantization = Quantization(
+        np.asarray(q.scale if scale is None else scale, np.float32).reshape(-1),
+        np.asarray(q.zero_point if zero_point is None else zero_point, np.int64).reshape(-1),
+        q.axis if axis is None else axis)
+
+
+def _refused(graph, *fragments: str) -> str:
+    """Written and read back as a user's file, then prepared as `reference` does."""
+    data = write_tflite(graph)
+    with pytest.raises(ModelError) as error:
+        Reference(parse_tflite(data))
+    message = str(error.value)
+    assert "\n" not in message and len(message) < 400, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+@pytest.mark.parametrize("scale", [float("nan"), float("inf"), -0.5, 0.0])
+def test_scales_must_be_finite_and_positive(scale):
+    graph = copy.deepcopy(HELLO)
+    _requantized(graph.tensors[9], scale=[scale])  # the output: the old ZeroDivisionError
+    _refused(graph, "tensor 9 'StatefulPartitionedCall:0'", f"scale {scale}")
+
+
+@pytest.mark.parametrize("zero_point", [1 << 40, 128, -129])
+def test_zero_points_must_fit_their_type(zero_point):
+    graph = copy.deepcopy(HELLO)
+    _requantized(graph.tensors[7], zero_point=[zero_point])  # 2^40 once reached the C
+    _refused(graph, "tensor 7", f"zero point {zero_point}", "-128..127")
+
+
+def test_per_channel_axis_and_scale_count():
+    graph = copy.deepcopy(HELLO)
+    _requantized(graph.tensors[4], axis=5)
+    _refused(graph, "tensor 4", "quantization axis 5")
+    graph = copy.deepcopy(HELLO)
+    _requantized(graph.tensors[4], scale=[0.01] * 3, zero_point=[0] * 3, axis=0)
+    _refused(graph, "tensor 4", "3 scales along axis 0")
+
+
+def test_operand_counts():
+    graph = copy.deepcopy(HELLO)
+    graph.operators[1].inputs = [7]  # the old IndexError
+    _refused(graph, "op 1 FULLY_CONNECTED has 1 inputs; expected 2..3")
+    graph = copy.deepcopy(HELLO)
+    graph.operators[1].inputs = [7, -1, 3]
+    _refused(graph, "op 1 FULLY_CONNECTED has 3 inputs")
+
+
+def test_graph_inputs_and_outputs_must_exist():
+    graph = copy.deepcopy(HELLO)
+    graph.inputs = []
+    _refused(graph, "no graph inputs")
+    graph = copy.deepcopy(HELLO)
+    graph.outputs = []
+    _refused(graph, "no graph outputs")
+
+
+def test_huge_batch_refused_before_allocation():
+    graph = copy.deepcopy(SPEECH)
+    # once `reference` asked for 13.5 GiB and `run` grew until the OOM killer came
+    graph.tensors[graph.inputs[0]].shape = (65536 * 64,) + graph.tensors[graph.inputs[0]].shape[1:]
+    _refused(graph, "needs", "bytes; the limit is")
+
+
+@pytest.mark.parametrize("beta", [-1.0, 0.0, float("nan")])
+def test_softmax_beta(beta):
+    graph = copy.deepcopy(SPEECH)
+    graph.operators[3].options["beta"] = beta
+    _refused(graph, "op 3 SOFTMAX has beta")
+
+
+def test_stride_and_activation_options():
+    graph = copy.deepcopy(SPEECH)
+    graph.operators[1].options["stride_h"] = 0
+    _refused(graph, "op 1 DEPTHWISE_CONV_2D has stride_h 0")
+    graph = copy.deepcopy(SPEECH)
+    graph.operators[1].options["activation"] = "SIGN_BIT"
+    _refused(graph, "fused activation SIGN_BIT")
+
+
+def test_options_of_the_wrong_type():
+    data = bytearray(write_tflite(SPEECH))
+    op = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0).Operators(3)  # SOFTMAX
+    data[op._tab.Pos + op._tab.Offset(10)] = tflite.BuiltinOptions.Conv2DOptions
+    with pytest.raises(ModelError, match="op 3 SOFTMAX has options of type Conv2DOptions, "
+                                         "expected SoftmaxOptions"):
+        parse_tflite(bytes(data))
+
+
+def test_bias_scale_must_match_as_tflm_checks():
+    graph = copy.deepcopy(HELLO)
+    _requantized(graph.tensors[5], scale=[1.0])  # op 0's bias; TFLM: kernel_util.cc
+    _refused(graph, "op 0 FULLY_CONNECTED: bias", "2 % of the output scale")
+
+
+def test_requantization_out_of_range():
+    graph = copy.deepcopy(HELLO)
+    _requantized(graph.tensors[7], scale=[1e-30])  # op 0's output: multiplier ~1e27
+    _refused(graph, "op 0 FULLY_CONNECTED", "out of range")
+
+
+def test_valid_models_pass():
+    for path in sorted(SHARED_MODELS.glob("*.tflite")):
+        Reference(parse_tflite(path.read_bytes()))
+
+
+def test_cli_one_bounded_line(tmp_path):
+    graph = copy.deepcopy(HELLO)
+    graph.tensors[9].name = "x" * 5000  # a 5,265-character error line, once
+    _requantized(graph.tensors[9], scale=[float("nan")])
+    path = tmp_path / "long.tflite"
+    write_tflite(graph, path)
+    for command in (["inspect", path], ["reference", path, "--random", 2]):
+        result = hilbench(*command)
+        assert_one_line_error(result, "scale nan")
+        assert len(result.stderr) < 700 and "Warning" not in result.stderr
+
+
+def test_npy_header_claiming_a_terabyte(tmp_path):
+    from numpy.lib import format as npy
+
+    path = tmp_path / "huge.npy"
+    with path.open("wb") as f:
+        npy.write_array_header_1_0(f, {"descr": "|i1", "fortran_order": False,
+                                       "shape": (10**12,)})
+        f.write(b"\x01" * 10)
+    model = SHARED_MODELS / "tflm_hello_world_int8.tflite"
+    assert_one_line_error(hilbench("reference", model, "--input", path),
+                          "huge.npy is not a NumPy .npy array")
