@@ -6,6 +6,7 @@ firmware tree; `baseline save` replaces its file atomically under a lock."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -110,8 +111,10 @@ def test_build_dir_that_is_a_file(tmp_path, capsys, monkeypatch):
     try:
         _one_line(capsys, ["--build-dir", str(afile), "run", HELLO], "is not a directory")
         _one_line(capsys, ["baseline", "save", HELLO, "-o", str(tmp_path)], "is a directory")
-    finally:  # main() sets the variable for the builds of its command
-        monkeypatch.delenv("HILBENCH_CACHE", raising=False)
+    finally:  # main() sets the variable for the builds of its command. Not monkeypatch:
+        # it would record the value main() set and put it back after the test, pointing
+        # every later test of this worker at the file
+        os.environ.pop("HILBENCH_CACHE", None)
 
 
 def test_baseline_save_is_atomic_and_locked(tmp_path):
