@@ -310,6 +310,12 @@ hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int
                            void *scratch);
 hb_status hb_conv2d_s8_dsp_full(const hb_conv_dsp_params *p, const int8_t *input,
                                 int8_t *output, void *scratch);
+/* The same one pixel at a time: scratch 2 * row_length bytes (one column), plus the
+ * staging row when it has one. */
+hb_status hb_conv2d_s8_dsp_1col(const hb_conv_dsp_params *p, const int8_t *input,
+                                int8_t *output, void *scratch);
+hb_status hb_conv2d_s8_dsp_1col_full(const hb_conv_dsp_params *p, const int8_t *input,
+                                     int8_t *output, void *scratch);
 hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
                                          int8_t *output, void *scratch);
 hb_status hb_depthwise_conv2d_3x3_s8_dsp_full(const hb_dw3x3_dsp_params *p,
