@@ -258,7 +258,8 @@ hb_status hb_add_s8_mve(const hb_add_mve_params *p, const int8_t *a, const int8_
 /* CONV_2D as a matrix product (dsp variant): two output pixels at a time, each one's
  * receptive field gathered (im2col) into `scratch` as int16, times two output channels.
  * scratch: 4 * row_length bytes (two int16 columns), plus row_length (an int8 staging
- * row) when kernel_w * input.c is not a multiple of 4; 4-byte aligned. */
+ * row) when kernel_w * input.c is not a multiple of 4; 4-byte aligned. The _1col entry
+ * points take one pixel at a time: 2 * row_length bytes of columns. */
 typedef struct {
   hb_dims input, output;
   int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;

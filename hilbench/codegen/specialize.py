@@ -47,6 +47,11 @@ VARIANT_KERNELS: dict[str, frozenset[str]] = {
 # Tests of the kernels on small shapes set it to 0.
 MIN_MACS = 512
 
+# The dsp CONV_2D runs one pixel per pass (half the scratch) where its two im2col columns
+# would lift the layer-by-layer peak by more than this share of it (`_lifts_peak` says why).
+# Tests set it to 0.0 (one column wherever the columns lift the peak at all) or inf (never).
+ONE_COLUMN_LIFT = 1 / 32
+
 _FC_CHUNK = 512  # values per call of the dsp FULLY_CONNECTED assembly (fully_connected_dsp.c)
 _ACC_LIMIT = 1 << 30  # |accumulator| below this keeps SMMULR(2 * acc, m) exact
 
@@ -170,7 +175,7 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
 
 def _lifts_peak(graph: Graph, op: Operator, scratch: int) -> bool:
     """Whether `scratch` bytes beside the tensors live at op would exceed the layer-by-layer
-    bound (the largest live bytes at any op) by more than 1/32 of it.
+    bound (the largest live bytes at any op) by more than ONE_COLUMN_LIFT (1/32) of it.
 
     Why the dsp CONV_2D asks: it takes two output pixels per pass from two int16 im2col
     columns (4 * row_length bytes, live at its op only). Where they would lift the model's
@@ -183,7 +188,7 @@ def _lifts_peak(graph: Graph, op: Operator, scratch: int) -> bool:
     buffers = lifetimes(graph)
     live = sum(b.size for b in buffers if b.first <= op.index <= b.last)
     bound = lower_bound(buffers, len(graph.operators))
-    return 32 * (live + scratch) > 33 * bound
+    return live + scratch > bound * (1 + ONE_COLUMN_LIFT)
 
 
 def _depthwise(graph: Graph, op: Operator, p: Any,

@@ -151,22 +151,35 @@ HB_INLINE void dot_2x2(const int32_t *w, const int32_t *x, int32_t groups, int32
   acc[3] = a11;
 }
 
-/* One column times one interleaved pair of weight rows: acc[row]. Two groups per pass. */
+/* One group of four values of one column: w[0..1] the two rows' words, x[0..1] the column's. */
+#define HB_DOT_GROUP_1COL(w, x)                                     \
+  do {                                                              \
+    int32_t wa = (w)[0], wb = (w)[1];                               \
+    const int32_t xe = (x)[0], xo = (x)[1];                         \
+    a0 = __smlad(__sxtb16(wa), xe, a0);                             \
+    a1 = __smlad(__sxtb16(wb), xe, a1);                             \
+    wa = (int32_t)hb_sxtb16_ror8((uint32_t)wa);                     \
+    wb = (int32_t)hb_sxtb16_ror8((uint32_t)wb);                     \
+    a0 = __smlad(wa, xo, a0);                                       \
+    a1 = __smlad(wb, xo, a1);                                       \
+  } while (0)
+
+/* One column times one interleaved pair of weight rows: acc[row]. groups is even: four
+ * groups per pass, then two. */
 HB_INLINE void dot_2x1(const int32_t *w, const int32_t *x, int32_t groups, int32_t *acc) {
   int32_t a0 = acc[0], a1 = acc[1];
   int32_t n;
-  for (n = groups >> 1; n > 0; --n, w += 4, x += 4) {
-    int32_t g;
-    for (g = 0; g < 4; g += 2) {
-      int32_t wa = w[g], wb = w[g + 1];
-      const int32_t xe = x[g], xo = x[g + 1];
-      a0 = __smlad(__sxtb16(wa), xe, a0);
-      a1 = __smlad(__sxtb16(wb), xe, a1);
-      wa = (int32_t)hb_sxtb16_ror8((uint32_t)wa);
-      wb = (int32_t)hb_sxtb16_ror8((uint32_t)wb);
-      a0 = __smlad(wa, xo, a0);
-      a1 = __smlad(wb, xo, a1);
-    }
+  for (n = groups >> 2; n > 0; --n) {
+    HB_DOT_GROUP_1COL(w, x);
+    HB_DOT_GROUP_1COL(w + 2, x + 2);
+    HB_DOT_GROUP_1COL(w + 4, x + 4);
+    HB_DOT_GROUP_1COL(w + 6, x + 6);
+    w += 8;
+    x += 8;
+  }
+  if (groups & 2) {
+    HB_DOT_GROUP_1COL(w, x);
+    HB_DOT_GROUP_1COL(w + 2, x + 2);
   }
   acc[0] = a0;
   acc[1] = a1;
