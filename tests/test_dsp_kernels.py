@@ -178,6 +178,8 @@ def _edge_graphs():
         rng(6), in_shape=(1, 6, 5, 3), out_c=5, stride=(1, 1), activation="RELU")
     yield "conv-4_channels_dilated_same", cases.conv_model(
         rng(7), in_shape=(1, 7, 7, 4), out_c=6, dilation=(2, 2), stride=(1, 1))
+    yield "depthwise-1_channel_multiplier_4_kernel_5x4", cases.conv_model(
+        rng(19), opcode="DEPTHWISE_CONV_2D", in_shape=(1, 9, 8, 1), out_c=4, kernel=(5, 4))
     yield "conv-dead_channels", _dead_channels(cases.conv_model(
         rng(8), in_shape=(1, 4, 4, 8), out_c=6, kernel=(1, 1), stride=(1, 1)))
     yield "depthwise-3x3_8ch_same_stride1_relu6", cases.conv_model(
@@ -212,16 +214,8 @@ def _edge_graphs():
 ONE_COLUMN = "-1col"
 
 
-def _one_column_graphs():
-    rng = lambda seed: np.random.default_rng(seed)  # noqa: E731
-    yield "conv-odd_channels_odd_pixels", cases.conv_model(
-        rng(5), in_shape=(1, 5, 3, 8), out_c=7, kernel=(1, 1), stride=(1, 1))
-    yield "conv-3_channels_same_stride1_relu", cases.conv_model(
-        rng(6), in_shape=(1, 6, 5, 3), out_c=5, stride=(1, 1), activation="RELU")
-    yield "conv-4_channels_dilated_same", cases.conv_model(
-        rng(7), in_shape=(1, 7, 7, 4), out_c=6, dilation=(2, 2), stride=(1, 1))
-    yield "depthwise-1_channel_multiplier_4_kernel_5x4", cases.conv_model(
-        rng(19), opcode="DEPTHWISE_CONV_2D", in_shape=(1, 9, 8, 1), out_c=4, kernel=(5, 4))
+ONE_COLUMN_CASES = ("conv-odd_channels_odd_pixels", "conv-3_channels_same_stride1",
+                    "conv-4_channels_dilated_same", "depthwise-1_channel_multiplier_4_kernel_5x4")
 
 
 def _dead_channels(graph):
@@ -235,7 +229,8 @@ def _dead_channels(graph):
     return graph
 
 
-EDGE = dict(_edge_graphs()) | {name + ONE_COLUMN: g for name, g in _one_column_graphs()}
+_TWO_COLUMNS = dict(_edge_graphs())
+EDGE = _TWO_COLUMNS | {name + ONE_COLUMN: _TWO_COLUMNS[name] for name in ONE_COLUMN_CASES}
 
 
 @pytest.fixture

@@ -128,23 +128,30 @@ static void im2col_1col(const hb_conv_dsp_params *p, const int8_t *input, int32_
     a11 = __smlad(wb, xo, a11);                                     \
   } while (0)
 
-/* Two interleaved columns times one interleaved pair of weight rows: acc[2 * px + row].
- * groups is even (row_length is a multiple of 8): four groups per pass, then two. */
+/* The passes of a dot product over `groups` (even: row_length is a multiple of 8) groups
+ * of four values of a pair of weight rows and `cols` interleaved columns: four groups per
+ * pass, then two. */
+#define HB_DOT_PASSES(group, cols)                                  \
+  do {                                                              \
+    for (n = groups >> 2; n > 0; --n) {                             \
+      group(w, x);                                                  \
+      group(w + 2, x + 2 * (cols));                                 \
+      group(w + 4, x + 4 * (cols));                                 \
+      group(w + 6, x + 6 * (cols));                                 \
+      w += 8;                                                       \
+      x += 8 * (cols);                                              \
+    }                                                               \
+    if (groups & 2) {                                               \
+      group(w, x);                                                  \
+      group(w + 2, x + 2 * (cols));                                 \
+    }                                                               \
+  } while (0)
+
+/* Two interleaved columns times one interleaved pair of weight rows: acc[2 * px + row]. */
 HB_INLINE void dot_2x2(const int32_t *w, const int32_t *x, int32_t groups, int32_t *acc) {
   int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
   int32_t n;
-  for (n = groups >> 2; n > 0; --n) {
-    HB_DOT_GROUP(w, x);
-    HB_DOT_GROUP(w + 2, x + 4);
-    HB_DOT_GROUP(w + 4, x + 8);
-    HB_DOT_GROUP(w + 6, x + 12);
-    w += 8;
-    x += 16;
-  }
-  if (groups & 2) {
-    HB_DOT_GROUP(w, x);
-    HB_DOT_GROUP(w + 2, x + 4);
-  }
+  HB_DOT_PASSES(HB_DOT_GROUP, 2);
   acc[0] = a00;
   acc[1] = a01;
   acc[2] = a10;
@@ -164,23 +171,11 @@ HB_INLINE void dot_2x2(const int32_t *w, const int32_t *x, int32_t groups, int32
     a1 = __smlad(wb, xo, a1);                                       \
   } while (0)
 
-/* One column times one interleaved pair of weight rows: acc[row]. groups is even: four
- * groups per pass, then two. */
+/* One column times one interleaved pair of weight rows: acc[row]. */
 HB_INLINE void dot_2x1(const int32_t *w, const int32_t *x, int32_t groups, int32_t *acc) {
   int32_t a0 = acc[0], a1 = acc[1];
   int32_t n;
-  for (n = groups >> 2; n > 0; --n) {
-    HB_DOT_GROUP_1COL(w, x);
-    HB_DOT_GROUP_1COL(w + 2, x + 2);
-    HB_DOT_GROUP_1COL(w + 4, x + 4);
-    HB_DOT_GROUP_1COL(w + 6, x + 6);
-    w += 8;
-    x += 8;
-  }
-  if (groups & 2) {
-    HB_DOT_GROUP_1COL(w, x);
-    HB_DOT_GROUP_1COL(w + 2, x + 2);
-  }
+  HB_DOT_PASSES(HB_DOT_GROUP_1COL, 1);
   acc[0] = a0;
   acc[1] = a1;
 }
@@ -197,12 +192,13 @@ HB_INLINE int8_t requant(int32_t acc, int32_t m, int32_t pre, int32_t k, int32_t
   return (int8_t)(v > hi ? hi : v);
 }
 
-/* A block of two columns times every pair of weight rows (interleaved on the host by groups
- * of four: row 2q's, then row 2q+1's); output pixel j's channels go to out_j (out1 may equal
- * out0 when both columns hold the same pixel). An odd last channel comes from a zero-padded
- * pair whose second row is dropped. */
+/* A block of `cols` (2, or 1 for the _1col kernels) columns times every pair of weight rows
+ * (interleaved on the host by groups of four: row 2q's, then row 2q+1's); output pixel j's
+ * channels go to out_j (out1 may equal out0 when both columns hold the same pixel; unused
+ * with one column). An odd last channel comes from a zero-padded pair whose second row is
+ * dropped. */
 HB_INLINE void mat_mult(const hb_conv_dsp_params *p, const int16_t *block, int8_t *out0,
-                        int8_t *out1, int full) {
+                        int8_t *out1, int full, int32_t cols) {
   const int32_t groups = p->row_length >> 2, out_c = p->output.c;
   const int32_t k = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
   const int32_t *w = (const int32_t *)p->weights;
@@ -212,20 +208,21 @@ HB_INLINE void mat_mult(const hb_conv_dsp_params *p, const int16_t *block, int8_
   for (q = (out_c + 1) >> 1; q > 0; --q) {
     acc[0] = acc[2] = bias[0];
     acc[1] = acc[3] = bias[1];
-    dot_2x2(w, x, groups, acc);
+    if (cols == 2) dot_2x2(w, x, groups, acc);
+    else dot_2x1(w, x, groups, acc);
     {
-      /* all four before any store: int8 stores may alias the parameters, which would make
-       * the compiler reload them */
+      /* all before any store: int8 stores may alias the parameters, which would make the
+       * compiler reload them (with one column, r10 and r11 are dead code) */
       const int32_t m0 = rq[0], e0 = rq[1], m1 = rq[2], e1 = rq[3];
       const int8_t r00 = requant(acc[0], m0, e0, k, lo, hi, full);
       const int8_t r10 = requant(acc[2], m0, e0, k, lo, hi, full);
       const int8_t r01 = requant(acc[1], m1, e1, k, lo, hi, full);
       const int8_t r11 = requant(acc[3], m1, e1, k, lo, hi, full);
       out0[0] = r00;
-      out1[0] = r10;
+      if (cols == 2) out1[0] = r10;
       if (q > 1 || (out_c & 1) == 0) {
         out0[1] = r01;
-        out1[1] = r11;
+        if (cols == 2) out1[1] = r11;
       }
     }
     w += 2 * groups;
@@ -236,33 +233,6 @@ HB_INLINE void mat_mult(const hb_conv_dsp_params *p, const int16_t *block, int8_
   }
 }
 
-/* mat_mult for a block of one column: out's channels. */
-HB_INLINE void mat_mult_1col(const hb_conv_dsp_params *p, const int16_t *block, int8_t *out,
-                             int full) {
-  const int32_t groups = p->row_length >> 2, out_c = p->output.c;
-  const int32_t k = 2 * p->output_offset + 1, lo = p->act_min, hi = p->act_max;
-  const int32_t *w = (const int32_t *)p->weights;
-  const int32_t *bias = p->folded_bias, *rq = p->requant;
-  const int32_t *x = (const int32_t *)block;
-  int32_t q, acc[2];
-  for (q = (out_c + 1) >> 1; q > 0; --q) {
-    acc[0] = bias[0];
-    acc[1] = bias[1];
-    dot_2x1(w, x, groups, acc);
-    {
-      const int32_t m0 = rq[0], e0 = rq[1], m1 = rq[2], e1 = rq[3];
-      const int8_t r0 = requant(acc[0], m0, e0, k, lo, hi, full);
-      const int8_t r1 = requant(acc[1], m1, e1, k, lo, hi, full);
-      out[0] = r0;
-      if (q > 1 || (out_c & 1) == 0) out[1] = r1;
-    }
-    w += 2 * groups;
-    bias += 2;
-    rq += 4;
-    out += 2;
-  }
-}
-
 /* Outside GCC's first scheduling pass, which would hoist loads and spill accumulators, and
  * without store merging, whose packing of int8 results into a word costs more than byte
  * stores. */
@@ -270,12 +240,12 @@ HB_INLINE void mat_mult_1col(const hb_conv_dsp_params *p, const int16_t *block, 
 
 HB_NO_SCHED1 static void mat_mult_full(const hb_conv_dsp_params *p, const int16_t *block,
                                        int8_t *out0, int8_t *out1) {
-  mat_mult(p, block, out0, out1, 1);
+  mat_mult(p, block, out0, out1, 1, 2);
 }
 
 HB_NO_SCHED1 static void mat_mult_clamped(const hb_conv_dsp_params *p, const int16_t *block,
                                           int8_t *out0, int8_t *out1) {
-  mat_mult(p, block, out0, out1, 0);
+  mat_mult(p, block, out0, out1, 0, 2);
 }
 
 typedef void (*block_fn)(const hb_conv_dsp_params *, const int16_t *, int8_t *, int8_t *);
@@ -307,7 +277,7 @@ HB_INLINE void conv_1col(const hb_conv_dsp_params *p, const int8_t *input, int8_
   int32_t pix;
   for (pix = 0; pix < pixels; ++pix, output += p->output.c) {
     im2col_1col(p, input, pix, block, stage);
-    mat_mult_1col(p, block, output, full);
+    mat_mult(p, block, output, output, full, 1);
   }
 }
 
