@@ -131,6 +131,19 @@ def test_scratch_is_planned_beside_the_arena_and_only_for_the_dsp_variant():
     assert "static int8_t hb_scratch[" in dsp.source
 
 
+def test_one_column_conv_only_where_two_columns_would_lift_the_peak():
+    """micro_speech's one-channel 10x8 conv is its arena's peak: one column (160 B, not 320 B
+    of scratch). KWS's first conv (the same kind, far below its peak) and its 1x1 convs (at
+    the peak, but 256 B of 16,000 B) keep two columns and their speed."""
+    def convs(stem):
+        graph = load_model(SHARED_MODELS / f"{stem}.tflite")
+        return {o.op.index: (s.function, s.scratch_bytes) for o in prepare(graph)
+                if (s := choose(graph, o.op, o.params, "dsp")) and "conv2d" in s.function}
+    assert convs("tflm_micro_speech_int8") == {1: ("hb_conv2d_s8_dsp_1col_full", 160)}
+    for stem in ("kws_ds_cnn_int8", "ic_resnet8_int8", "vww_mobilenet_v1_025_int8"):
+        assert all("_1col" not in f for f, _ in convs(stem).values()), stem
+
+
 # --- QEMU -------------------------------------------------------------------------------
 
 def _bit_exact(path, board, vectors, seed=3):
@@ -165,6 +178,8 @@ def _edge_graphs():
         rng(6), in_shape=(1, 6, 5, 3), out_c=5, stride=(1, 1), activation="RELU")
     yield "conv-4_channels_dilated_same", cases.conv_model(
         rng(7), in_shape=(1, 7, 7, 4), out_c=6, dilation=(2, 2), stride=(1, 1))
+    yield "depthwise-1_channel_multiplier_4_kernel_5x4", cases.conv_model(
+        rng(19), opcode="DEPTHWISE_CONV_2D", in_shape=(1, 9, 8, 1), out_c=4, kernel=(5, 4))
     yield "conv-dead_channels", _dead_channels(cases.conv_model(
         rng(8), in_shape=(1, 4, 4, 8), out_c=6, kernel=(1, 1), stride=(1, 1)))
     yield "depthwise-3x3_8ch_same_stride1_relu6", cases.conv_model(
@@ -193,6 +208,16 @@ def _edge_graphs():
                                                             per_channel=True)
 
 
+# The one-column CONV_2D (codegen/specialize.py ONE_COLUMN_LIFT) on the shapes it treats
+# specially: an odd last channel and pixel, a staged row with padding and RELU, dilation,
+# and a one-channel depthwise conv with a multiplier as micro_speech's.
+ONE_COLUMN = "-1col"
+
+
+ONE_COLUMN_CASES = ("conv-odd_channels_odd_pixels", "conv-3_channels_same_stride1",
+                    "conv-4_channels_dilated_same", "depthwise-1_channel_multiplier_4_kernel_5x4")
+
+
 def _dead_channels(graph):
     """Channel 2 with all-zero weights and a bias of 2^30, channel 4 with all-zero weights."""
     for t in graph.tensors:
@@ -204,14 +229,30 @@ def _dead_channels(graph):
     return graph
 
 
-EDGE = dict(_edge_graphs())
+_TWO_COLUMNS = dict(_edge_graphs())
+EDGE = _TWO_COLUMNS | {name + ONE_COLUMN: _TWO_COLUMNS[name] for name in ONE_COLUMN_CASES}
 
 
-def test_the_edge_cases_reach_every_dsp_kernel():
+@pytest.fixture
+def columns_for(monkeypatch):
+    """Sets the dsp CONV_2D's column rule for an edge case: one column for the -1col cases,
+    two for the others (their single op is the peak, where the rule would pick one column)."""
+    def set_for(name: str) -> None:
+        monkeypatch.setattr(specialize, "ONE_COLUMN_LIFT",
+                            0.0 if name.endswith(ONE_COLUMN) else float("inf"))
+    return set_for
+
+
+def test_the_edge_cases_reach_every_dsp_kernel(columns_for):
     """Guard against a vacuous suite: most cases, and every specialized entry point, must
     be reached (broadcasting ADD, depth multiplier 2 and the like stay generic)."""
-    chosen = {name: [s.function for o in prepare(g) if (s := choose(g, o.op, o.params, "dsp"))]
-              for name, g in EDGE.items()}
+    chosen = {}
+    for name, g in EDGE.items():
+        columns_for(name)
+        chosen[name] = [s.function for o in prepare(g)
+                        if (s := choose(g, o.op, o.params, "dsp"))]
+        assert all(("_1col" in f) == name.endswith(ONE_COLUMN)
+                   for f in chosen[name] if f.startswith("hb_conv2d")), (name, chosen[name])
     assert {f for functions in chosen.values() for f in functions} == VARIANT_KERNELS["dsp"]
     generic = sorted(name for name, functions in chosen.items() if not functions)
     assert len(generic) <= len(EDGE) // 3, generic
@@ -219,8 +260,9 @@ def test_the_edge_cases_reach_every_dsp_kernel():
 
 @pytest.mark.parametrize("board", DSP_BOARDS)
 @pytest.mark.parametrize("name", EDGE)
-def test_edge_case_bit_exact_with_dsp_kernels(name, board, tmp_path):
+def test_edge_case_bit_exact_with_dsp_kernels(name, board, tmp_path, columns_for):
     """Every core that runs the variant: the M4, M7 and M33."""
+    columns_for(name)
     path = tmp_path / f"{name}.tflite"
     write_tflite(EDGE[name], path)
     _bit_exact(path, board, 12)

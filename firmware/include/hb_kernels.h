@@ -258,7 +258,8 @@ hb_status hb_add_s8_mve(const hb_add_mve_params *p, const int8_t *a, const int8_
 /* CONV_2D as a matrix product (dsp variant): two output pixels at a time, each one's
  * receptive field gathered (im2col) into `scratch` as int16, times two output channels.
  * scratch: 4 * row_length bytes (two int16 columns), plus row_length (an int8 staging
- * row) when kernel_w * input.c is not a multiple of 4; 4-byte aligned. */
+ * row) when kernel_w * input.c is not a multiple of 4; 4-byte aligned. The _1col entry
+ * points take one pixel at a time: 2 * row_length bytes of columns. */
 typedef struct {
   hb_dims input, output;
   int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_h, pad_w;
@@ -310,6 +311,12 @@ hb_status hb_conv2d_s8_dsp(const hb_conv_dsp_params *p, const int8_t *input, int
                            void *scratch);
 hb_status hb_conv2d_s8_dsp_full(const hb_conv_dsp_params *p, const int8_t *input,
                                 int8_t *output, void *scratch);
+/* The same one pixel at a time: scratch 2 * row_length bytes (one column), plus the
+ * staging row when it has one. */
+hb_status hb_conv2d_s8_dsp_1col(const hb_conv_dsp_params *p, const int8_t *input,
+                                int8_t *output, void *scratch);
+hb_status hb_conv2d_s8_dsp_1col_full(const hb_conv_dsp_params *p, const int8_t *input,
+                                     int8_t *output, void *scratch);
 hb_status hb_depthwise_conv2d_3x3_s8_dsp(const hb_dw3x3_dsp_params *p, const int8_t *input,
                                          int8_t *output, void *scratch);
 hb_status hb_depthwise_conv2d_3x3_s8_dsp_full(const hb_dw3x3_dsp_params *p,

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hilbench.codegen.memory_plan import lifetimes, lower_bound
 from hilbench.model.graph import Graph, Operator
 from hilbench.model.stats import op_macs
 from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
@@ -27,6 +28,7 @@ from hilbench.reference.fixedpoint import multiply_by_quantized_multiplier
 # The specialized entry points each kernel variant provides (in firmware/kernels/<variant>/).
 VARIANT_KERNELS: dict[str, frozenset[str]] = {
     "dsp": frozenset({"hb_conv2d_s8_dsp", "hb_conv2d_s8_dsp_full",
+                      "hb_conv2d_s8_dsp_1col", "hb_conv2d_s8_dsp_1col_full",
                       "hb_depthwise_conv2d_3x3_s8_dsp", "hb_depthwise_conv2d_3x3_s8_dsp_full",
                       "hb_fully_connected_s8_dsp", "hb_fully_connected_s8_dsp_full",
                       "hb_add_s8_dsp"}),
@@ -44,6 +46,11 @@ VARIANT_KERNELS: dict[str, frozenset[str]] = {
 # Every layer of the MLPerf Tiny models has at least 512 MACs (VWW's classifier has 512).
 # Tests of the kernels on small shapes set it to 0.
 MIN_MACS = 512
+
+# The dsp CONV_2D runs one pixel per pass (half the scratch) where its two im2col columns
+# would lift the layer-by-layer peak by more than this share of it (`_lifts_peak` says why).
+# Tests set it to 0.0 (one column wherever the columns lift the peak at all) or inf (never).
+ONE_COLUMN_LIFT = 1 / 32
 
 _FC_CHUNK = 512  # values per call of the dsp FULLY_CONNECTED assembly (fully_connected_dsp.c)
 _ACC_LIMIT = 1 << 30  # |accumulator| below this keeps SMMULR(2 * acc, m) exact
@@ -151,7 +158,9 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
     requant, folded = layout
     # pairs of rows interleaved by groups of four values: row 2q, then row 2q + 1
     pairs = weights.reshape(rows // 2, 2, length // 4, 4).transpose(0, 2, 1, 3)
-    return Specialized(_entry("hb_conv2d_s8_dsp", p, available), "hb_conv_dsp_params", {
+    columns = 1 if _lifts_peak(graph, op, 4 * length) else 2
+    base = "hb_conv2d_s8_dsp" if columns == 2 else "hb_conv2d_s8_dsp_1col"
+    return Specialized(_entry(base, p, available), "hb_conv_dsp_params", {
         "input": x.shape, "output": y.shape, "kernel_h": k_h, "kernel_w": k_w,
         "stride_h": p.stride[0], "stride_w": p.stride[1],
         "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
@@ -161,7 +170,25 @@ def _conv(graph: Graph, op: Operator, p: Any, available: frozenset[str]) -> Spec
         {"weights": ("int8_t", np.ascontiguousarray(pairs)),
          "folded_bias": ("int32_t", folded.astype(np.int32)),
          "requant": ("int32_t", requant)},
-        scratch_bytes=(4 + (k_w * in_c % 4 != 0)) * length)  # columns, staging row
+        scratch_bytes=(2 * columns + (k_w * in_c % 4 != 0)) * length)  # columns, staging row
+
+
+def _lifts_peak(graph: Graph, op: Operator, scratch: int) -> bool:
+    """Whether `scratch` bytes beside the tensors live at op would exceed the layer-by-layer
+    bound (the largest live bytes at any op) by more than ONE_COLUMN_LIFT (1/32) of it.
+
+    Why the dsp CONV_2D asks: it takes two output pixels per pass from two int16 im2col
+    columns (4 * row_length bytes, live at its op only). Where they would lift the model's
+    peak by over 3 %, the one-column kernel (hb_conv2d_s8_dsp_1col: half the scratch, ~1.3x
+    the instructions of the product) runs instead, since a variant may exceed its ref build's
+    total RAM by 5 % at most (issue F) and the stack and statics need the rest: micro_speech's
+    10x8 one-channel conv is its peak (5,960 B live) and its 320 B of columns cost it 5.3 %.
+    Less than that keeps the faster kernel: KWS's 1x1 convs are its peak (16,000 B) but their
+    256 B are 1.6 %, and its first conv's 160 B sit far below it (8,490 B live)."""
+    buffers = lifetimes(graph)
+    live = sum(b.size for b in buffers if b.first <= op.index <= b.last)
+    bound = lower_bound(buffers, len(graph.operators))
+    return live + scratch > bound * (1 + ONE_COLUMN_LIFT)
 
 
 def _depthwise(graph: Graph, op: Operator, p: Any,
