@@ -14,7 +14,8 @@ from hilbench.errors import ConfigError, ModelError
 from support import REPO, hilbench as hilbench_cli
 
 TOUCH = REPO / "examples" / "touch_classifier" / "touch_mlp_int8.tflite"
-VOLATILE = {"link_bytes_per_s", "vectors_per_s", "build_cached"}
+# figures of the host's timing: a resend happens when a reply is slow on a busy machine
+VOLATILE = {"link_bytes_per_s", "vectors_per_s", "build_cached", "link_resends"}
 
 
 def test_root_reexports_the_api():
