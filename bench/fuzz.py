@@ -28,6 +28,7 @@ import json
 import os
 import resource
 import select
+import shutil
 import struct
 import subprocess
 import sys
@@ -258,8 +259,10 @@ def _check_tflm(data: bytes) -> dict[str, Any]:
     return {"refused": None, "digest": _digest(stacked)}
 
 
-def _worker_main(kind: str) -> None:
-    """Length-prefixed models on stdin, one JSON line per model on stdout."""
+def _worker_main(kind: str, scratch: Path) -> None:
+    """Length-prefixed models on stdin, one JSON line per model on stdout. `scratch`: a
+    folder the parent made and removes (a worker is killed when it hangs, and would leave
+    a folder of its own behind)."""
     if kind == "hilbench":
         _limit_address_space()
     stdin = sys.stdin.buffer
@@ -268,15 +271,14 @@ def _worker_main(kind: str) -> None:
     real_stdout = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
-    with tempfile.TemporaryDirectory(prefix="hilbench-fuzz-") as tmp:
-        while True:
-            head = stdin.read(4)
-            if len(head) < 4:
-                return
-            data = stdin.read(struct.unpack("<I", head)[0])
-            answer = _check_hilbench(data, Path(tmp)) if kind == "hilbench" else _check_tflm(data)
-            real_stdout.write(json.dumps(answer) + "\n")
-            real_stdout.flush()
+    while True:
+        head = stdin.read(4)
+        if len(head) < 4:
+            return
+        data = stdin.read(struct.unpack("<I", head)[0])
+        answer = _check_hilbench(data, scratch) if kind == "hilbench" else _check_tflm(data)
+        real_stdout.write(json.dumps(answer) + "\n")
+        real_stdout.flush()
 
 
 class _Worker:
@@ -285,10 +287,14 @@ class _Worker:
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.proc: subprocess.Popen | None = None
+        self.scratch: str | None = None
 
     def _start(self) -> subprocess.Popen:
         env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-        return subprocess.Popen([sys.executable, __file__, "--worker", self.kind],
+        if self.scratch is None:
+            self.scratch = tempfile.mkdtemp(prefix="hilbench-fuzz-")
+        return subprocess.Popen([sys.executable, __file__, "--worker", self.kind,
+                                 "--scratch", self.scratch],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, env=env)
 
@@ -325,6 +331,13 @@ class _Worker:
             if stream is not None:
                 stream.close()
         return status
+
+    def close(self) -> None:
+        """Stop the worker and remove its scratch folder."""
+        self.stop()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
 
 
 # --- the model campaign ------------------------------------------------------------------
@@ -408,8 +421,8 @@ def model_campaign(count: int, seed: int = 0, tflm: bool = True,
             if log is not None and (n + 1) % 500 == 0:
                 print(f"  {n + 1} mutants ...", file=log, flush=True)
     finally:
-        ours.stop()
-        theirs.stop()
+        ours.close()
+        theirs.close()
     return counts
 
 
@@ -763,9 +776,10 @@ def main() -> int:
     parser.add_argument("--link", type=float, nargs="*", default=[1e-3, 1e-2],
                         metavar="RATE", help="byte-corruption rates for the QEMU link runs")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        _worker_main(args.worker)
+        _worker_main(args.worker, args.scratch)
         return 0
     failed = False
     if args.frames:
