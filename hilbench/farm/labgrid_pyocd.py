@@ -23,7 +23,7 @@ from labgrid.protocol import BootstrapProtocol, ResetProtocol
 from labgrid.resource.common import Resource
 
 from hilbench.errors import FlashError, ProbeError
-from hilbench.targets.pyocd_target import _PyocdSession
+from hilbench.targets.pyocd_target import PyocdSession
 
 # pyOCD warns about the QEMU bridge's sparse ROM table on every connect; its errors reach
 # the user as ProbeError/FlashError with pyOCD's reason instead
@@ -76,7 +76,7 @@ class HilbenchPyocdDriver(Driver, BootstrapProtocol, ResetProtocol):
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         # the session holder hilbench's own pyOCD driver uses: closing it never raises
-        self._pyocd = _PyocdSession()
+        self._pyocd = PyocdSession()
 
     @property
     def session(self) -> Any:
@@ -117,10 +117,10 @@ class HilbenchPyocdDriver(Driver, BootstrapProtocol, ResetProtocol):
 
     @Driver.check_active
     def reset(self) -> None:
-        if self.session is None:
-            raise ProbeError("reset before load: no pyOCD session")
         try:
-            self.session.target.reset()
+            self._pyocd.reset()
+        except ProbeError:
+            raise
         except Exception as exc:
             probe: HilbenchPyocdProbe = self.probe  # type: ignore[attr-defined]
             raise ProbeError(f"pyOCD could not reset through probe {probe.unique_id}: "

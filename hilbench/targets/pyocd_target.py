@@ -225,7 +225,7 @@ class PyocdMemory:
         return nullcontext()
 
 
-class _PyocdSession:
+class PyocdSession:
     """An open pyOCD session on one probe: connect, program, reset, memory; and what it
     did (load method, connect attempts) for the run's record."""
 
@@ -240,6 +240,11 @@ class _PyocdSession:
     def program_and_reset(self, elf: Path, where: str) -> None:
         self.load_method = load_method(self.session, elf)
         program(self.session, elf, where)
+        self.reset()
+
+    def reset(self) -> None:
+        if self.session is None:
+            raise ProbeError("reset before load: no pyOCD session")
         self.session.target.reset()
 
     def memory(self) -> PyocdMemory | None:
@@ -268,7 +273,7 @@ class PyocdDriver(TargetDriver):
         if board.probe is None:
             raise ProbeError(f"board {board.name} has no [probe] section for pyOCD")
         self.probe = board.probe
-        self.pyocd = _PyocdSession()
+        self.pyocd = PyocdSession()
         self.chosen: ProbeInfo | None = None
         self.serial: SerialTransport | None = None
 
@@ -327,7 +332,7 @@ class PyocdDriver(TargetDriver):
         return self.serial
 
     def reset(self) -> None:
-        self.pyocd.session.target.reset()
+        self.pyocd.reset()
 
     def close(self) -> None:
         if self.serial is not None:
@@ -372,7 +377,7 @@ class PyocdQemuDriver(QemuEmulation):
 
     def __init__(self, board: Board, options: TargetOptions) -> None:
         super().__init__(board, options)
-        self.pyocd = _PyocdSession()
+        self.pyocd = PyocdSession()
         self.serial: SerialTransport | None = None
 
     def capabilities(self) -> dict[type, Any]:
@@ -430,7 +435,7 @@ class PyocdQemuDriver(QemuEmulation):
         return self.serial
 
     def reset(self) -> None:
-        self.pyocd.session.target.reset()
+        self.pyocd.reset()
 
     def close(self) -> None:
         if self.serial is not None:
