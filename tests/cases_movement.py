@@ -102,6 +102,17 @@ def unpack(axis) -> Branch:
     return branch
 
 
+def unpack_repack() -> Branch:
+    """UNPACK whose outputs are read later, out of order, and two never: each output of a
+    multi-output op lives from its op to its last reader (or dies at once)."""
+    def branch(b, x, rng):
+        parts = unpack(-1)(b, x, rng)  # five (1, 4, 6) tensors
+        y = _t(b, "repacked", (3, 1, 4, 6))
+        b.op("PACK", [parts[4], parts[0], parts[2]], [y], values_count=3, axis=0)
+        return [y]
+    return branch
+
+
 def squeeze(in_shape, dims, out_shape) -> Branch:
     def branch(b, x, rng):
         src = _reshape(b, x, in_shape, "sq_in")
@@ -176,6 +187,7 @@ MOVEMENT_CASES: dict[str, Branch] = {
     "split_negative_axis": split(-2, 3),
     "split_v_uneven": split(-1, 3, sizes=[1, 3, 1]),
     "split_v_axis0_single": split(0, 1, sizes=[1]),
+    "unpack_then_pack_reordered": unpack_repack(),
     "pack_axis0": pack(0),
     "pack_last_axis": pack(-1),
     "unpack_axis1": unpack(1),
