@@ -27,6 +27,7 @@ from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.reference.executor import PreparedOp, prepare
+from hilbench.reference.kernels.movement import element_strides
 
 KERNELS_HEADER = FIRMWARE_DIR / "include" / "hb_kernels.h"
 
@@ -733,15 +734,7 @@ class _Emitter:
         rank = len(p.output_shape)
         if rank - 2 > 3:
             raise UnsupportedOperatorError(op.opcode, op.index, "more than 3 batch dims")
-
-        def steps(shape: tuple[int, ...]) -> list[int]:
-            result, step = [], 1
-            for d in reversed(shape):
-                result.append(step)
-                step *= d
-            return list(reversed(result))
-
-        a, b = steps(p.lhs_shape), steps(p.rhs_shape)
+        a, b = element_strides(p.lhs_shape), element_strides(p.rhs_shape)
         lead = 3 - (rank - 2)
         batch = (1,) * lead + tuple(p.output_shape[:-2])
         lhs_batch = (0,) * lead + tuple(0 if d == 1 else s

@@ -25,7 +25,6 @@ from hilbench.reference.prepare_common import constant, option
 
 TRANSPOSE_MAX_RANK = 5  # TFLM's TransposePrepare: "1D-5D input arrays"
 STRIDED_SLICE_MAX_RANK = 4  # TFLM's strided_slice.cc kMaxDim
-_INT32_MIN, _INT32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 def _fail(op: Operator, message: str) -> ModelError:
@@ -76,7 +75,7 @@ class StridedWalk:
     itemsize: int
 
 
-def _element_strides(shape: tuple[int, ...]) -> list[int]:
+def element_strides(shape: tuple[int, ...]) -> list[int]:
     strides, step = [], 1
     for d in reversed(shape):
         strides.append(step)
@@ -113,7 +112,7 @@ def prepare_transpose(graph: Graph, op: Operator) -> StridedWalk:
     shape = tuple(x.shape[int(a)] for a in perm)
     if shape != y.shape:
         raise _fail(op, f"output {y.shape} is not the permuted input shape {shape}")
-    strides = _element_strides(x.shape)
+    strides = element_strides(x.shape)
     return StridedWalk(0, shape, tuple(strides[int(a)] for a in perm), y.shape, x.dtype.itemsize)
 
 
@@ -126,7 +125,8 @@ class _SliceAxis:
 
 def _slice_axis(size: int, begin: int, end: int, stride: int, bit: int,
                 masks: dict[str, int]) -> _SliceAxis:
-    """TFLM's StridedSliceStartForAxis / StridedSliceEndForAxis for one axis."""
+    """TFLM's StridedSliceStartForAxis / StridedSliceEndForAxis for one axis (Prepare's
+    StartForAxis / StopForAxis come to the same start and stop)."""
     def clamp(v: int, lo: int, hi: int) -> int:
         return max(lo, min(v, hi))
 
@@ -141,26 +141,6 @@ def _slice_axis(size: int, begin: int, end: int, stride: int, bit: int,
     if masks["end_mask"] & bit:
         stop = size if stride > 0 else -1
     return _SliceAxis(start, stop, stride)
-
-
-def _shape_axis(size: int, begin: int, end: int, stride: int, bit: int,
-                masks: dict[str, int]) -> int:
-    """The output extent TFLM's Prepare (CheckOutputSize, StartForAxis/StopForAxis) expects."""
-    if size == 0:
-        return 0
-    start = begin
-    if masks["begin_mask"] & bit:
-        start = _INT32_MIN if stride > 0 else _INT32_MAX
-    start = start + size if start < 0 else start
-    start = max(0, min(start, size)) if stride > 0 else max(-1, min(start, size - 1))
-    if masks["shrink_axis_mask"] & bit:
-        return 1
-    stop = end
-    if masks["end_mask"] & bit:
-        stop = _INT32_MAX if stride > 0 else _INT32_MIN
-    stop = stop + size if stop < 0 else stop
-    stop = max(0, min(stop, size)) if stride > 0 else max(-1, min(stop, size - 1))
-    return max(math.ceil((stop - start) / stride), 0)
 
 
 _MASKS = ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")
@@ -188,17 +168,18 @@ def prepare_strided_slice(graph: Graph, op: Operator) -> StridedWalk:
     for d in range(rank):
         bit = 1 << d
         b, e, s = int(begin[d]), int(end[d]), int(strides[d])
-        extent = _shape_axis(x.shape[d], b, e, s, bit, masks)
-        if not masks["shrink_axis_mask"] & bit:
-            shape.append(extent)
-        axes.append(_slice_axis(x.shape[d], b, e, s, bit, masks))
+        axis = _slice_axis(x.shape[d], b, e, s, bit, masks)
+        axes.append(axis)
+        if not masks["shrink_axis_mask"] & bit:  # Prepare's extent: ceil((stop-start)/stride)
+            shape.append(len(range(axis.start, axis.stop, axis.stride)))
     if tuple(shape) != y.shape:
         raise _fail(op, f"output {y.shape} is not the sliced shape {tuple(shape)}")
     counts = tuple(len(range(a.start, a.stop, a.stride)) for a in axes)
-    if math.prod(counts) != y.size:  # Prepare's and Eval's rules disagree (TFLM would overrun)
+    # a shrunk axis whose begin lies past its end: Prepare counts 1 value, Eval reads none
+    if math.prod(counts) != y.size:
         raise _fail(op, f"the slice reads {math.prod(counts)} values; output "
                         f"{y.shape} holds {y.size}")
-    strides_in = _element_strides(x.shape)
+    strides_in = element_strides(x.shape)
     start = sum(a.start * s for a, s in zip(axes, strides_in)) if math.prod(counts) else 0
     return StridedWalk(start, counts, tuple(a.stride * s for a, s in zip(axes, strides_in)),
                        y.shape, x.dtype.itemsize)
