@@ -6,6 +6,10 @@ board; plus a conv net with TRANSPOSE between layers, end to end."""
 
 from __future__ import annotations
 
+import ctypes
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -14,9 +18,12 @@ from hilbench.board import load_board
 from hilbench.codegen.arena import choose_arena
 from hilbench.codegen.arena_sim import simulate
 from hilbench.errors import HilbenchError, ModelError
+from hilbench.model.builder import GraphBuilder
 from hilbench.model.tflite_writer import write_tflite
+from hilbench.paths import FIRMWARE_DIR
 from hilbench.reference import Reference
 from hilbench.reference.executor import prepare
+from hilbench.reference.kernels.movement import prepare_transpose
 from hilbench.reference.tflm_oracle import TflmOracle
 from support import assert_one_line_error, compare_with_tflm, hilbench, roundtrip, run_bit_exact
 
@@ -149,3 +156,64 @@ def test_transpose_cnn_end_to_end_on_qemu(tmp_path):
     """A conv net with TRANSPOSE between layers (as a converted PyTorch model has), with the
     board's default kernels (dsp convolutions on the M4), bit-exact."""
     _on_qemu(cm.transpose_cnn(), tmp_path, "transpose_cnn", M4, None)
+
+
+class _Strided(ctypes.Structure):
+    _fields_ = [("rank", ctypes.c_int32), ("elem_size", ctypes.c_int32),
+                ("start", ctypes.c_int32), ("count", ctypes.c_int32 * 6),
+                ("step", ctypes.c_int32 * 6)]
+
+
+class _Split(ctypes.Structure):
+    _fields_ = [("outputs", ctypes.c_int32), ("outer", ctypes.c_int32),
+                ("inner", ctypes.c_int32), ("elem_size", ctypes.c_int32),
+                ("axis_sizes", ctypes.POINTER(ctypes.c_int32))]
+
+
+class _Pack(ctypes.Structure):
+    _fields_ = [("count", ctypes.c_int32), ("outer", ctypes.c_int32),
+                ("inner", ctypes.c_int32), ("elem_size", ctypes.c_int32)]
+
+
+def _pointer(array: np.ndarray) -> ctypes.c_void_p:
+    return ctypes.c_void_p(array.ctypes.data)
+
+
+@pytest.mark.skipif(shutil.which("cc") is None, reason="needs a host C compiler")
+def test_data_movement_kernels_move_int16_elements(tmp_path):
+    """The element size reaches the C kernels: int16 tensors (another issue adds int16
+    activations) moved by the same ref kernels, compiled for the host, against NumPy."""
+    ref = FIRMWARE_DIR / "kernels" / "ref"
+    library = tmp_path / "movement.so"
+    subprocess.run(["cc", "-std=c99", "-O1", "-shared", "-fPIC", f"-I{FIRMWARE_DIR / 'include'}",
+                    *(str(ref / f"{n}.c") for n in ("transpose", "split", "pack", "unpack")),
+                    "-o", str(library)], check=True)
+    c = ctypes.CDLL(str(library))
+    rng = np.random.default_rng(2)
+    x = rng.integers(-32768, 32768, (3, 4, 5), dtype=np.int16)
+
+    b = GraphBuilder()
+    t = b.input("x", x.shape, np.int16, scale=0.01)
+    y = b.tensor("y", (5, 3, 4), np.int16, scale=0.01)
+    b.op("TRANSPOSE", [t, b.constant("perm", np.array([2, 0, 1], np.int32))], [y])
+    graph = b.graph()
+    walk = prepare_transpose(graph, graph.operators[0])
+    params = _Strided(3, 2, walk.start, (ctypes.c_int32 * 6)(*walk.count, 1, 1, 1),
+                      (ctypes.c_int32 * 6)(*walk.step, 0, 0, 0))
+    out = np.zeros((5, 3, 4), np.int16)
+    assert c.hb_transpose_s8(ctypes.byref(params), _pointer(x), _pointer(out)) == 0
+    assert np.array_equal(out, x.transpose(2, 0, 1))
+
+    parts = [np.zeros((3, n, 5), np.int16) for n in (1, 3)]
+    sizes = (ctypes.c_int32 * 2)(1, 3)
+    table = (ctypes.c_void_p * 2)(*(p.ctypes.data for p in parts))
+    assert c.hb_split_s8(ctypes.byref(_Split(2, 3, 5, 2, sizes)), _pointer(x), table) == 0
+    assert all(np.array_equal(p, e) for p, e in zip(parts, np.split(x, [1], axis=1)))
+
+    rows = [np.zeros((3, 5), np.int16) for _ in range(4)]
+    table = (ctypes.c_void_p * 4)(*(r.ctypes.data for r in rows))
+    assert c.hb_unpack_s8(ctypes.byref(_Pack(4, 3, 5, 2)), _pointer(x), table) == 0
+    assert all(np.array_equal(r, x[:, k]) for k, r in enumerate(rows))
+    packed = np.zeros_like(x)
+    assert c.hb_pack_s8(ctypes.byref(_Pack(4, 3, 5, 2)), table, _pointer(packed)) == 0
+    assert np.array_equal(packed, x)
