@@ -329,4 +329,69 @@ hb_status hb_fully_connected_s8_dsp_full(const hb_fc_dsp_params *p, const int8_t
 hb_status hb_add_s8_dsp(const hb_add_dsp_params *p, const int8_t *a, const int8_t *b,
                         int8_t *output);
 
+/*
+ * Data movement (TRANSPOSE, STRIDED_SLICE, SPLIT, SPLIT_V, PACK, UNPACK, GATHER): bytes move
+ * unchanged, so one kernel serves int8 and int16 tensors; `elem_size` is the element's size
+ * in bytes (1 or 2) and counts below are in elements.
+ */
+
+/* TRANSPOSE and STRIDED_SLICE as one strided walk: output element (i[0], ..., i[rank-1]),
+ * in row-major order, is input element start + sum(i[d] * step[d]). */
+typedef struct {
+  int32_t rank;                   /* 1..HB_MAX_DIMS */
+  int32_t elem_size;
+  int32_t start;                  /* first input element read */
+  int32_t count[HB_MAX_DIMS];     /* output extent per axis */
+  int32_t step[HB_MAX_DIMS];      /* input elements per step of the axis; may be negative */
+} hb_strided_params;
+
+/* SPLIT and SPLIT_V: the input cut along one axis into `outputs` parts. */
+typedef struct {
+  int32_t outputs;
+  int32_t outer;                  /* product of dims before the axis */
+  int32_t inner;                  /* product of dims after the axis */
+  int32_t elem_size;
+  const int32_t *axis_sizes;      /* per output, along the axis */
+} hb_split_params;
+
+/* PACK (`count` inputs of one shape stacked on a new axis) and UNPACK (the inverse). */
+typedef struct {
+  int32_t count;                  /* inputs of PACK, outputs of UNPACK */
+  int32_t outer;                  /* product of dims before the packed axis */
+  int32_t inner;                  /* product of dims after it */
+  int32_t elem_size;
+} hb_pack_params;
+
+/* GATHER: positions are int32 (constant or computed); one outside 0..axis_size-1 makes the
+ * kernel return HB_ERROR, as TFLM's Eval fails. */
+typedef struct {
+  int32_t batch;                  /* product of the first batch_dims input dims */
+  int32_t outer;                  /* product of input dims from batch_dims to the axis */
+  int32_t coords;                 /* positions per batch */
+  int32_t axis_size, inner, elem_size;
+} hb_gather_params;
+
+/* BATCH_MATMUL, int8: out[b][r][c] = requant(sum_k (lhs[b][r][k] + lhs_offset) *
+ * (rhs[b][k][c] + rhs_offset)), clamped to int8. Batch dims (up to 3) broadcast through
+ * zero strides; adj_x / adj_y only change the steps. */
+typedef struct {
+  int32_t batch[3];               /* output batch dims, leading 1s for lower ranks */
+  int32_t lhs_batch_step[3], rhs_batch_step[3];   /* elements; 0 on a broadcast dim */
+  int32_t rows, cols, depth;
+  int32_t lhs_row_step, lhs_depth_step;
+  int32_t rhs_depth_step, rhs_col_step;
+  int32_t lhs_offset, rhs_offset, output_offset;
+  int32_t multiplier, shift;
+} hb_batch_matmul_params;
+
+hb_status hb_transpose_s8(const hb_strided_params *p, const int8_t *input, int8_t *output);
+hb_status hb_strided_slice_s8(const hb_strided_params *p, const int8_t *input, int8_t *output);
+hb_status hb_split_s8(const hb_split_params *p, const int8_t *input, int8_t *const *outputs);
+hb_status hb_pack_s8(const hb_pack_params *p, const int8_t *const *inputs, int8_t *output);
+hb_status hb_unpack_s8(const hb_pack_params *p, const int8_t *input, int8_t *const *outputs);
+hb_status hb_gather_s8(const hb_gather_params *p, const int8_t *input, const int32_t *positions,
+                       int8_t *output);
+hb_status hb_batch_matmul_s8(const hb_batch_matmul_params *p, const int8_t *lhs,
+                             const int8_t *rhs, int8_t *output);
+
 #endif /* HB_KERNELS_H */

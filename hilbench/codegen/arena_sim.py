@@ -19,6 +19,7 @@ from hilbench.codegen.memory_plan import scratch_key
 from hilbench.codegen.overlap import access_order
 from hilbench.codegen.patch_plan import layer_params
 from hilbench.model.graph import Graph
+from hilbench.reference.executor import op_results
 
 
 def _view(arena: np.ndarray, offset: int, tensor: Any) -> np.ndarray:
@@ -44,13 +45,13 @@ def simulate(graph: Graph, prepared: list[Any], layout: Arena,
         positions = item.kernel.data_inputs if item.kernel.data_inputs is not None \
             else range(len(op.inputs))
         args = [_value(graph, arena, plan, op.inputs[p]) for p in positions]
-        out = graph.tensor(op.outputs[0])
-        result = item.kernel.run(item.params, [a[np.newaxis] for a in args])[0]
-        clobbered = _clobber(graph, item, plan, arena, result)
+        results = op_results(item.kernel.run(item.params, [a[np.newaxis] for a in args]))
+        clobbered = _clobber(graph, item, plan, arena, results[0][0])
         if clobbered is not None:  # the kernel read bytes its own output overwrote
             args = [_value(graph, clobbered, plan, op.inputs[p]) for p in positions]
-            result = item.kernel.run(item.params, [a[np.newaxis] for a in args])[0]
-        _view(arena, plan.offset(op.outputs[0]), out)[...] = result
+            results = op_results(item.kernel.run(item.params, [a[np.newaxis] for a in args]))
+        for index, result in zip(op.outputs, results):  # every output of SPLIT, UNPACK
+            _view(arena, plan.offset(index), graph.tensor(index))[...] = result[0]
     return [_view(arena, plan.offset(t), graph.tensor(t)).copy() for t in graph.outputs]
 
 

@@ -27,6 +27,7 @@ from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.reference.executor import PreparedOp, prepare
+from hilbench.reference.kernels.movement import element_strides
 
 KERNELS_HEADER = FIRMWARE_DIR / "include" / "hb_kernels.h"
 
@@ -648,6 +649,109 @@ class _Emitter:
             "zero_point": p.zero_point})
         self.call(op, f"hb_dequantize_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"(float *){self.tensor(op.outputs[0])})")
+
+    # --- data movement and BATCH_MATMUL (reference/kernels/movement.py, matmul.py) --------
+    def _strided(self, op: Operator, p: Any, function: str) -> None:
+        rank = len(p.count)
+        if rank > 6:
+            raise UnsupportedOperatorError(op.opcode, op.index, "rank above 6")
+        name = self.struct("hb_strided_params", f"op{op.index}", {
+            "rank": rank, "elem_size": p.itemsize, "start": p.start,
+            "count": p.count + (1,) * (6 - rank), "step": p.step + (0,) * (6 - rank)})
+        self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_transpose(self, op: Operator, p: Any) -> None:
+        self._strided(op, p, "hb_transpose_s8")
+
+    def _op_strided_slice(self, op: Operator, p: Any) -> None:
+        self._strided(op, p, "hb_strided_slice_s8")
+
+    def _pointer_block(self, op: Operator, role: str, tensors: list[int], const: bool,
+                       statement: str) -> None:
+        """`statement` with a local array `op<i>_<role>` of the tensors' pointers (the
+        inputs of PACK, the outputs of SPLIT and UNPACK)."""
+        qualifier = "const " if const else ""
+        pointers = ", ".join(f"({qualifier}int8_t *){self.tensor(i)}" for i in tensors)
+        self.body.append("  {")
+        self.body.append(f"    {qualifier}int8_t *const op{op.index}_{role}[] = {{{pointers}}};")
+        self.call(op, statement)
+        self.body.append("  }")
+
+    def _blocks(self, shape: tuple[int, ...], axis: int) -> tuple[int, int]:
+        """(outer, inner): the products of the dims before and after `axis`."""
+        return (int(np.prod(shape[:axis], dtype=np.int64)),
+                int(np.prod(shape[axis + 1:], dtype=np.int64)))
+
+    def _op_split(self, op: Operator, p: Any) -> None:
+        source = op.inputs[1] if op.opcode == "SPLIT" else op.inputs[0]
+        x = self.graph.tensor(source)
+        outer, inner = self._blocks(x.shape, p.axis)
+        sizes = self.array(f"op{op.index}_axis_sizes", "int32_t", np.array(p.sizes, np.int32))
+        name = self.struct("hb_split_params", f"op{op.index}", {
+            "outputs": len(op.outputs), "outer": outer, "inner": inner,
+            "elem_size": x.dtype.itemsize, "axis_sizes": sizes})
+        self._pointer_block(op, "outputs", op.outputs, False,
+                            f"hb_split_s8(&{name}, {self.tensor(source)}, op{op.index}_outputs)")
+
+    _op_split_v = _op_split
+
+    def _op_pack(self, op: Operator, p: Any) -> None:
+        x = self.graph.tensor(op.inputs[0])
+        outer, inner = self._blocks(self.graph.tensor(op.outputs[0]).shape, p.axis)
+        name = self.struct("hb_pack_params", f"op{op.index}", {
+            "count": len(op.inputs), "outer": outer, "inner": inner,
+            "elem_size": x.dtype.itemsize})
+        self._pointer_block(op, "inputs", op.inputs, True,
+                            f"hb_pack_s8(&{name}, op{op.index}_inputs, "
+                            f"{self.tensor(op.outputs[0])})")
+
+    def _op_unpack(self, op: Operator, p: Any) -> None:
+        x = self.graph.tensor(op.inputs[0])
+        outer, inner = self._blocks(x.shape, p.axis)
+        name = self.struct("hb_pack_params", f"op{op.index}", {
+            "count": len(op.outputs), "outer": outer, "inner": inner,
+            "elem_size": x.dtype.itemsize})
+        self._pointer_block(op, "outputs", op.outputs, False,
+                            f"hb_unpack_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                            f"op{op.index}_outputs)")
+
+    def _op_squeeze(self, op: Operator, p: Any) -> None:
+        # a view: the planner may place the output on its input (codegen/overlap.py)
+        size = self.graph.tensor(op.outputs[0]).nbytes
+        self.call(op, f"hb_copy_s8({size}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_gather(self, op: Operator, p: Any) -> None:
+        name = self.struct("hb_gather_params", f"op{op.index}", {
+            "batch": p.batch, "outer": p.outer, "coords": p.coords, "axis_size": p.axis_size,
+            "inner": p.inner, "elem_size": self.graph.tensor(op.inputs[0]).dtype.itemsize})
+        self.call(op, f"hb_gather_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"(const int32_t *){self.tensor(op.inputs[1])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_batch_matmul(self, op: Operator, p: Any) -> None:
+        rank = len(p.output_shape)
+        if rank - 2 > 3:
+            raise UnsupportedOperatorError(op.opcode, op.index, "more than 3 batch dims")
+        a, b = element_strides(p.lhs_shape), element_strides(p.rhs_shape)
+        lead = 3 - (rank - 2)
+        batch = (1,) * lead + tuple(p.output_shape[:-2])
+        lhs_batch = (0,) * lead + tuple(0 if d == 1 else s
+                                        for d, s in zip(p.lhs_shape[:-2], a[:-2]))
+        rhs_batch = (0,) * lead + tuple(0 if d == 1 else s
+                                        for d, s in zip(p.rhs_shape[:-2], b[:-2]))
+        row, lhs_depth = (a[-1], a[-2]) if p.adj_x else (a[-2], a[-1])
+        col, rhs_depth = (b[-2], b[-1]) if p.adj_y else (b[-1], b[-2])
+        name = self.struct("hb_batch_matmul_params", f"op{op.index}", {
+            "batch": batch, "lhs_batch_step": lhs_batch, "rhs_batch_step": rhs_batch,
+            "rows": p.rows, "cols": p.cols, "depth": p.depth,
+            "lhs_row_step": row, "lhs_depth_step": lhs_depth,
+            "rhs_depth_step": rhs_depth, "rhs_col_step": col,
+            "lhs_offset": p.lhs_offset, "rhs_offset": p.rhs_offset,
+            "output_offset": p.output_offset, "multiplier": p.multiplier, "shift": p.shift})
+        self.call(op, f"hb_batch_matmul_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.inputs[1])}, {self.tensor(op.outputs[0])})")
 
 
 def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> list[str]:

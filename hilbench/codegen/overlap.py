@@ -18,7 +18,8 @@ all j, last_read[j + d] < written[j] (<= with reads_first). The planner wants on
 the prefix maximum of `last_read`, so the answer is exact for the "every smaller d" form.
 
 Kernels not declared here (FULLY_CONNECTED, SOFTMAX, MEAN, PAD, CONCATENATION, broadcast
-operands) never overlap anything: the planner keeps them apart as before.
+operands) never overlap anything: the planner keeps them apart as before. Nor do ops
+with several outputs (SPLIT, UNPACK): each output is planned as a tensor of its own.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ CONV_PIXELS_AHEAD = 1
 ELEMENTWISE = frozenset({"RELU", "RELU6", "LOGISTIC", "TANH", "HARD_SWISH", "QUANTIZE",
                          "DEQUANTIZE", "ADD", "MUL"})
 WINDOWED = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"})
+# Ops whose kernel is hb_copy_s8 (a memmove of the same bytes): any overlap is safe.
+VIEWS = frozenset({"RESHAPE", "SQUEEZE"})
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def access_order(graph: Graph, op: Operator, p: Any, position: int) -> AccessOrd
         return window_order(x.shape, y.shape, kernel, stride, dilation, pad)
     if op.opcode in ELEMENTWISE and x.size == y.size and tuple(x.shape) == tuple(y.shape):
         return elementwise_order(y.size, x.dtype.itemsize, y.dtype.itemsize)
-    if op.opcode == "RESHAPE" and position == 0:
+    if op.opcode in VIEWS and position == 0:
         # hb_copy_s8 is a memmove: any overlap is safe, equal offsets make it a view
         return AccessOrder(np.full(x.nbytes, -1, np.int64), np.zeros(y.nbytes, np.int64), True)
     return None

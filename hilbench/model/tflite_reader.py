@@ -94,6 +94,16 @@ def _concat_options(o: Any) -> dict[str, Any]:
     return {"axis": o.Axis(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}
 
 
+def _strided_slice_options(o: Any) -> dict[str, Any]:
+    return {"begin_mask": o.BeginMask(), "end_mask": o.EndMask(),
+            "ellipsis_mask": o.EllipsisMask(), "new_axis_mask": o.NewAxisMask(),
+            "shrink_axis_mask": o.ShrinkAxisMask(), "offset": bool(o.Offset())}
+
+
+_STRIDED_SLICE_DEFAULTS = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0,
+                           "new_axis_mask": 0, "shrink_axis_mask": 0, "offset": False}
+
+
 _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
     # opcode: (options class, decoder, defaults when the options table is absent)
     "CONV_2D": (tflite.Conv2DOptions, _conv_options, {}),
@@ -109,6 +119,25 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
                       {"axis": 0, "activation": "NONE"}),
     "MEAN": (tflite.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())},
              {"keep_dims": False}),
+    "STRIDED_SLICE": (tflite.StridedSliceOptions, _strided_slice_options,
+                      _STRIDED_SLICE_DEFAULTS),
+    "SPLIT": (tflite.SplitOptions, lambda o: {"num_splits": o.NumSplits()}, {"num_splits": 0}),
+    "SPLIT_V": (tflite.SplitVOptions, lambda o: {"num_splits": o.NumSplits()},
+                {"num_splits": 0}),
+    "PACK": (tflite.PackOptions, lambda o: {"values_count": o.ValuesCount(), "axis": o.Axis()},
+             {"values_count": 0, "axis": 0}),
+    "UNPACK": (tflite.UnpackOptions, lambda o: {"num": o.Num(), "axis": o.Axis()},
+               {"num": 0, "axis": 0}),
+    "SQUEEZE": (tflite.SqueezeOptions,
+                lambda o: {"squeeze_dims": [int(d) for d in _ints(o.SqueezeDimsAsNumpy())]},
+                {"squeeze_dims": []}),
+    "GATHER": (tflite.GatherOptions, lambda o: {"axis": o.Axis(), "batch_dims": o.BatchDims()},
+               {"axis": 0, "batch_dims": 0}),
+    "BATCH_MATMUL": (tflite.BatchMatMulOptions,
+                     lambda o: {"adj_x": bool(o.AdjX()), "adj_y": bool(o.AdjY()),
+                                "asymmetric_quantize_inputs":
+                                    bool(o.AsymmetricQuantizeInputs())},
+                     {"adj_x": False, "adj_y": False, "asymmetric_quantize_inputs": False}),
 }
 
 

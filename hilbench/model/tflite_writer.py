@@ -64,6 +64,28 @@ _OPTION_TABLES: dict[str, tuple[str, list[tuple[str, str, Callable[[Any], Any]]]
 _OPTION_TABLES["MAX_POOL_2D"] = _OPTION_TABLES["AVERAGE_POOL_2D"]
 
 
+def _int32_vector(values: Sequence[int]) -> list[int]:
+    """Marks a vector field: _options() builds it before the table starts."""
+    return [int(v) for v in values]
+
+
+_OPTION_TABLES.update({
+    "STRIDED_SLICE": ("StridedSliceOptions", [
+        ("BeginMask", "begin_mask", _int), ("EndMask", "end_mask", _int),
+        ("EllipsisMask", "ellipsis_mask", _int), ("NewAxisMask", "new_axis_mask", _int),
+        ("ShrinkAxisMask", "shrink_axis_mask", _int), ("Offset", "offset", bool)]),
+    "SPLIT": ("SplitOptions", [("NumSplits", "num_splits", _int)]),
+    "SPLIT_V": ("SplitVOptions", [("NumSplits", "num_splits", _int)]),
+    "PACK": ("PackOptions", [("ValuesCount", "values_count", _int), ("Axis", "axis", _int)]),
+    "UNPACK": ("UnpackOptions", [("Num", "num", _int), ("Axis", "axis", _int)]),
+    "SQUEEZE": ("SqueezeOptions", [("SqueezeDims", "squeeze_dims", _int32_vector)]),
+    "GATHER": ("GatherOptions", [("Axis", "axis", _int), ("BatchDims", "batch_dims", _int)]),
+    "BATCH_MATMUL": ("BatchMatMulOptions", [
+        ("AdjX", "adj_x", bool), ("AdjY", "adj_y", bool),
+        ("AsymmetricQuantizeInputs", "asymmetric_quantize_inputs", bool)]),
+})
+
+
 def write_tflite(graph: Graph, path: str | Path | None = None) -> bytes:
     data = _Writer(graph).build()
     if path is not None:
@@ -207,8 +229,14 @@ class _Writer:
         if spec is None:
             return None
         table_name, fields = spec
+        vectors = {}  # flatbuffers builds vectors before the table that refers to them
+        for field, key, encode in fields:
+            if encode is _int32_vector and key in op.options:
+                vectors[key] = self._int_vector(
+                    getattr(tflite, f"{table_name}Start{field}Vector"), encode(op.options[key]))
         getattr(tflite, f"{table_name}Start")(self.b)
         for field, key, encode in fields:
             if key in op.options:
-                getattr(tflite, f"{table_name}Add{field}")(self.b, encode(op.options[key]))
+                value = vectors[key] if key in vectors else encode(op.options[key])
+                getattr(tflite, f"{table_name}Add{field}")(self.b, value)
         return table_name, getattr(tflite, f"{table_name}End")(self.b)

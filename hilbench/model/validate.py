@@ -31,7 +31,7 @@ _ZERO_POINT_RANGES: dict[str, tuple[int, int]] = {
     "int8": (-128, 127), "uint8": (0, 255), "int16": (0, 0), "int32": (-(1 << 31), (1 << 31) - 1),
 }
 
-# (min inputs, max inputs) of each operator hilbench runs; every one has exactly one output.
+# (min inputs, max inputs) of each operator hilbench runs.
 _INPUT_COUNTS: dict[str, tuple[int, int]] = {
     "CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3),
     "AVERAGE_POOL_2D": (1, 1), "MAX_POOL_2D": (1, 1), "ADD": (2, 2), "MUL": (2, 2),
@@ -39,6 +39,13 @@ _INPUT_COUNTS: dict[str, tuple[int, int]] = {
     "MEAN": (2, 2), "SOFTMAX": (1, 1), "LOGISTIC": (1, 1), "TANH": (1, 1),
     "HARD_SWISH": (1, 1), "RELU": (1, 1), "RELU6": (1, 1), "QUANTIZE": (1, 1),
     "DEQUANTIZE": (1, 1),
+    "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SPLIT": (2, 2), "SPLIT_V": (3, 3),
+    "PACK": (1, 1 << 10), "UNPACK": (1, 1), "SQUEEZE": (1, 1), "GATHER": (2, 2),
+    "BATCH_MATMUL": (2, 2),
+}
+# (min outputs, max outputs) of the operators with several; every other one has exactly one.
+_OUTPUT_COUNTS: dict[str, tuple[int, int]] = {
+    "SPLIT": (1, 1 << 10), "SPLIT_V": (1, 1 << 10), "UNPACK": (1, 1 << 10),
 }
 _ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
@@ -110,8 +117,13 @@ def validate_op(graph: Graph, op: Operator, budget: int = MEMORY_BUDGET) -> None
     low, high = _INPUT_COUNTS.get(op.opcode, (0, 1 << 10))
     if not low <= len(op.inputs) <= high or any(i < 0 for i in op.inputs[:low]):
         raise ModelError(f"{where} has {len(op.inputs)} inputs; expected {low}..{high}")
-    if len(op.outputs) != 1 or op.outputs[0] < 0:
-        raise ModelError(f"{where} has {len(op.outputs)} outputs; expected 1")
+    low, high = _OUTPUT_COUNTS.get(op.opcode, (1, 1))
+    if not low <= len(op.outputs) <= high or any(i < 0 for i in op.outputs):
+        expected = "1" if high == 1 else f"{low}..{high}"
+        raise ModelError(f"{where} has {len(op.outputs)} outputs; expected {expected}")
+    if len(set(op.outputs)) != len(op.outputs):
+        twice = next(i for i in op.outputs if op.outputs.count(i) > 1)
+        raise ModelError(f"{where} writes tensor {twice} twice")
     _check_options(op, where)
     if op.opcode == "FULLY_CONNECTED":
         _check_bias_scale(graph, op, where)
@@ -134,6 +146,12 @@ def _check_options(op: Operator, where: str) -> None:
         raise ModelError(f"{where} has padding {short(options['padding'])}")
     if "activation" in options and options["activation"] not in _ACTIVATIONS:
         raise ModelError(f"{where} has fused activation {short(options['activation'])}")
+    for key in ("num_splits", "values_count", "num"):  # SPLIT, PACK, UNPACK counts
+        if key in options and not 0 <= options[key] <= 1 << 10:
+            raise ModelError(f"{where} has {key} {short(options[key])}; expected 0..1024")
+    for key in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask"):
+        if key in options and not 0 <= options[key] < 1 << 31:  # STRIDED_SLICE bit masks
+            raise ModelError(f"{where} has {key} {short(options[key])}")
     if "beta" in options:
         beta = options["beta"]
         if not (math.isfinite(beta) and beta > 0):
@@ -176,13 +194,17 @@ def op_macs(graph: Graph, op: Operator) -> int:
         return out * int(weights[-1])
     if op.opcode == "MUL":
         return out
+    if op.opcode == "BATCH_MATMUL" and weights:
+        lhs = _shape(graph, op, 0)
+        adjoint = bool(op.options.get("adj_x"))
+        return out * int(lhs[-2] if adjoint else lhs[-1]) if len(lhs) >= 2 else 0
     return 0
 
 
 def working_bytes(graph: Graph, op: Operator) -> int:
     """Bytes of int64 temporaries the host reference needs for one vector of the op: the
     im2col columns of a convolution, else a few copies of its inputs and output."""
-    out = element_count(graph.tensor(op.outputs[0]).shape) if op.outputs else 0
+    out = sum(element_count(graph.tensor(i).shape) for i in op.outputs)  # SPLIT: every part
     width = 1
     weights = _shape(graph, op, 1)
     if op.opcode == "CONV_2D" and len(weights) == 4:

@@ -101,10 +101,10 @@ class Reference:
             positions = (prepared.kernel.data_inputs if prepared.kernel.data_inputs is not None
                          else range(len(op.inputs)))
             args = [self._value(values, op.inputs[p]) for p in positions]
-            result = prepared.kernel.run(prepared.params, args)
-            values[op.outputs[0]] = result
+            results = op_results(prepared.kernel.run(prepared.params, args))
+            values.update(zip(op.outputs, results))  # every output, for its later readers
             if keep:
-                layers.append(result)
+                layers.append(results[0])
         outputs = [self._value(values, i) for i in self.graph.outputs]
         return ReferenceResult(outputs, layers)
 
@@ -115,6 +115,12 @@ class Reference:
         if tensor.data is None:
             raise ModelError(f"tensor {tensor.name!r} is read before any op writes it")
         return tensor.data[np.newaxis]  # constants broadcast over the vector axis
+
+
+def op_results(result: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """A kernel's result as one array per op output: multi-output kernels (SPLIT, UNPACK)
+    return a tuple, the others one array."""
+    return result if isinstance(result, tuple) else (result,)
 
 
 def _as_batch(tensor: Tensor, array: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 
 from hilbench.model.graph import Graph, Operator
 from hilbench.reference.kernels import activations, conv, elementwise, pooling, quantize, reduce, shape
+from hilbench.reference.kernels import matmul, movement
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,15 @@ KERNELS: dict[str, Kernel] = {
     "RELU6": Kernel(activations.prepare_relu6, activations.relu6),
     "QUANTIZE": Kernel(quantize.prepare_quantize, quantize.quantize),
     "DEQUANTIZE": Kernel(quantize.prepare_dequantize, quantize.dequantize),
+    "TRANSPOSE": Kernel(movement.prepare_transpose, movement.walk),
+    "STRIDED_SLICE": Kernel(movement.prepare_strided_slice, movement.walk),
+    "SPLIT": Kernel(movement.prepare_split, movement.split, (1,)),
+    "SPLIT_V": Kernel(movement.prepare_split_v, movement.split),
+    "PACK": Kernel(movement.prepare_pack, movement.pack, None),
+    "UNPACK": Kernel(movement.prepare_unpack, movement.unpack),
+    "SQUEEZE": Kernel(movement.prepare_squeeze, movement.squeeze),
+    "GATHER": Kernel(movement.prepare_gather, movement.gather, (0, 1)),
+    "BATCH_MATMUL": Kernel(matmul.prepare_batch_matmul, matmul.batch_matmul, (0, 1)),
 }
 
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(KERNELS))
