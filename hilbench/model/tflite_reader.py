@@ -94,6 +94,11 @@ def _concat_options(o: Any) -> dict[str, Any]:
     return {"axis": o.Axis(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}
 
 
+def _resize_options(o: Any) -> dict[str, Any]:
+    return {"align_corners": bool(o.AlignCorners()),
+            "half_pixel_centers": bool(o.HalfPixelCenters())}
+
+
 _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
     # opcode: (options class, decoder, defaults when the options table is absent)
     "CONV_2D": (tflite.Conv2DOptions, _conv_options, {}),
@@ -109,6 +114,14 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
                       {"axis": 0, "activation": "NONE"}),
     "MEAN": (tflite.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())},
              {"keep_dims": False}),
+    "SUB": (tflite.SubOptions, _activation_only, {"activation": "NONE"}),
+    "MAXIMUM": (tflite.MaximumMinimumOptions, lambda o: {}, {}),
+    "MINIMUM": (tflite.MaximumMinimumOptions, lambda o: {}, {}),
+    # an absent table reads as the schema defaults (alpha 0.0, both flags false), as in TFLM
+    "LEAKY_RELU": (tflite.LeakyReluOptions, lambda o: {"alpha": float(o.Alpha())},
+                   {"alpha": 0.0}),
+    "RESIZE_NEAREST_NEIGHBOR": (tflite.ResizeNearestNeighborOptions, _resize_options,
+                                {"align_corners": False, "half_pixel_centers": False}),
 }
 
 
