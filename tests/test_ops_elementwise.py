@@ -70,6 +70,8 @@ REFUSED = {
                 out_shape=(2, 1, 2, 1, 2, 3)), "broadcasting above 5-D"),
     "prelu_5d": (_single("PRELU", in_shape=(1, 1, 2, 2, 3), other=_const((3,))), "above 4-D"),
     "leaky_relu_nan_alpha": (_single("LEAKY_RELU", alpha=float("nan")), "alpha nan"),
+    "leaky_relu_alpha_overflow": (_single("LEAKY_RELU", alpha=1e38, in_q=(100.0, 0),
+                                          out_q=(1e-30, 0)), "has no multiplier"),
     "resize_dynamic_size": (
         _single("RESIZE_NEAREST_NEIGHBOR", other=lambda b: b.input("size", (2,), np.int32),
                 out_shape=(1, 4, 4, 3), align_corners=False, half_pixel_centers=False),

@@ -8,6 +8,7 @@ TFLM's broadcasting code handles.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,8 +85,12 @@ def prepare_leaky_relu(graph: Graph, op: Operator) -> LeakyReluParams:
         raise ModelError(f"op {op.index} LEAKY_RELU: input {x.shape} and output {y.shape} "
                          f"differ in size")
     alpha = np.float32(option(op, "alpha"))
-    alpha_real = float(np.float32(np.float32(x.scale) * alpha) / np.float32(y.scale))
-    identity_real = float(np.float32(x.scale) / np.float32(y.scale))
+    with np.errstate(over="ignore"):  # an overflow to infinity is refused just below
+        alpha_real = float(np.float32(np.float32(x.scale) * alpha) / np.float32(y.scale))
+        identity_real = float(np.float32(x.scale) / np.float32(y.scale))
+    if not (math.isfinite(alpha_real) and math.isfinite(identity_real)):  # float32 overflow
+        raise ModelError(f"op {op.index} LEAKY_RELU: alpha {float(alpha)} with scales "
+                         f"{float(x.scale):.3g} -> {float(y.scale):.3g} has no multiplier")
     am, ash = quantize_multiplier(alpha_real)
     im, ish = quantize_multiplier(identity_real)
     if am == -(1 << 31):  # TFLM's int32 negation of it overflows
