@@ -28,7 +28,8 @@ raise SystemExit(cli.main(["inspect", sys.argv[1]]))
 """
 
 
-def _run_child(model: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def _run_child(model: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HILBENCH_DEBUG"}
     return subprocess.run([sys.executable, "-c", _CHILD, model], capture_output=True, text=True,
                           timeout=120, env=env)
 
@@ -45,11 +46,16 @@ def test_internal_error_is_one_line_and_exit_2(tmp_path):
     assert len(line) <= MESSAGE_LIMIT + len("hilbench: internal error: ")
 
 
-def test_debug_variable_adds_the_traceback(tmp_path):
-    result = _run_child(str(tmp_path / "any.tflite"), env={**os.environ, "HILBENCH_DEBUG": "1"})
-    assert result.returncode == 2
-    assert "Traceback" in result.stderr and "ZeroDivisionError" in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("hilbench: internal error: ")
+def test_debug_variable_adds_the_traceback(monkeypatch, capsys):
+    def broken(path):
+        raise ZeroDivisionError("planted")
+
+    monkeypatch.setattr(cli, "load_model", broken)
+    monkeypatch.setenv("HILBENCH_DEBUG", "1")
+    assert cli.main(["inspect", "m.tflite"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError: planted" in err
+    assert err.strip().splitlines()[-1].startswith("hilbench: internal error: ZeroDivisionError")
 
 
 def test_hilbench_errors_keep_their_own_line(monkeypatch, capsys):
