@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from contextlib import AbstractContextManager, nullcontext
 import warnings
 from pathlib import Path
@@ -42,7 +43,7 @@ Start with 'hilbench run' (the bundled keyword-spotting model on an emulated Cor
 
 EPILOG = f"""\
 exit status: 0 success, 1 a check failed (not bit-exact, over budget, a regression),
-2 bad usage, bad input or a target that failed.
+2 bad usage, bad input, a target that failed, or an internal error (one line).
 build cache: --build-dir, else ${CACHE_VARIABLE}, else the user's cache folder."""
 
 
@@ -658,6 +659,16 @@ def _save(path: Path, array: np.ndarray) -> None:
 
 
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+DEBUG_VARIABLE = "HILBENCH_DEBUG"  # set: an internal error also prints its traceback
+INTERNAL_ERROR_EXIT = 2  # like bad input: exit 1 means only "a verdict failed"
+
+
+def internal_error_line(exc: BaseException) -> str:
+    """An unexpected exception as one bounded line naming its type and where it was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return one_line(f"{text}{where} (please report; {DEBUG_VARIABLE}=1 shows the traceback)")
 
 
 def _interrupt(signal_number: int, frame: object) -> None:
@@ -685,6 +696,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         note = getattr(exc, "partial_note", "")
         print(f"hilbench: error: {one_line(str(exc) + note)}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:  # a hilbench bug: still one line, and never exit 1 (a verdict)
+        if os.environ.get(DEBUG_VARIABLE):
+            traceback.print_exc()  # for whoever debugs it; the status stays 2
+        print(f"hilbench: internal error: {internal_error_line(exc)}", file=sys.stderr)
+        return INTERNAL_ERROR_EXIT
     except KeyboardInterrupt as exc:
         number = exc.signal_number if isinstance(exc, Interrupted) else signal.SIGINT
         name = signal.Signals(number).name

@@ -40,6 +40,27 @@ def shapes(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
     return x, labels
 
 
+def signals(count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two-channel 1-D signals of 32 samples (a sensor's x and y): a slow sine, a fast
+    sine, a pulse on one channel, a ramp on both; random phase, amplitude, position, noise."""
+    labels = rng.integers(0, 4, count)
+    t = np.arange(32)
+    x = rng.normal(0, 0.2, (count, 2, 32)).astype(np.float32)
+    for i, label in enumerate(labels):
+        amplitude, phase = rng.uniform(0.7, 1.3), rng.uniform(0, 2 * np.pi)
+        channel = rng.integers(0, 2)
+        if label == 0:
+            x[i, channel] += amplitude * np.sin(2 * np.pi * t / 16 + phase)
+        elif label == 1:
+            x[i, channel] += amplitude * np.sin(2 * np.pi * t / 4 + phase)
+        elif label == 2:
+            start = rng.integers(2, 24)
+            x[i, channel, start:start + 6] += 1.5 * amplitude
+        else:
+            x[i] += amplitude * (t / 16.0 - 1.0)
+    return x, labels
+
+
 def touch_train() -> tuple[np.ndarray, np.ndarray]:
     return synthetic_touches(3000, np.random.default_rng(0))
 
@@ -52,12 +73,17 @@ def branchy_train() -> tuple[np.ndarray, np.ndarray]:
     return shapes(1200, np.random.default_rng(2))
 
 
+def conv1d_train() -> tuple[np.ndarray, np.ndarray]:
+    return signals(2000, np.random.default_rng(4))
+
+
 # name -> (training set, calibration rows taken from its head, held-out set): the data
 # each committed model was trained on, and what the tests calibrate and evaluate it with
 DATA = {
     "touch_mlp": (touch_train, 400, lambda: synthetic_touches(1000, np.random.default_rng(1))),
     "cnn": (cnn_train, 400, lambda: shapes(1000, np.random.default_rng(1))),
     "branchy": (branchy_train, 300, lambda: shapes(500, np.random.default_rng(3))),
+    "conv1d": (conv1d_train, 400, lambda: signals(1000, np.random.default_rng(5))),
 }
 
 

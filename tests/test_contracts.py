@@ -35,6 +35,7 @@ from hilbench.targets.qemu_plugin import CLASSES
 from hilbench.timing.cycle_model import CLASS_COSTS
 import cases
 import cases_movement
+import cases_elementwise
 from support import shared_models
 
 PROTOCOL_H = FIRMWARE_DIR / "dut" / "hb_protocol.h"
@@ -227,6 +228,7 @@ def _operator_graphs():
     yield "data-movement-and-float-boundary", cases.chain_graph()
     yield "movement-family", cases_movement.family_model(cases_movement.MOVEMENT_CASES)
     yield "batch-matmul-family", cases_movement.family_model(cases_movement.MATMUL_CASES)
+    yield "elementwise-edge-cases", cases_elementwise.all_cases_graph()
 
 
 OPERATOR_GRAPHS = dict(_operator_graphs())

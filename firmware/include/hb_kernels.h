@@ -394,4 +394,44 @@ hb_status hb_gather_s8(const hb_gather_params *p, const int8_t *input, const int
 hb_status hb_batch_matmul_s8(const hb_batch_matmul_params *p, const int8_t *lhs,
                              const int8_t *rhs, int8_t *output);
 
+/*
+ * Element-wise operators of issue #17, reference kernels (firmware/kernels/ref/).
+ * SUB: ADD's rescaling with a true subtraction (hb_binary_params as ADD fills it).
+ * MAXIMUM, MINIMUM: raw int8 comparison, hb_binary_params' walk only (TFLM ignores the
+ * quantization). PRELU: a = input, b = alpha; a_multiplier/a_shift rescale x >= 0,
+ * b_multiplier/b_shift rescale x * alpha for x < 0 (offsets as ADD's).
+ */
+hb_status hb_sub_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b, int8_t *output);
+hb_status hb_maximum_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b,
+                        int8_t *output);
+hb_status hb_minimum_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b,
+                        int8_t *output);
+hb_status hb_prelu_s8(const hb_binary_params *p, const int8_t *input, const int8_t *alpha,
+                      int8_t *output);
+
+/* LEAKY_RELU: x = input - input zero point; x >= 0 rescaled by the identity multiplier,
+ * x < 0 by |alpha|'s, negated when alpha_negative (TFLM's order of operations). */
+typedef struct {
+  int32_t size;
+  int32_t input_zero_point, output_zero_point;
+  int32_t identity_multiplier, identity_shift;
+  int32_t alpha_multiplier, alpha_shift;        /* alpha_multiplier >= 0 */
+  int32_t alpha_negative;                       /* 0 or 1 */
+} hb_leaky_relu_params;
+
+hb_status hb_leaky_relu_s8(const hb_leaky_relu_params *p, const int8_t *input, int8_t *output);
+
+/* RESIZE_NEAREST_NEIGHBOR on NHWC: output pixel (y, x) copies input pixel (rows[y],
+ * cols[x]); the index tables are TFLM's float32 nearest-neighbour rule evaluated on the
+ * host (align_corners, half_pixel_centers), so the target does no float arithmetic. */
+typedef struct {
+  hb_dims input;
+  int32_t out_h, out_w;
+  const int32_t *rows;            /* out_h values in 0..input.h-1 */
+  const int32_t *cols;            /* out_w values in 0..input.w-1 */
+} hb_resize_nearest_params;
+
+hb_status hb_resize_nearest_s8(const hb_resize_nearest_params *p, const int8_t *input,
+                               int8_t *output);
+
 #endif /* HB_KERNELS_H */

@@ -753,6 +753,46 @@ class _Emitter:
         self.call(op, f"hb_batch_matmul_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.inputs[1])}, {self.tensor(op.outputs[0])})")
 
+    # --- issue #17: element-wise operators --------------------------------------------------
+    def _op_sub(self, op: Operator, p: Any) -> None:
+        self._binary(op, p, "hb_sub_s8", {
+            "left_shift": p.left_shift, "a_multiplier": p.input1_multiplier,
+            "a_shift": p.input1_shift, "b_multiplier": p.input2_multiplier,
+            "b_shift": p.input2_shift})
+
+    _NO_RESCALING = {"left_shift": 0, "a_multiplier": 0, "a_shift": 0, "b_multiplier": 0,
+                     "b_shift": 0}
+
+    def _op_maximum(self, op: Operator, p: Any) -> None:
+        self._binary(op, p, "hb_maximum_s8", self._NO_RESCALING)
+
+    def _op_minimum(self, op: Operator, p: Any) -> None:
+        self._binary(op, p, "hb_minimum_s8", self._NO_RESCALING)
+
+    def _op_prelu(self, op: Operator, p: Any) -> None:
+        self._binary(op, p, "hb_prelu_s8", {
+            "left_shift": 0, "a_multiplier": p.input1_multiplier, "a_shift": p.input1_shift,
+            "b_multiplier": p.input2_multiplier, "b_shift": p.input2_shift})
+
+    def _op_leaky_relu(self, op: Operator, p: Any) -> None:
+        name = self.struct("hb_leaky_relu_params", f"op{op.index}", {
+            "size": self.graph.tensor(op.inputs[0]).size,
+            "input_zero_point": p.input_zero_point, "output_zero_point": p.output_zero_point,
+            "identity_multiplier": p.identity_multiplier, "identity_shift": p.identity_shift,
+            "alpha_multiplier": p.alpha_multiplier, "alpha_shift": p.alpha_shift,
+            "alpha_negative": int(p.alpha_negative)})
+        self.call(op, f"hb_leaky_relu_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_resize_nearest_neighbor(self, op: Operator, p: Any) -> None:
+        x = self.graph.tensor(op.inputs[0])
+        name = self.struct("hb_resize_nearest_params", f"op{op.index}", {
+            "input": x.shape, "out_h": len(p.rows), "out_w": len(p.cols),
+            "rows": self.array(f"op{op.index}_rows", "int32_t", p.rows),
+            "cols": self.array(f"op{op.index}_cols", "int32_t", p.cols)})
+        self.call(op, f"hb_resize_nearest_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
 
 def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> list[str]:
     """A function mapping an offset in the concatenation of tensors (model order) to the

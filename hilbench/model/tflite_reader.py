@@ -102,6 +102,9 @@ def _strided_slice_options(o: Any) -> dict[str, Any]:
 
 _STRIDED_SLICE_DEFAULTS = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0,
                            "new_axis_mask": 0, "shrink_axis_mask": 0, "offset": False}
+def _resize_options(o: Any) -> dict[str, Any]:
+    return {"align_corners": bool(o.AlignCorners()),
+            "half_pixel_centers": bool(o.HalfPixelCenters())}
 
 
 _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
@@ -138,6 +141,14 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
                                 "asymmetric_quantize_inputs":
                                     bool(o.AsymmetricQuantizeInputs())},
                      {"adj_x": False, "adj_y": False, "asymmetric_quantize_inputs": False}),
+    "SUB": (tflite.SubOptions, _activation_only, {"activation": "NONE"}),
+    "MAXIMUM": (tflite.MaximumMinimumOptions, lambda o: {}, {}),
+    "MINIMUM": (tflite.MaximumMinimumOptions, lambda o: {}, {}),
+    # an absent table reads as the schema defaults (alpha 0.0, both flags false), as in TFLM
+    "LEAKY_RELU": (tflite.LeakyReluOptions, lambda o: {"alpha": float(o.Alpha())},
+                   {"alpha": 0.0}),
+    "RESIZE_NEAREST_NEIGHBOR": (tflite.ResizeNearestNeighborOptions, _resize_options,
+                                {"align_corners": False, "half_pixel_centers": False}),
 }
 
 

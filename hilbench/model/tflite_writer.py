@@ -60,6 +60,13 @@ _OPTION_TABLES: dict[str, tuple[str, list[tuple[str, str, Callable[[Any], Any]]]
                       [("Axis", "axis", _int),
                        ("FusedActivationFunction", "activation", _activation)]),
     "MEAN": ("ReducerOptions", [("KeepDims", "keep_dims", bool)]),
+    "SUB": ("SubOptions", [("FusedActivationFunction", "activation", _activation)]),
+    "MAXIMUM": ("MaximumMinimumOptions", []),
+    "MINIMUM": ("MaximumMinimumOptions", []),
+    "LEAKY_RELU": ("LeakyReluOptions", [("Alpha", "alpha", float)]),
+    "RESIZE_NEAREST_NEIGHBOR": ("ResizeNearestNeighborOptions",
+                                [("AlignCorners", "align_corners", bool),
+                                 ("HalfPixelCenters", "half_pixel_centers", bool)]),
 }
 _OPTION_TABLES["MAX_POOL_2D"] = _OPTION_TABLES["AVERAGE_POOL_2D"]
 

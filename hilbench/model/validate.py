@@ -39,6 +39,8 @@ _INPUT_COUNTS: dict[str, tuple[int, int]] = {
     "MEAN": (2, 2), "SOFTMAX": (1, 1), "LOGISTIC": (1, 1), "TANH": (1, 1),
     "HARD_SWISH": (1, 1), "RELU": (1, 1), "RELU6": (1, 1), "QUANTIZE": (1, 1),
     "DEQUANTIZE": (1, 1),
+    "SUB": (2, 2), "MAXIMUM": (2, 2), "MINIMUM": (2, 2), "LEAKY_RELU": (1, 1), "PRELU": (2, 2),
+    "RESIZE_NEAREST_NEIGHBOR": (2, 2),
     "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SPLIT": (2, 2), "SPLIT_V": (3, 3),
     "PACK": (1, 1 << 10), "UNPACK": (1, 1), "SQUEEZE": (1, 1), "GATHER": (2, 2),
     "BATCH_MATMUL": (2, 2),
@@ -125,6 +127,7 @@ def validate_op(graph: Graph, op: Operator, budget: int = MEMORY_BUDGET) -> None
         twice = next(i for i in op.outputs if op.outputs.count(i) > 1)
         raise ModelError(f"{where} writes tensor {twice} twice")
     _check_options(op, where)
+    _check_elementwise_options(op, where)
     if op.opcode == "FULLY_CONNECTED":
         _check_bias_scale(graph, op, where)
     need = working_bytes(graph, op)
@@ -156,6 +159,19 @@ def _check_options(op: Operator, where: str) -> None:
         beta = options["beta"]
         if not (math.isfinite(beta) and beta > 0):
             raise ModelError(f"{where} has beta {short(beta)}; expected a finite value > 0")
+
+
+def _check_elementwise_options(op: Operator, where: str) -> None:
+    """LEAKY_RELU's alpha and RESIZE_NEAREST_NEIGHBOR's flags: TFLM quantizes alpha into
+    a multiplier (a NaN or infinity has none) and reads the flags as booleans."""
+    options = op.options
+    if "alpha" in options:
+        alpha = options["alpha"]
+        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha)):
+            raise ModelError(f"{where} has alpha {short(alpha)}; expected a finite number")
+    for key in ("align_corners", "half_pixel_centers"):
+        if key in options and not isinstance(options[key], bool):
+            raise ModelError(f"{where} has {key} {short(options[key])}; expected true or false")
 
 
 def _check_bias_scale(graph: Graph, op: Operator, where: str) -> None:

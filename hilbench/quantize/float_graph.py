@@ -96,6 +96,8 @@ def run_float(graph: FloatGraph, x: np.ndarray) -> dict[str, np.ndarray]:
             out = args[0] + args[1]
         elif node.op == "Relu":
             out = np.maximum(args[0], 0.0)
+        elif node.op == "LeakyRelu":
+            out = np.where(args[0] >= 0, args[0], node.attrs.get("alpha", 0.01) * args[0])
         elif node.op == "Clip":
             low = args[1] if len(args) > 1 and args[1] is not None else -np.inf
             high = args[2] if len(args) > 2 and args[2] is not None else np.inf

@@ -8,11 +8,12 @@ import numpy as np
 
 from hilbench.errors import ModelError
 from hilbench.quantize.float_graph import FloatGraph, FloatNode
+from hilbench.quantize.lift1d import lift_1d
 
 QDQ = ("QuantizeLinear", "DequantizeLinear")
 SUPPORTED = ("Conv", "BatchNormalization", "Gemm", "MatMul", "Add", "Concat", "Relu", "Clip",
              "HardSwish", "Sigmoid", "Tanh", "Softmax", "AveragePool", "MaxPool",
-             "GlobalAveragePool", "Flatten", "Reshape", "Identity")
+             "GlobalAveragePool", "Flatten", "Reshape", "Identity", "LeakyRelu")
 
 
 def load_onnx(path: Path) -> FloatGraph:
@@ -46,7 +47,8 @@ def load_onnx(path: Path) -> FloatGraph:
         raise ModelError("the quantizer takes models with one input and one output")
     dims = graph.input[[i.name for i in graph.input].index(inputs[0])].type.tensor_type.shape.dim
     shape = tuple(d.dim_value if d.dim_value > 0 else 1 for d in dims)
-    return FloatGraph(nodes, constants, inputs, outputs, {inputs[0]: shape}, fixed)
+    # Conv1d models: 1-D kernels become 2-D ones over H = 1 (the lowering TFLM's converter uses)
+    return lift_1d(FloatGraph(nodes, constants, inputs, outputs, {inputs[0]: shape}, fixed))
 
 
 def _strip_qdq(nodes: list[FloatNode], constants: dict[str, np.ndarray],

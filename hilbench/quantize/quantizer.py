@@ -157,6 +157,9 @@ class _Lowering:
         if w is None:
             raise ModelError(f"node {node.name!r}: Conv weights must be constant")
         bias = self.graph.constants.get(node.inputs[2]) if len(node.inputs) > 2 else None
+        if w.ndim != 4:  # Conv1d arrives lifted to 2-D (quantize/lift1d.py); Conv3d does not
+            raise ModelError(f"node {node.name!r}: a Conv with {w.ndim}-D weights "
+                             f"{w.shape} is not supported (Conv1d and Conv2d are)")
         w, bias, output = self._fold_batch_norm(node, w, bias)
         group = node.attrs.get("group", 1)
         out_c, in_per_group, k_h, k_w = w.shape
@@ -257,6 +260,10 @@ class _Lowering:
         elif node.op == "HardSwish":
             self.emit(node, "HARD_SWISH", [self.tensors[x]], output,
                       self.activation_quant(output), nhwc)
+        elif node.op == "LeakyRelu":  # ONNX's default slope is 0.01, as PyTorch's
+            self.emit(node, "LEAKY_RELU", [self.tensors[x]], output,
+                      self.activation_quant(output), nhwc,
+                      alpha=float(np.float32(node.attrs.get("alpha", 0.01))))
         else:  # a ReLU or Clip that no layer before it can absorb
             low, high = _clamp_of(self.graph, node)
             if (low, high) == (0.0, math.inf):
@@ -338,7 +345,8 @@ class _Lowering:
                 self.add(node)
             elif node.op == "Concat":
                 self.concat(node)
-            elif node.op in ("Softmax", "Sigmoid", "Tanh", "HardSwish", "Relu", "Clip"):
+            elif node.op in ("Softmax", "Sigmoid", "Tanh", "HardSwish", "Relu", "Clip",
+                             "LeakyRelu"):
                 self.elementwise(node)
             elif node.op in ("Flatten", "Reshape", "Identity"):
                 source = node.inputs[0]

@@ -15,6 +15,7 @@ import numpy as np
 from hilbench.model.graph import Graph, Operator
 from hilbench.reference.kernels import activations, conv, elementwise, pooling, quantize, reduce, shape
 from hilbench.reference.kernels import matmul, movement
+from hilbench.reference.kernels import pointwise, resize
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,12 @@ KERNELS: dict[str, Kernel] = {
     "SQUEEZE": Kernel(movement.prepare_squeeze, movement.squeeze),
     "GATHER": Kernel(movement.prepare_gather, movement.gather, (0, 1)),
     "BATCH_MATMUL": Kernel(matmul.prepare_batch_matmul, matmul.batch_matmul, (0, 1)),
+    "SUB": Kernel(elementwise.prepare_sub, elementwise.sub, (0, 1)),
+    "MAXIMUM": Kernel(pointwise.prepare_minmax, pointwise.maximum, (0, 1)),
+    "MINIMUM": Kernel(pointwise.prepare_minmax, pointwise.minimum, (0, 1)),
+    "LEAKY_RELU": Kernel(pointwise.prepare_leaky_relu, pointwise.leaky_relu),
+    "PRELU": Kernel(pointwise.prepare_prelu, pointwise.prelu, (0, 1)),
+    "RESIZE_NEAREST_NEIGHBOR": Kernel(resize.prepare_resize_nearest, resize.resize_nearest),
 }
 
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(KERNELS))

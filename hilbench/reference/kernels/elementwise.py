@@ -1,4 +1,4 @@
-"""ADD and MUL with NumPy-style broadcasting (TFLM supports broadcasting up to 6-D)."""
+"""ADD, SUB and MUL with NumPy-style broadcasting (TFLM supports broadcasting up to 6-D)."""
 
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ def _aligned(x: np.ndarray, rank: int, out_rank: int) -> np.ndarray:
     return x.reshape((x.shape[0],) + (1,) * (out_rank - rank) + x.shape[1:]).astype(np.int64)
 
 
-def add(p: AddParams, inputs: list[np.ndarray]) -> np.ndarray:
+def _rescaled(p: AddParams, inputs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """ADD's and SUB's first step: both operands on the common 2^20-scaled base."""
     rank = len(p.output_shape)
     a = _aligned(inputs[0], p.input_ranks[0], rank) + p.input1_offset
     b = _aligned(inputs[1], p.input_ranks[1], rank) + p.input2_offset
@@ -105,9 +106,39 @@ def add(p: AddParams, inputs: list[np.ndarray]) -> np.ndarray:
                                                 p.input1_shift)
     scaled_b = multiply_by_quantized_multiplier(b << p.left_shift, p.input2_multiplier,
                                                 p.input2_shift)
-    raw = multiply_by_quantized_multiplier(wrap32(scaled_a + scaled_b), p.output_multiplier,
+    return scaled_a, scaled_b
+
+
+def _requantized(p: AddParams, raw: np.ndarray) -> np.ndarray:
+    out = multiply_by_quantized_multiplier(wrap32(raw), p.output_multiplier,
                                            p.output_shift) + p.output_offset
-    return np.clip(raw, p.act_min, p.act_max).astype(np.int8)
+    return np.clip(out, p.act_min, p.act_max).astype(np.int8)
+
+
+def add(p: AddParams, inputs: list[np.ndarray]) -> np.ndarray:
+    scaled_a, scaled_b = _rescaled(p, inputs)
+    return _requantized(p, scaled_a + scaled_b)
+
+
+def prepare_sub(graph: Graph, op: Operator) -> AddParams:
+    """TFLM's CalculateOpDataSub: ADD's rescaling (the pinned TFLM computes the real
+    multipliers in double, as for ADD), but QuantizeMultiplierSmallerThanOneExp aborts the
+    interpreter unless every real multiplier lies strictly between 0 and 1: refused here."""
+    p = prepare_add(graph, op)
+    a, b, y = (graph.tensor(i) for i in (*op.inputs[:2], op.outputs[0]))
+    output_real = 2 * float(max(a.scale, b.scale)) / ((1 << ADD_LEFT_SHIFT) * float(y.scale))
+    if not 0.0 < output_real < 1.0 or p.output_shift > 0:
+        raise ModelError(f"op {op.index} SUB: output rescaling {output_real:.3g} is not in "
+                         f"(0, 1): output scale {float(y.scale):.3g} against input scales "
+                         f"{float(a.scale):.3g} and {float(b.scale):.3g} (TFLM refuses it)")
+    return p
+
+
+def sub(p: AddParams, inputs: list[np.ndarray]) -> np.ndarray:
+    """A true subtraction of the rescaled operands: negating input 2's multiplier instead
+    is not bit-exact (the high multiply rounds ties upward, not symmetrically)."""
+    scaled_a, scaled_b = _rescaled(p, inputs)
+    return _requantized(p, scaled_a - scaled_b)
 
 
 def mul(p: MulParams, inputs: list[np.ndarray]) -> np.ndarray:
