@@ -46,4 +46,10 @@ KERNELS: dict[str, Kernel] = {
     "DEQUANTIZE": Kernel(quantize.prepare_dequantize, quantize.dequantize),
 }
 
+# int16 activations with int8 weights (int16x8): the same opcodes, picked per op by type
+from hilbench.reference.kernels import int16  # noqa: E402  (needs Kernel above)
+
+for _opcode, (_prepare, _run) in int16.WIDE_KERNELS.items():
+    KERNELS[_opcode] = int16.widened(KERNELS[_opcode], _prepare, _run)
+
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(KERNELS))

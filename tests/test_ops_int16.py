@@ -1,0 +1,69 @@
+"""int16 activations with int8 weights (int16x8): the host reference against TFLM's
+interpreter (200 + 200 vectors, intermediates included), refusals where TFLM has no
+kernel, and the C kernels bit-exact on QEMU (M4 `ref`, M0 with its default variant),
+one firmware per model and board (tests/cases_int16.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cases_int16
+from hilbench.errors import ModelError, UnsupportedOperatorError
+from hilbench.model.builder import GraphBuilder
+from hilbench.reference import Reference
+from support import compare_with_tflm, roundtrip
+
+VECTORS = 200
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("name", cases_int16.GRAPHS)
+def test_int16_reference_matches_tflm(name):
+    graph, model = roundtrip(cases_int16.GRAPHS[name]())
+    assert compare_with_tflm(graph, model, VECTORS) == {"uniform": 0, "near_zp": 0}
+
+
+def _depthwise_with_int32_bias():
+    b = GraphBuilder()
+    x = b.input("x", (1, 4, 4, 2), np.int16, scale=0.01, zero_point=0)
+    w = b.constant("w", np.ones((1, 3, 3, 2), np.int8), scale=0.01, zero_point=0, axis=3)
+    bias = b.constant("b", np.zeros(2, np.int32), scale=1e-4, zero_point=0)
+    y = b.tensor("y", (1, 4, 4, 2), np.int16, scale=0.01, zero_point=0)
+    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], padding="SAME", stride_h=1, stride_w=1,
+         dilation_h=1, dilation_w=1, activation="NONE", depth_multiplier=1)
+    b.output(y)
+    return b.graph()
+
+
+def _int16_mul():
+    b = GraphBuilder()
+    x = b.input("x", (1, 4), np.int16, scale=0.01, zero_point=0)
+    y = b.tensor("y", (1, 4), np.int16, scale=0.01, zero_point=0)
+    b.op("MUL", [x, x], [y], activation="NONE")
+    b.output(y)
+    return b.graph()
+
+
+def _int8_to_int16_softmax():
+    b = GraphBuilder()
+    x = b.input("x", (1, 4), np.int8, scale=0.1, zero_point=0)
+    y = b.tensor("y", (1, 4), np.int16, scale=1 / 32768, zero_point=0)
+    b.op("SOFTMAX", [x], [y], beta=1.0)
+    b.output(y)
+    return b.graph()
+
+
+@pytest.mark.parametrize("build, fragment", [
+    (_depthwise_with_int32_bias, "needs an int64 bias"),
+    (_int16_mul, "type int16"),
+    (_int8_to_int16_softmax, "TFLM needs int16"),
+])
+def test_int16_where_tflm_has_no_kernel_is_refused(build, fragment):
+    """Refused in Prepare with one line naming the op, as TFLM's Prepare/Eval would fail
+    (or, for the int32-biased depthwise, read past its bias)."""
+    graph, _ = roundtrip(build())
+    with pytest.raises((ModelError, UnsupportedOperatorError)) as info:
+        Reference(graph)
+    message = str(info.value)
+    assert fragment in message and "\n" not in message and "op 0" in message
