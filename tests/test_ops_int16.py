@@ -12,16 +12,34 @@ import cases_int16
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.builder import GraphBuilder
 from hilbench.reference import Reference
-from support import compare_with_tflm, roundtrip
+from hilbench.model.tflite_writer import write_tflite
+from support import compare_with_tflm, roundtrip, run_bit_exact
 
 VECTORS = 200
 
 
+ALL_GRAPHS = {**cases_int16.GRAPHS, **cases_int16.ORACLE_ONLY}
+BOARDS = {"m4_ref": ("qemu-mps2-an386", "ref"), "m0_default": ("qemu-microbit", None)}
+
+
 @pytest.mark.oracle
-@pytest.mark.parametrize("name", cases_int16.GRAPHS)
+@pytest.mark.parametrize("name", ALL_GRAPHS)
 def test_int16_reference_matches_tflm(name):
-    graph, model = roundtrip(cases_int16.GRAPHS[name]())
+    graph, model = roundtrip(ALL_GRAPHS[name]())
     assert compare_with_tflm(graph, model, VECTORS) == {"uniform": 0, "near_zp": 0}
+
+
+@pytest.mark.hil
+@pytest.mark.parametrize("board", BOARDS)
+@pytest.mark.parametrize("name", cases_int16.GRAPHS)
+def test_int16_kernels_bit_exact_on_qemu(name, board, tmp_path):
+    """Every int16x8 C kernel, all branches of a model in one firmware: int16 in and out
+    of the protocol, float in, float out, int8 out."""
+    path = tmp_path / f"{name}.tflite"
+    write_tflite(cases_int16.GRAPHS[name](), path)
+    machine, kernels = BOARDS[board]
+    result = run_bit_exact(path, machine, 12, kernels=kernels)
+    assert result.comparison.values > 0
 
 
 def _depthwise_with_int32_bias():
