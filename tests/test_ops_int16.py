@@ -5,6 +5,8 @@ one firmware per model and board (tests/cases_int16.py)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -12,8 +14,10 @@ import cases_int16
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.builder import GraphBuilder
 from hilbench.reference import Reference
+from hilbench.compare.outputs import compare_outputs
 from hilbench.model.tflite_writer import write_tflite
-from support import compare_with_tflm, roundtrip, run_bit_exact
+from hilbench.run.data import NEAR_ZERO_POINT, generated_data, quantize_like_tflm
+from support import compare_with_tflm, hilbench, roundtrip, run_bit_exact
 
 VECTORS = 200
 
@@ -85,3 +89,44 @@ def test_int16_where_tflm_has_no_kernel_is_refused(build, fragment):
         Reference(graph)
     message = str(info.value)
     assert fragment in message and "\n" not in message and "op 0" in message
+
+
+def test_int16_vectors_cover_the_range_and_the_zero_point():
+    graph = cases_int16.GRAPHS["conv"]()
+    x = generated_data(graph, 64, seed=1).inputs[0]
+    assert x.dtype == np.int16 and x.shape == (64, 1, 7, 6, 3)
+    uniform, near = x[0::2], x[1::2]
+    assert uniform.min() < -30000 and uniform.max() > 30000  # int16, not int8
+    assert np.abs(near).max() <= NEAR_ZERO_POINT[np.dtype(np.int16)]
+    assert np.abs(near).max() > 127
+
+
+def test_int16_user_data_and_comparison():
+    """Float data for an int16 input is quantized as TFLM's QUANTIZE to int16 (clamped to
+    int16, not int8); int16 data goes as it is; the comparison counts int16 LSBs."""
+    t = cases_int16.GRAPHS["conv"]().input_tensors[0]
+    values = np.array([0.0, 0.0015, -0.0026, 1.0, 40.0, -40.0], np.float32)
+    assert quantize_like_tflm(values, t).tolist() == [0, 2, -3, 1000, 32767, -32768]
+    expected = np.zeros((3, 4), np.int16)
+    actual = expected.copy()
+    actual[1, 2] = -300
+    actual[2, 0] = 1
+    c = compare_outputs(expected, actual)
+    assert (c.mismatches, c.max_abs_diff, c.mismatching_vectors) == (2, 300.0, (1, 2))
+    assert (c.first.vector, c.first.index, c.first.actual) == (1, (2,), -300.0)
+
+
+@pytest.mark.hil
+def test_int16_model_through_the_cli_with_user_data(tmp_path):
+    """`hilbench run --data` with float data for an int16 input, JSON report: the user's
+    path end to end on QEMU (the conv model's M4 firmware is the one built above)."""
+    model = tmp_path / "conv_int16.tflite"
+    write_tflite(cases_int16.GRAPHS["conv"](), model)
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(5).uniform(-40, 40, (6, 7, 6, 3)).astype(np.float32))
+    report = tmp_path / "run.json"
+    result = hilbench("run", model, "--board", "qemu-mps2-an386", "--kernels", "ref",
+                      "--data", data, "--json", report)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(report.read_text())
+    assert document["bit_exact"] and document["mismatches"] == 0
