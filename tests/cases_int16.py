@@ -21,10 +21,10 @@ def _weights(rng, shape):
 
 
 def _bias(b: GraphBuilder, rng, name: str, x_scale: float, w_scales, channels: int,
-          dtype) -> int:
+          dtype, spread: int | None = None) -> int:
     scale = np.broadcast_to(np.float32(x_scale) * np.atleast_1d(np.float32(w_scales)),
                             (channels,))
-    spread = 3_000_000 if dtype == np.int64 else 300_000
+    spread = spread or (3_000_000 if dtype == np.int64 else 300_000)
     values = rng.integers(-spread, spread, size=channels).astype(dtype)
     return b.constant(name, values, scale=scale, zero_point=0)
 
@@ -54,8 +54,9 @@ def _conv(b: GraphBuilder, rng, x: int, name: str, depthwise: bool, out_c: int,
 
 
 def conv_graph(seed: int = 1, float_input: bool = False) -> Graph:
-    """Conv and depthwise branches from one int16 input (or a float input quantized to
-    int16 by the model): every bias type and clamp, stride, dilation, multiplier 2."""
+    """Conv, depthwise and transpose conv branches from one int16 input (or a float input
+    quantized to int16 by the model): every bias type and clamp, stride, dilation,
+    multiplier 2."""
     rng = np.random.default_rng(seed)
     b = GraphBuilder("int16x8 convolutions")
     shape = (1, 7, 6, 3)
@@ -76,6 +77,10 @@ def conv_graph(seed: int = 1, float_input: bool = False) -> Graph:
               activation="RELU", out_scale=0.001),
         _conv(b, rng, x, "dw_small_mult", True, 3, kernel=(2, 2), w_scale=1e-5,
               out_scale=2e-5),
+        _transpose(b, rng, x, "tc_same_s2", (13, 12), 4, out_q=(0.02, 0)),
+        _transpose(b, rng, x, "tc_valid_nobias_relu", (9, 6), 2, kernel=(3, 1),
+                   stride=(1, 1), padding="VALID", bias=False, per_channel=False,
+                   activation="RELU", out_q=(0.005, 0)),
     ]
     b.output(*outs)
     return b.graph()
@@ -145,3 +150,51 @@ ORACLE_ONLY = {
     "conv_float_input": lambda: conv_graph(seed=4, float_input=True),
     "dense": lambda: dense_graph(float_input=False),
 }
+
+
+# --- TRANSPOSE_CONV ------------------------------------------------------------------------
+
+def _transpose(b: GraphBuilder, rng, x: int, name: str, out_hw: tuple[int, int], out_c: int,
+               kernel=(3, 3), stride=(2, 2), padding="SAME", bias=True, per_channel=True,
+               activation="NONE", out_q=(0.1, 3)) -> int:
+    t = b.tensors[x]
+    wide = t.dtype == np.int16
+    n, _, _, c = t.shape
+    scales = 0.01 * rng.uniform(0.5, 2.0, out_c) if per_channel else 0.01
+    f = b.constant(f"{name}_w", _weights(rng, (out_c, kernel[0], kernel[1], c)), scale=scales,
+                   zero_point=0)
+    out_shape = (n, out_hw[0], out_hw[1], out_c)
+    shape = b.constant(f"{name}_shape", np.array(out_shape, np.int32))
+    inputs = [shape, f, x]
+    if bias:
+        inputs.append(_bias(b, rng, f"{name}_b", float(t.scale), scales, out_c,
+                            np.int64 if wide else np.int32, None if wide else 5000))
+    y = b.tensor(name, out_shape, t.dtype, scale=out_q[0], zero_point=0 if wide else out_q[1])
+    b.op("TRANSPOSE_CONV", inputs, [y], padding=padding, stride_h=stride[0],
+         stride_w=stride[1], activation=activation)
+    return y
+
+
+def transpose_conv_graph(seed: int = 3) -> Graph:
+    """TRANSPOSE_CONV branches: SAME stride 2 (odd output), VALID stride (2, 1) with a
+    rectangular kernel and per-tensor weights, no bias with a fused RELU (TFLM applies
+    it), a 1x1 kernel at stride 3 (outputs no input reaches: bias only). The int16x8
+    branches are in conv_graph."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("transpose conv")
+    x = b.input("x", (1, 4, 3, 3), scale=0.05, zero_point=-7)
+    q = dict(out_q=(0.5, 3))
+    outs = [
+        _transpose(b, rng, x, "same_s2_odd", (7, 5), 4, **q),
+        _transpose(b, rng, x, "valid_rect", (9, 4), 2, kernel=(3, 2), stride=(2, 1),
+                   padding="VALID", per_channel=False, **q),
+        _transpose(b, rng, x, "same_nobias_relu", (8, 6), 3, bias=False, activation="RELU",
+                   **q),
+        _transpose(b, rng, x, "gaps_1x1_s3", (12, 9), 2, kernel=(1, 1), stride=(3, 3),
+                   padding="VALID", **q),
+    ]
+    b.output(*outs)
+    return b.graph()
+
+
+GRAPHS["transpose_conv_int8"] = transpose_conv_graph

@@ -1,7 +1,7 @@
-"""int16 activations with int8 weights (int16x8): the host reference against TFLM's
-interpreter (200 + 200 vectors, intermediates included), refusals where TFLM has no
-kernel, and the C kernels bit-exact on QEMU (M4 `ref`, M0 with its default variant),
-one firmware per model and board (tests/cases_int16.py)."""
+"""int16 activations with int8 weights (int16x8), and TRANSPOSE_CONV (int8 and int16x8):
+the host reference against TFLM's interpreter (200 + 200 vectors, intermediates included),
+refusals where TFLM has no kernel, and the C kernels bit-exact on QEMU (M4 `ref`, M0 with
+its default variant), one firmware per model and board (tests/cases_int16.py)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ BOARDS = {"m4_ref": ("qemu-mps2-an386", "ref"), "m0_default": ("qemu-microbit", 
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("name", ALL_GRAPHS)
-def test_int16_reference_matches_tflm(name):
+def test_reference_matches_tflm(name):
     graph, model = roundtrip(ALL_GRAPHS[name]())
     assert compare_with_tflm(graph, model, VECTORS) == {"uniform": 0, "near_zp": 0}
 
@@ -36,9 +36,9 @@ def test_int16_reference_matches_tflm(name):
 @pytest.mark.hil
 @pytest.mark.parametrize("board", BOARDS)
 @pytest.mark.parametrize("name", cases_int16.GRAPHS)
-def test_int16_kernels_bit_exact_on_qemu(name, board, tmp_path):
-    """Every int16x8 C kernel, all branches of a model in one firmware: int16 in and out
-    of the protocol, float in, float out, int8 out."""
+def test_kernels_bit_exact_on_qemu(name, board, tmp_path):
+    """Every int16x8 C kernel and both TRANSPOSE_CONV kernels, all branches of a model in
+    one firmware: int16 in and out of the protocol, float in, float out, int8 out."""
     path = tmp_path / f"{name}.tflite"
     write_tflite(cases_int16.GRAPHS[name](), path)
     machine, kernels = BOARDS[board]
@@ -76,8 +76,23 @@ def _int8_to_int16_softmax():
     return b.graph()
 
 
+def _transpose_conv(bias_type=np.int64, shape=(1, 4, 4, 2)):
+    b = GraphBuilder()
+    x = b.input("x", (1, 2, 2, 2), np.int16, scale=0.01, zero_point=0)
+    w = b.constant("w", np.ones((2, 3, 3, 2), np.int8), scale=0.01, zero_point=0)
+    out = b.constant("shape", np.array(shape, np.int32))
+    bias = b.constant("b", np.zeros(2, bias_type), scale=1e-4, zero_point=0)
+    y = b.tensor("y", (1, 4, 4, 2), np.int16, scale=0.01, zero_point=0)
+    b.op("TRANSPOSE_CONV", [out, w, x, bias], [y], padding="SAME", stride_h=2, stride_w=2,
+         activation="NONE")
+    b.output(y)
+    return b.graph()
+
+
 @pytest.mark.parametrize("build, fragment", [
     (_depthwise_with_int32_bias, "needs an int64 bias"),
+    (lambda: _transpose_conv(np.int32), "bias must be 2 int64 values, got 2 int32"),
+    (lambda: _transpose_conv(shape=(1, 5, 4, 2)), "is not the output's [1, 4, 4, 2]"),
     (_int16_mul, "type int16"),
     (_int8_to_int16_softmax, "TFLM needs int16"),
 ])

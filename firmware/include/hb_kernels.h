@@ -394,4 +394,26 @@ hb_status hb_quantize_s16(const hb_quantize_s16_params *p, const void *input, vo
 hb_status hb_dequantize_s16(const hb_dequantize_params *p, const int16_t *input,
                             float *output);
 
+/* TRANSPOSE_CONV (TFLM transpose_conv.cc), filter Cout x KH x KW x Cin. TFLM scatters each
+ * input pixel into an int32 (int16x8: int64) accumulator per output value; the kernels
+ * gather instead, output value by output value, which gives the same integer sums. */
+typedef struct {
+  hb_dims input, filter, output;
+  int32_t stride_h, stride_w;
+  int32_t pad_h, pad_w;           /* output rows/columns cropped at the top/left */
+  int32_t input_offset;           /* -input zero point (0 for int16) */
+  int32_t output_offset;          /* output zero point (0 for int16) */
+  int32_t act_min, act_max;
+  int32_t bias_64;                /* as in hb_conv_s16_params: 0 for the int8 kernel */
+  const int8_t *filter_data;
+  const void *bias;               /* Cout int32 (int8) or int64 (int16x8) values, or NULL */
+  const int32_t *multiplier;      /* Cout values */
+  const int32_t *shift;
+} hb_transpose_conv_params;
+
+hb_status hb_transpose_conv_s8(const hb_transpose_conv_params *p, const int8_t *input,
+                               int8_t *output);
+hb_status hb_transpose_conv_s16(const hb_transpose_conv_params *p, const int16_t *input,
+                                int16_t *output);
+
 #endif /* HB_KERNELS_H */

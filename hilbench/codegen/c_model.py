@@ -737,6 +737,28 @@ class _Emitter:
         self.call(op, f"hb_dequantize_s16(&{name}, {self._s16(op.inputs[0])}, "
                       f"(float *){self.tensor(op.outputs[0])})")
 
+    def _transpose_conv_struct(self, op: Operator, p: Any) -> str:
+        x, y = self.graph.tensor(op.inputs[2]), self.graph.tensor(op.outputs[0])
+        multiplier, shift = self._requant(op, p, y.shape[3])
+        return self.struct("hb_transpose_conv_params", f"op{op.index}", {
+            "input": x.shape, "filter": tuple(p.filter.shape), "output": y.shape,
+            "stride_h": p.stride[0], "stride_w": p.stride[1],
+            "pad_h": p.pad[0], "pad_w": p.pad[1], "input_offset": p.input_offset,
+            "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max,
+            "bias_64": int(p.wide), "filter_data": self.tensor(op.inputs[1]),
+            "bias": self.tensor(op.inputs[3]) if p.bias is not None else "0",
+            "multiplier": multiplier, "shift": shift})
+
+    def _op_transpose_conv(self, op: Operator, p: Any) -> None:
+        name = self._transpose_conv_struct(op, p)
+        self.call(op, f"hb_transpose_conv_s8(&{name}, {self.tensor(op.inputs[2])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_transpose_conv_s16(self, op: Operator, p: Any) -> None:
+        name = self._transpose_conv_struct(op, p)
+        self.call(op, f"hb_transpose_conv_s16(&{name}, {self._s16(op.inputs[2])}, "
+                      f"{self._s16(op.outputs[0], const=False)})")
+
 
 def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> list[str]:
     """A function mapping an offset in the concatenation of tensors (model order) to the

@@ -109,6 +109,10 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
                       {"axis": 0, "activation": "NONE"}),
     "MEAN": (tflite.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())},
              {"keep_dims": False}),
+    "TRANSPOSE_CONV": (tflite.TransposeConvOptions, lambda o: {
+        "padding": PADDINGS.get(o.Padding(), str(o.Padding())), "stride_h": o.StrideH(),
+        "stride_w": o.StrideW(),
+        "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}, {}),
 }
 
 

@@ -60,6 +60,10 @@ _OPTION_TABLES: dict[str, tuple[str, list[tuple[str, str, Callable[[Any], Any]]]
                       [("Axis", "axis", _int),
                        ("FusedActivationFunction", "activation", _activation)]),
     "MEAN": ("ReducerOptions", [("KeepDims", "keep_dims", bool)]),
+    "TRANSPOSE_CONV": ("TransposeConvOptions", [
+        ("Padding", "padding", _padding), ("StrideW", "stride_w", _int),
+        ("StrideH", "stride_h", _int),
+        ("FusedActivationFunction", "activation", _activation)]),
 }
 _OPTION_TABLES["MAX_POOL_2D"] = _OPTION_TABLES["AVERAGE_POOL_2D"]
 

@@ -39,6 +39,7 @@ _INPUT_COUNTS: dict[str, tuple[int, int]] = {
     "MEAN": (2, 2), "SOFTMAX": (1, 1), "LOGISTIC": (1, 1), "TANH": (1, 1),
     "HARD_SWISH": (1, 1), "RELU": (1, 1), "RELU6": (1, 1), "QUANTIZE": (1, 1),
     "DEQUANTIZE": (1, 1),
+    "TRANSPOSE_CONV": (3, 4),
 }
 _ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
@@ -176,6 +177,8 @@ def op_macs(graph: Graph, op: Operator) -> int:
         return out * int(weights[-1])
     if op.opcode == "MUL":
         return out
+    if op.opcode == "TRANSPOSE_CONV" and len(weights) == 4:  # every input value x its taps
+        return element_count(_shape(graph, op, 2)) * element_count(weights[:3])
     return 0
 
 
