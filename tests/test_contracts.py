@@ -34,6 +34,7 @@ from hilbench.protocol import frames
 from hilbench.targets.qemu_plugin import CLASSES
 from hilbench.timing.cycle_model import CLASS_COSTS
 import cases
+import cases_int16
 from support import shared_models
 
 PROTOCOL_H = FIRMWARE_DIR / "dut" / "hb_protocol.h"
@@ -224,11 +225,13 @@ def _operator_graphs():
     for name, spec in cases.MEAN_CASES.items():
         yield f"mean-{name}", cases.mean_model(spec)
     yield "data-movement-and-float-boundary", cases.chain_graph()
+    for name, build in {**cases_int16.GRAPHS, **cases_int16.ORACLE_ONLY}.items():
+        yield f"int16x8-{name}", build()
 
 
 OPERATOR_GRAPHS = dict(_operator_graphs())
-EMITTERS = {name.removeprefix("_op_").upper() for name in dir(_Emitter)
-            if name.startswith("_op_")}
+EMITTERS = {name.removeprefix("_op_").removesuffix("_s16").upper() for name in dir(_Emitter)
+            if name.startswith("_op_")}  # _op_<opcode>_s16: the int16x8 kernels' emitters
 
 
 @pytest.fixture
