@@ -3,8 +3,8 @@
 Every array gets the vector axis first. A model input of shape (1, 49, 10, 1) takes data
 of shape (N, 1, 49, 10, 1) or (N, 49, 10, 1). int8 (int16) data goes as it is; float data
 for an int8 (int16) input is quantized with the input's scale and zero point, rounding as
-TFLM's QUANTIZE does (float32 division, half away from zero). Everything is checked before anything is
-built or started, and every error names the file.
+TFLM's QUANTIZE does (float32 division, half away from zero). Everything is checked before
+anything is built or started, and every error names the file.
 """
 
 from __future__ import annotations
