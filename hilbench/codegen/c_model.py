@@ -387,20 +387,26 @@ class _Emitter:
         return (self.array(f"op{op.index}_multiplier", "int32_t", multiplier),
                 self.array(f"op{op.index}_shift", "int32_t", shift))
 
+    def _window_fields(self, op: Operator, p: Any, data: int = 0,
+                       bias: int = 2) -> dict[str, Any]:
+        """The fields every convolution-like parameter struct has (conv, depthwise and
+        transpose conv, int8 and int16x8); `data`/`bias`: the op's input positions."""
+        x, y = self.graph.tensor(op.inputs[data]), self.graph.tensor(op.outputs[0])
+        multiplier, shift = self._requant(op, p, y.shape[3])
+        return {"input": x.shape, "filter": tuple(p.filter.shape), "output": y.shape,
+                "stride_h": p.stride[0], "stride_w": p.stride[1],
+                "pad_h": p.pad[0], "pad_w": p.pad[1],
+                "act_min": p.act_min, "act_max": p.act_max,
+                "filter_data": self.tensor(op.inputs[1]),
+                "bias": self.tensor(op.inputs[bias]) if p.bias is not None else "0",
+                "multiplier": multiplier, "shift": shift}
+
     def _conv(self, op: Operator, p: Any, function: str) -> None:
-        x, y = self.graph.tensor(op.inputs[0]), self.graph.tensor(op.outputs[0])
-        out_c = y.shape[3]
-        multiplier, shift = self._requant(op, p, out_c)
-        bias = self.tensor(op.inputs[2]) if p.bias is not None else "0"
         name = self.struct("hb_conv_params", f"op{op.index}", {
-            "input": x.shape, "filter": tuple(p.filter.shape), "output": y.shape,
-            "stride_h": p.stride[0], "stride_w": p.stride[1],
+            **self._window_fields(op, p),
             "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
-            "pad_h": p.pad[0], "pad_w": p.pad[1], "depth_multiplier": p.depth_multiplier,
-            "input_offset": p.input_offset, "output_offset": p.output_offset,
-            "act_min": p.act_min, "act_max": p.act_max,
-            "filter_data": self.tensor(op.inputs[1]), "bias": bias,
-            "multiplier": multiplier, "shift": shift})
+            "depth_multiplier": p.depth_multiplier,
+            "input_offset": p.input_offset, "output_offset": p.output_offset})
         self.kernel_call(op, function, name, [self.tensor(op.inputs[0]),
                                               self.tensor(op.outputs[0])])
 
@@ -535,11 +541,12 @@ class _Emitter:
             self.call(op, f"{function}(&{name}, {pointer(op.inputs[0])}, "
                           f"{pointer(op.inputs[1])}, {pointer(op.outputs[0], False)})")
 
-    def _op_add(self, op: Operator, p: Any) -> None:
-        self._binary(op, p, "hb_add_s8", {
+    def _op_add(self, op: Operator, p: Any, function: str = "hb_add_s8",
+                pointer: Any = None) -> None:
+        self._binary(op, p, function, {
             "left_shift": p.left_shift, "a_multiplier": p.input1_multiplier,
             "a_shift": p.input1_shift, "b_multiplier": p.input2_multiplier,
-            "b_shift": p.input2_shift})
+            "b_shift": p.input2_shift}, pointer)
 
     def _op_mul(self, op: Operator, p: Any) -> None:
         # the ADD-only rescaling fields, unused by hb_mul_s8, are given explicitly
@@ -640,21 +647,26 @@ class _Emitter:
         self.call(op, f"hb_relu6_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
 
+    @staticmethod
+    def _quantize_fields(p: Any) -> dict[str, Any]:
+        """QUANTIZE's fields shared by hb_quantize_params and hb_quantize_s16_params."""
+        return {"scale": _float_literal(p.scale), "zero_point": p.zero_point,
+                "input_zero_point": 0 if p.input_zero_point is None else p.input_zero_point,
+                "multiplier": p.multiplier, "shift": p.shift}
+
     def _op_quantize(self, op: Operator, p: Any) -> None:
-        from_float = p.input_zero_point is None
         name = self.struct("hb_quantize_params", f"op{op.index}", {
-            "size": self.graph.tensor(op.inputs[0]).size, "from_float": int(from_float),
-            "scale": _float_literal(p.scale), "zero_point": p.zero_point,
-            "input_zero_point": 0 if from_float else p.input_zero_point,
-            "multiplier": p.multiplier, "shift": p.shift})
+            "size": self.graph.tensor(op.inputs[0]).size,
+            "from_float": int(p.input_zero_point is None), **self._quantize_fields(p)})
         self.call(op, f"hb_quantize_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
 
-    def _op_dequantize(self, op: Operator, p: Any) -> None:
+    def _op_dequantize(self, op: Operator, p: Any, function: str = "hb_dequantize_s8",
+                       source: str | None = None) -> None:
         name = self.struct("hb_dequantize_params", f"op{op.index}", {
             "size": self.graph.tensor(op.inputs[0]).size, "scale": _float_literal(p.scale),
             "zero_point": p.zero_point})
-        self.call(op, f"hb_dequantize_s8(&{name}, {self.tensor(op.inputs[0])}, "
+        self.call(op, f"{function}(&{name}, {source or self.tensor(op.inputs[0])}, "
                       f"(float *){self.tensor(op.outputs[0])})")
 
     # --- int16 activations, int8 weights (int16x8) -----------------------------------------
@@ -663,17 +675,10 @@ class _Emitter:
         return f"({'const ' if const else ''}int16_t *){self.tensor(index)}"
 
     def _conv_s16(self, op: Operator, p: Any, function: str) -> None:
-        x, y = self.graph.tensor(op.inputs[0]), self.graph.tensor(op.outputs[0])
-        multiplier, shift = self._requant(op, p, y.shape[3])
         name = self.struct("hb_conv_s16_params", f"op{op.index}", {
-            "input": x.shape, "filter": tuple(p.filter.shape), "output": y.shape,
-            "stride_h": p.stride[0], "stride_w": p.stride[1],
+            **self._window_fields(op, p),
             "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
-            "pad_h": p.pad[0], "pad_w": p.pad[1], "depth_multiplier": p.depth_multiplier,
-            "act_min": p.act_min, "act_max": p.act_max, "bias_64": int(p.wide_bias),
-            "filter_data": self.tensor(op.inputs[1]),
-            "bias": self.tensor(op.inputs[2]) if p.bias is not None else "0",
-            "multiplier": multiplier, "shift": shift})
+            "depth_multiplier": p.depth_multiplier, "bias_64": int(p.wide_bias)})
         self.kernel_call(op, function, name, [self._s16(op.inputs[0]),
                                               self._s16(op.outputs[0], const=False)])
 
@@ -697,10 +702,7 @@ class _Emitter:
                       f"{self._s16(op.outputs[0], const=False)})")
 
     def _op_add_s16(self, op: Operator, p: Any) -> None:
-        self._binary(op, p, "hb_add_s16", {
-            "left_shift": p.left_shift, "a_multiplier": p.input1_multiplier,
-            "a_shift": p.input1_shift, "b_multiplier": p.input2_multiplier,
-            "b_shift": p.input2_shift}, self._s16)
+        self._op_add(op, p, "hb_add_s16", self._s16)
 
     def _op_softmax_s16(self, op: Operator, p: Any) -> None:
         x = self.graph.tensor(op.inputs[0])
@@ -720,34 +722,19 @@ class _Emitter:
 
     def _op_quantize_s16(self, op: Operator, p: Any) -> None:
         x = self.graph.tensor(op.inputs[0])
-        from_float = p.input_zero_point is None
         name = self.struct("hb_quantize_s16_params", f"op{op.index}", {
             "size": x.size, "input_type": self._QUANTIZE_INPUT_TYPES[x.dtype.name],
-            "output_bits": 8 * np.dtype(p.output_type).itemsize,
-            "scale": _float_literal(p.scale), "zero_point": p.zero_point,
-            "input_zero_point": 0 if from_float else p.input_zero_point,
-            "multiplier": p.multiplier, "shift": p.shift})
+            "output_bits": 8 * np.dtype(p.output_type).itemsize, **self._quantize_fields(p)})
         self.call(op, f"hb_quantize_s16(&{name}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
 
     def _op_dequantize_s16(self, op: Operator, p: Any) -> None:
-        name = self.struct("hb_dequantize_params", f"op{op.index}", {
-            "size": self.graph.tensor(op.inputs[0]).size, "scale": _float_literal(p.scale),
-            "zero_point": p.zero_point})
-        self.call(op, f"hb_dequantize_s16(&{name}, {self._s16(op.inputs[0])}, "
-                      f"(float *){self.tensor(op.outputs[0])})")
+        self._op_dequantize(op, p, "hb_dequantize_s16", self._s16(op.inputs[0]))
 
     def _transpose_conv_struct(self, op: Operator, p: Any) -> str:
-        x, y = self.graph.tensor(op.inputs[2]), self.graph.tensor(op.outputs[0])
-        multiplier, shift = self._requant(op, p, y.shape[3])
         return self.struct("hb_transpose_conv_params", f"op{op.index}", {
-            "input": x.shape, "filter": tuple(p.filter.shape), "output": y.shape,
-            "stride_h": p.stride[0], "stride_w": p.stride[1],
-            "pad_h": p.pad[0], "pad_w": p.pad[1], "input_offset": p.input_offset,
-            "output_offset": p.output_offset, "act_min": p.act_min, "act_max": p.act_max,
-            "bias_64": int(p.wide), "filter_data": self.tensor(op.inputs[1]),
-            "bias": self.tensor(op.inputs[3]) if p.bias is not None else "0",
-            "multiplier": multiplier, "shift": shift})
+            **self._window_fields(op, p, data=2, bias=3), "input_offset": p.input_offset,
+            "output_offset": p.output_offset, "bias_64": int(p.wide)})
 
     def _op_transpose_conv(self, op: Operator, p: Any) -> None:
         name = self._transpose_conv_struct(op, p)

@@ -8,11 +8,7 @@ hb_status hb_add_s8(const hb_binary_params *p, const int8_t *a, const int8_t *b,
   int32_t a_pos = 0, b_pos = 0, i;
   const int32_t size = hb_binary_size(p);
   for (i = 0; i < size; ++i) {
-    const int32_t a_val = (a[a_pos] + p->a_offset) * (1 << p->left_shift);
-    const int32_t b_val = (b[b_pos] + p->b_offset) * (1 << p->left_shift);
-    const int32_t sum = hb_wrap_add(hb_mbqm(a_val, p->a_multiplier, p->a_shift),
-                                    hb_mbqm(b_val, p->b_multiplier, p->b_shift));
-    const int32_t out = hb_mbqm(sum, p->output_multiplier, p->output_shift) + p->output_offset;
+    const int32_t out = hb_add_element(p, a[a_pos], b[b_pos]);
     output[i] = (int8_t)hb_clamp(out, p->act_min, p->act_max);
     hb_binary_next(p, index, &a_pos, &b_pos);
   }

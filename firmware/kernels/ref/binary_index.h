@@ -2,6 +2,7 @@
 #ifndef HB_BINARY_INDEX_H
 #define HB_BINARY_INDEX_H
 #include "hb_kernels.h"
+#include "../hb_fixedpoint.h"
 
 /* Advance a multi-index over out_dims; keeps the element offsets into a and b current. */
 static inline void hb_binary_next(const hb_binary_params *p, int32_t *index, int32_t *a_pos,
@@ -16,6 +17,16 @@ static inline void hb_binary_next(const hb_binary_params *p, int32_t *index, int
     *b_pos -= p->b_stride[d] * p->out_dims[d];
     index[d] = 0;
   }
+}
+
+/* ADD's arithmetic for one element (TFLM AddElementwise, int8 and int16), unclamped: both
+ * inputs rescaled to a common 2^left_shift-scaled base, summed, scaled to the output. */
+static inline int32_t hb_add_element(const hb_binary_params *p, int32_t a, int32_t b) {
+  const int32_t a_val = (a + p->a_offset) * (1 << p->left_shift);
+  const int32_t b_val = (b + p->b_offset) * (1 << p->left_shift);
+  const int32_t sum = hb_wrap_add(hb_mbqm(a_val, p->a_multiplier, p->a_shift),
+                                  hb_mbqm(b_val, p->b_multiplier, p->b_shift));
+  return hb_mbqm(sum, p->output_multiplier, p->output_shift) + p->output_offset;
 }
 
 static inline int32_t hb_binary_size(const hb_binary_params *p) {

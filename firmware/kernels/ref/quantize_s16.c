@@ -2,13 +2,7 @@
  * or int8/int16 -> int8/int16 requantization in integers (TFLM Requantize). */
 #include "hb_kernels.h"
 #include "../hb_fixedpoint.h"
-
-static int32_t round_half_away(float x) {
-  const float magnitude = x < 0 ? -x : x;
-  int32_t r = (int32_t)magnitude;
-  if (magnitude - (float)r >= 0.5f) r += 1;
-  return x < 0 ? -r : r;
-}
+#include "round_half_away.h"
 
 hb_status hb_quantize_s16(const hb_quantize_s16_params *p, const void *input, void *output) {
   const int32_t low = p->output_bits == 16 ? -32768 : -128;
@@ -19,7 +13,7 @@ hb_status hb_quantize_s16(const hb_quantize_s16_params *p, const void *input, vo
     if (p->input_type == 0) {
       const float v = ((const float *)input)[i] / p->scale;
       if (v > 1e9f || v < -1e9f) q = v > 0 ? high : low;  /* no int overflow on huge inputs */
-      else q = round_half_away(v) + p->zero_point;
+      else q = hb_round_half_away(v) + p->zero_point;
     } else {
       const int32_t x = p->input_type == 1 ? ((const int8_t *)input)[i]
                                            : ((const int16_t *)input)[i];

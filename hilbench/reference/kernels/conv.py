@@ -214,16 +214,22 @@ def depthwise_conv2d(p: ConvParams, inputs: list[np.ndarray]) -> np.ndarray:
     if x.shape[-1] == 1:  # one input channel: a plain convolution, and BLAS does it faster
         acc = _conv_matmul(p, x, p.filter.transpose(3, 1, 2, 0))
         return _requantize(p, acc).reshape((batch,) + p.output_shape)
+    acc = depthwise_accumulate(p, x, accumulator_dtype(k_h * k_w))
+    return _requantize(p, acc).reshape((batch,) + p.output_shape)
+
+
+def depthwise_accumulate(p: ConvParams, x: np.ndarray, dtype: type) -> np.ndarray:
+    """The depthwise sums, tap by tap; x (vectors, H, W, Cin); exact in `dtype`."""
+    _, k_h, k_w, _ = p.filter.shape
     if p.depth_multiplier > 1:  # output channel c reads input channel c // multiplier
         x = np.repeat(x, p.depth_multiplier, axis=-1)
-    dtype = accumulator_dtype(k_h * k_w)
     padded = _padded_input(p, x, k_h, k_w, dtype)
     weights = p.filter[0].astype(dtype)
     acc = None
     for ky, kx, tap in _taps(p, padded, k_h, k_w):
         term = tap * weights[ky, kx]
         acc = term if acc is None else acc + term
-    return _requantize(p, acc).reshape((batch,) + p.output_shape)
+    return acc
 
 
 def prepare_fully_connected(graph: Graph, op: Operator,

@@ -95,16 +95,7 @@ def conv2d(p: Conv16Params, inputs: list[np.ndarray]) -> np.ndarray:
 def depthwise_conv2d(p: Conv16Params, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     batch = x.shape[0]
-    x = x.reshape((-1,) + x.shape[-3:])
-    _, k_h, k_w, _ = p.filter.shape
-    if p.depth_multiplier > 1:  # output channel c reads input channel c // multiplier
-        x = np.repeat(x, p.depth_multiplier, axis=-1)
-    padded = conv._padded_input(p, x, k_h, k_w, np.int64)
-    weights = p.filter[0].astype(np.int64)
-    acc = None
-    for ky, kx, tap in conv._taps(p, padded, k_h, k_w):
-        term = tap * weights[ky, kx]
-        acc = term if acc is None else acc + term
+    acc = conv.depthwise_accumulate(p, x.reshape((-1,) + x.shape[-3:]), np.int64)
     return requantize(p, acc).reshape((batch,) + p.output_shape)
 
 
