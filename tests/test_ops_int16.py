@@ -6,6 +6,7 @@ its default variant), one firmware per model and board (tests/cases_int16.py).""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import cases_int16
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.builder import GraphBuilder
 from hilbench.reference import Reference
+from hilbench.codegen.c_model import generate_model
 from hilbench.compare.outputs import compare_outputs
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.run.data import NEAR_ZERO_POINT, generated_data, quantize_like_tflm
@@ -145,3 +147,15 @@ def test_int16_model_through_the_cli_with_user_data(tmp_path):
     assert result.returncode == 0, result.stderr
     document = json.loads(report.read_text())
     assert document["bit_exact"] and document["mismatches"] == 0
+
+
+@pytest.mark.parametrize("variant", ["dsp", "mve", "armv6m"])
+def test_int16_layers_keep_their_kernels_in_every_variant(variant):
+    """The variants' specialized kernels are int8: an int16 layer large enough for them
+    (the conv model's first layer has 1,296 MACs) still calls its _s16 kernel."""
+    calls = set()
+    for name in ("conv", "dense_float_input"):
+        source = generate_model(cases_int16.GRAPHS[name](), b"model", kernels=variant).source
+        calls |= set(re.findall(r"(hb_\w+)\(&", source))
+    assert {"hb_conv2d_s16", "hb_fully_connected_s16", "hb_add_s16"} <= calls
+    assert not [c for c in calls if c.endswith(("_dsp", "_mve", "_full", "_1col"))], calls
