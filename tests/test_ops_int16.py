@@ -78,15 +78,15 @@ def _int8_to_int16_softmax():
     return b.graph()
 
 
-def _transpose_conv(bias_type=np.int64, shape=(1, 4, 4, 2)):
+def _transpose_conv(bias_type=np.int64, shape=(1, 4, 4, 2), stride=2):
     b = GraphBuilder()
     x = b.input("x", (1, 2, 2, 2), np.int16, scale=0.01, zero_point=0)
     w = b.constant("w", np.ones((2, 3, 3, 2), np.int8), scale=0.01, zero_point=0)
     out = b.constant("shape", np.array(shape, np.int32))
     bias = b.constant("b", np.zeros(2, bias_type), scale=1e-4, zero_point=0)
     y = b.tensor("y", (1, 4, 4, 2), np.int16, scale=0.01, zero_point=0)
-    b.op("TRANSPOSE_CONV", [out, w, x, bias], [y], padding="SAME", stride_h=2, stride_w=2,
-         activation="NONE")
+    b.op("TRANSPOSE_CONV", [out, w, x, bias], [y], padding="SAME", stride_h=stride,
+         stride_w=stride, activation="NONE")
     b.output(y)
     return b.graph()
 
@@ -95,6 +95,7 @@ def _transpose_conv(bias_type=np.int64, shape=(1, 4, 4, 2)):
     (_depthwise_with_int32_bias, "needs an int64 bias"),
     (lambda: _transpose_conv(np.int32), "bias must be 2 int64 values, got 2 int32"),
     (lambda: _transpose_conv(shape=(1, 5, 4, 2)), "is not the output's [1, 4, 4, 2]"),
+    (lambda: _transpose_conv(stride=65536), "which TFLM cannot represent"),
     (_int16_mul, "type int16"),
     (_int8_to_int16_softmax, "TFLM needs int16"),
 ])

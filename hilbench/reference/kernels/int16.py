@@ -201,6 +201,9 @@ def prepare_softmax(graph: Graph, op: Operator) -> Softmax16Params:
     require_per_tensor(y, op)
     if x.size != y.size or not x.shape:
         raise ModelError(f"op {op.index} SOFTMAX: input {x.shape} and output {y.shape} differ")
+    if x.shape[-1] > (1 << 16):  # TFLM's int32 sum of Q0.15 exps would overflow
+        raise ModelError(f"op {op.index} SOFTMAX: int16 rows of {x.shape[-1]} values; "
+                         f"at most 65536")
     if y.zero_point != 0 or abs(float(y.scale) - 1 / 32768) > 0.001 / 32768:
         raise ModelError(f"op {op.index} SOFTMAX: int16 output must have scale 1/32768 and "
                          f"zero point 0 (TFLM), got {float(y.scale):.6g} / {y.zero_point}")

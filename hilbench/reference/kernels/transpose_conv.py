@@ -3,8 +3,9 @@ transpose_conv.cc: inputs (output shape, filter Cout x KH x KW x Cin, input, opt
 
 TFLM scatters every input pixel times the filter into an accumulator the size of the
 output, then requantizes per channel. Integer sums do not depend on their order, so the
-batched form here adds one (input @ filter tap) product per tap into a strided window of a
-zero buffer and crops the padding: the same int32 (int64 for int16x8) sums.
+batched form here adds, tap by tap, the (input @ filter tap) products of the input rows and
+columns that land inside the output into a strided view of the accumulator: the same int32
+(int64 for int16x8) sums, and nothing computed for taps that fall in the padding.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hilbench.model.graph import Graph, Operator
 from hilbench.reference import fixedpoint as fp
 from hilbench.reference.kernels.conv import per_channel_multipliers
 from hilbench.reference.prepare_common import (
+    INT16_MAX,
     activation_range,
     constant,
     option,
@@ -78,6 +80,9 @@ def prepare_transpose_conv(graph: Graph, op: Operator) -> TransposeConvParams:
     padding = option(op, "padding")
     if padding not in ("SAME", "VALID") or min(stride) < 1:
         raise ModelError(f"op {op.index} TRANSPOSE_CONV: bad padding/stride {padding} {stride}")
+    if max(stride) > INT16_MAX:  # TFLM's ConvParams keeps strides in int16: 65536 became 0
+        raise ModelError(f"op {op.index} TRANSPOSE_CONV: stride {stride} above {INT16_MAX}, "
+                         f"which TFLM cannot represent")
     # TFLM pads as a convolution from the output back to the input would
     pad = tuple(padding_before(s, 1, size, k, out_size(padding, size, k, s, 1))
                 for s, size, k in zip(stride, y.shape[1:3], (k_h, k_w)))
@@ -97,30 +102,42 @@ def prepare_transpose_conv(graph: Graph, op: Operator) -> TransposeConvParams:
                                act_min, act_max, stride, pad, y.shape, wide)  # type: ignore
 
 
+def _landing(out_size: int, pad: int, k: int, stride: int, in_size: int) -> slice | None:
+    """The input rows whose tap k lands inside the output (row i lands on
+    i * stride - pad + k), or None."""
+    first = max(0, -((k - pad) // stride))  # ceil((pad - k) / stride)
+    last = min(in_size - 1, (out_size - 1 + pad - k) // stride)
+    return slice(first, last + 1) if first <= last else None
+
+
 def transpose_conv(p: TransposeConvParams, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     batch = x.shape[0]
     x = x.reshape((-1,) + x.shape[-3:]).astype(np.float64) + p.input_offset
-    vectors, in_h, in_w, _ = x.shape
+    _, in_h, in_w, _ = x.shape
     out_c, k_h, k_w, _ = p.filter.shape
     _, out_h, out_w, _ = p.output_shape
-    s_h, s_w = p.stride
-    full_h = max((in_h - 1) * s_h + k_h, p.pad[0] + out_h)
-    full_w = max((in_w - 1) * s_w + k_w, p.pad[1] + out_w)
+    (s_h, s_w), (pad_h, pad_w) = p.stride, p.pad
     # float64 sums are exact here (|products| < 2**23, far fewer than 2**30 terms)
-    full = np.zeros((vectors, full_h, full_w, out_c), np.float64)
+    acc = np.zeros((x.shape[0], out_h, out_w, out_c), np.float64)
     weights = p.filter.astype(np.float64)
     for ky in range(k_h):
+        rows = _landing(out_h, pad_h, ky, s_h, in_h)
         for kx in range(k_w):
-            full[:, ky: ky + (in_h - 1) * s_h + 1: s_h, kx: kx + (in_w - 1) * s_w + 1: s_w] += \
-                x @ weights[:, ky, kx, :].T
-    acc = full[:, p.pad[0]: p.pad[0] + out_h, p.pad[1]: p.pad[1] + out_w].astype(np.int64)
+            cols = _landing(out_w, pad_w, kx, s_w, in_w)
+            if rows is None or cols is None:
+                continue
+            y0, x0 = rows.start * s_h - pad_h + ky, cols.start * s_w - pad_w + kx
+            y1 = y0 + (rows.stop - rows.start - 1) * s_h + 1
+            x1 = x0 + (cols.stop - cols.start - 1) * s_w + 1
+            acc[:, y0:y1:s_h, x0:x1:s_w] += x[:, rows, cols] @ weights[:, ky, kx, :].T
+    total = acc.astype(np.int64)
     if p.bias is not None:
-        acc = acc + p.bias.astype(np.int64)
+        total = total + p.bias.astype(np.int64)
     if p.wide:
-        out = fp.multiply_by_quantized_multiplier_64(acc, p.multiplier, p.shift)
+        out = fp.multiply_by_quantized_multiplier_64(total, p.multiplier, p.shift)
     else:  # TFLM's int32 scratch buffer wraps
-        out = fp.multiply_by_quantized_multiplier(fp.wrap32(acc), p.multiplier, p.shift)
+        out = fp.multiply_by_quantized_multiplier(fp.wrap32(total), p.multiplier, p.shift)
     out = np.clip(out + p.output_offset, p.act_min, p.act_max)
     dtype = np.int16 if p.wide else np.int8
     return out.astype(dtype).reshape((batch,) + p.output_shape)
