@@ -148,12 +148,12 @@ def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool,
         output_shape=y.shape, depth_multiplier=depth_multiplier)
 
 
-def prepare_conv2d(graph: Graph, op: Operator) -> ConvParams:
-    return _prepare_conv_like(graph, op, depthwise=False)
+def prepare_conv2d(graph: Graph, op: Operator, wide: bool = False) -> ConvParams:
+    return _prepare_conv_like(graph, op, depthwise=False, wide=wide)
 
 
-def prepare_depthwise_conv2d(graph: Graph, op: Operator) -> ConvParams:
-    return _prepare_conv_like(graph, op, depthwise=True)
+def prepare_depthwise_conv2d(graph: Graph, op: Operator, wide: bool = False) -> ConvParams:
+    return _prepare_conv_like(graph, op, depthwise=True, wide=wide)
 
 
 def _padded_input(p: ConvParams, x: np.ndarray, k_h: int, k_w: int, dtype: type) -> np.ndarray:
@@ -197,6 +197,11 @@ def _conv_matmul(p: ConvParams, x: np.ndarray, weights: np.ndarray,
     columns = taps[0] if len(taps) == 1 else np.stack(taps, axis=3)
     columns = columns.reshape(columns.shape[:3] + (k_h * k_w * in_c,))
     return columns @ weights.reshape(out_c, -1).astype(dtype).T
+
+
+def conv_accumulate(p: ConvParams, x: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """The convolution sums; x (vectors, H, W, Cin); exact in `dtype`."""
+    return _conv_matmul(p, x, p.filter, dtype)
 
 
 def conv2d(p: ConvParams, inputs: list[np.ndarray]) -> np.ndarray:

@@ -54,12 +54,12 @@ def _widen(params: Any, cls: type, bias: np.ndarray | None) -> Any:
 
 
 def prepare_conv2d(graph: Graph, op: Operator) -> Conv16Params:
-    p = conv._prepare_conv_like(graph, op, depthwise=False, wide=True)
+    p = conv.prepare_conv2d(graph, op, wide=True)
     return _widen(p, Conv16Params, p.bias)
 
 
 def prepare_depthwise_conv2d(graph: Graph, op: Operator) -> Conv16Params:
-    p = conv._prepare_conv_like(graph, op, depthwise=True, wide=True)
+    p = conv.prepare_depthwise_conv2d(graph, op, wide=True)
     if p.bias is not None and p.bias.dtype != np.int64:
         # TFLM's int16 depthwise reads its bias as int64 whatever the type: refuse
         raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D with int16 activations needs an "
@@ -88,7 +88,7 @@ def conv2d(p: Conv16Params, inputs: list[np.ndarray]) -> np.ndarray:
     x = inputs[0]
     batch = x.shape[0]
     # float64 BLAS is exact: products < 2**22, sums < 2**53 for any MCU layer
-    acc = conv._conv_matmul(p, x.reshape((-1,) + x.shape[-3:]), p.filter, np.float64)
+    acc = conv.conv_accumulate(p, x.reshape((-1,) + x.shape[-3:]), np.float64)
     return requantize(p, acc).reshape((batch,) + p.output_shape)
 
 
