@@ -136,7 +136,9 @@ def dense_graph(seed: int = 2, float_input: bool = True) -> Graph:
     b.op("QUANTIZE", [q16], [r16])
     d = b.tensor("dequantized", (2, 10), np.float32)
     b.op("DEQUANTIZE", [sm], [d])
-    b.output(sm2, q8, r16, d)
+    r = b.tensor("reshaped", (4, 5), np.int16, scale=0.004, zero_point=0)
+    b.op("RESHAPE", [r16, b.constant("new_shape", np.array([4, 5], np.int32))], [r])
+    b.output(sm2, q8, r, d)
     return b.graph()
 
 

@@ -96,7 +96,7 @@ def _transpose_conv(bias_type=np.int64, shape=(1, 4, 4, 2), stride=2):
     (lambda: _transpose_conv(np.int32), "bias must be 2 int64 values, got 2 int32"),
     (lambda: _transpose_conv(shape=(1, 5, 4, 2)), "is not the output's [1, 4, 4, 2]"),
     (lambda: _transpose_conv(stride=65536), "which TFLM cannot represent"),
-    (_int16_mul, "type int16"),
+    (_int16_mul, "int16 activations in CONV_2D"),
     (_int8_to_int16_softmax, "TFLM needs int16"),
 ])
 def test_int16_where_tflm_has_no_kernel_is_refused(build, fragment):
@@ -160,3 +160,11 @@ def test_int16_layers_keep_their_kernels_in_every_variant(variant):
         calls |= set(re.findall(r"(hb_\w+)\(&", source))
     assert {"hb_conv2d_s16", "hb_fully_connected_s16", "hb_add_s16"} <= calls
     assert not [c for c in calls if c.endswith(("_dsp", "_mve", "_full", "_1col"))], calls
+
+
+def test_int16_kernel_list_is_the_table():
+    """The refusal's list of int16 operators is what the table actually widens."""
+    from hilbench.reference.kernels import int16
+    from hilbench.reference.prepare_common import INT16_OPERATORS
+
+    assert set(INT16_OPERATORS) == set(int16.WIDE_KERNELS) | {"TRANSPOSE_CONV"}

@@ -558,6 +558,10 @@ class _Emitter:
         self.call(op, f"hb_copy_s8({size}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
 
+    def _op_reshape_s16(self, op: Operator, p: Any) -> None:
+        self.call(op, f"hb_copy_s8({self.graph.tensor(op.outputs[0]).nbytes}, "
+                      f"{self.tensor(op.inputs[0])}, {self.tensor(op.outputs[0])})")
+
     def _op_pad(self, op: Operator, p: Any) -> None:
         x = self.graph.tensor(op.inputs[0])
         dims = _dims4(x.shape, "input", op)

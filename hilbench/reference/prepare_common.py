@@ -12,6 +12,10 @@ from hilbench.reference.fixedpoint import round_half_away
 
 INT8_MIN, INT8_MAX = -128, 127
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
+# the operators with int16x8 kernels (kernels/int16.py, kernels/transpose_conv.py), for
+# the refusal of any other
+INT16_OPERATORS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SOFTMAX",
+                   "QUANTIZE", "DEQUANTIZE", "RESHAPE", "TRANSPOSE_CONV")
 
 
 def activation_range(activation: str, output: Tensor, op: Operator) -> tuple[int, int]:
@@ -55,6 +59,10 @@ def require_int8(graph: Graph, op: Operator, tensors: list[int], role: str) -> N
         if index < 0:
             continue
         t = graph.tensor(index)
+        if t.dtype == np.int16:  # an int16x8 model, through an op without an int16 kernel
+            raise ModelError(f"op {op.index} {op.opcode} has {role} tensor {t.name!r} of "
+                             f"type int16; hilbench runs int16 activations in "
+                             f"{', '.join(INT16_OPERATORS)} only")
         if t.dtype != np.int8:
             raise ModelError(
                 f"not an int8 model: op {op.index} {op.opcode} has {role} tensor "

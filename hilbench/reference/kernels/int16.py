@@ -1,5 +1,6 @@
 """int16 activations with int8 weights ("int16x8"), as TFLM's int16 kernels define them:
-CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, SOFTMAX, QUANTIZE and DEQUANTIZE.
+CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD, SOFTMAX, QUANTIZE, DEQUANTIZE and
+RESHAPE (TRANSPOSE_CONV takes both types in transpose_conv.py).
 
 The same opcodes as the int8 kernels; `widened()` puts both behind one table entry and
 picks by the op's activation type. Differences from int8 that matter for bit-exactness:
@@ -23,7 +24,7 @@ import numpy as np
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
 from hilbench.reference import fixedpoint as fp
-from hilbench.reference.kernels import conv, elementwise, quantize as quant
+from hilbench.reference.kernels import conv, elementwise, quantize as quant, shape
 from hilbench.reference.prepare_common import (
     INT16_MAX,
     INT16_MIN,
@@ -261,4 +262,5 @@ WIDE_KERNELS: dict[str, tuple[Callable[..., Any], Callable[..., np.ndarray] | No
     "SOFTMAX": (prepare_softmax, softmax),
     "QUANTIZE": (prepare_quantize, None),
     "DEQUANTIZE": (prepare_dequantize, None),
+    "RESHAPE": (lambda graph, op: shape.prepare_reshape(graph, op, wide=True), None),
 }
