@@ -58,9 +58,10 @@ def reference(model: PathLike | Graph, inputs: Sequence[np.ndarray] | np.ndarray
               intermediates: bool = False) -> ReferenceResult:
     """What the chip should output: the host reference, bit-exact with TFLM.
 
-    inputs: one array per model input, the vector axis first (int8, or float32 for a
-    model with float inputs). `.outputs` has one array per model output with the same
-    leading axis; with `intermediates`, `.intermediates[i]` is op i's first output."""
+    inputs: one array per model input, the vector axis first (the input's int8 or int16,
+    or float32 for a model with float inputs). `.outputs` has one array per model output
+    with the same leading axis; with `intermediates`, `.intermediates[i]` is op i's first
+    output."""
     graph = model if isinstance(model, Graph) else load_model(model)
     arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
     return Reference(graph).run(arrays, intermediates=intermediates)

@@ -112,7 +112,8 @@ def _build_parser() -> argparse.ArgumentParser:
     source.add_argument("--input", type=Path, action="append", metavar="X.npy",
                         help="test vectors, leading axis = vectors (repeat per model input)")
     source.add_argument("--random", type=int, metavar="N",
-                        help="generate N random int8 vectors instead of reading --input")
+                        help="generate N random vectors (int8, int16 or float, as the "
+                             "input) instead of reading --input")
     reference.add_argument("--seed", type=int, default=0, help="seed for --random")
     reference.add_argument("--output", type=Path, metavar="Y.npy",
                            help="where to write the outputs (same leading axis)")

@@ -18,6 +18,7 @@ from hilbench.model.tflite_writer import write_tflite
 from hilbench.reference import Reference
 from hilbench.reference.tflm_oracle import TflmOracle
 from hilbench.run import RunRequest, RunResult, run
+from hilbench.run.data import integer_vectors
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -30,17 +31,15 @@ def shared_models() -> list[Path]:
 
 
 def vectors(tensor: Tensor, count: int, rng: np.random.Generator, kind: str) -> np.ndarray:
-    """Test vectors for one model input: 'uniform' over the whole int8 range, or 'near_zp',
-    small deviations around the zero point (uniform inputs saturate some models)."""
+    """Test vectors for one model input: 'uniform' over the whole int8 (int16) range, or
+    'near_zp', small deviations around the zero point (uniform inputs saturate some
+    models)."""
     shape = (count,) + tensor.shape
     if tensor.dtype == np.float32:
         scale = float(tensor.quantization.scale[0]) if tensor.quantization else 0.05
         spread = 128 * scale if kind == "uniform" else 6 * scale
         return rng.uniform(-spread, spread, size=shape).astype(np.float32)
-    if kind == "uniform":
-        return rng.integers(-128, 128, size=shape, dtype=np.int8)
-    deviation = rng.integers(-6, 7, size=shape)
-    return np.clip(tensor.zero_point + deviation, -128, 127).astype(np.int8)
+    return integer_vectors(rng, shape, tensor.dtype, tensor.zero_point, kind != "uniform")
 
 
 def compare_with_tflm(graph: Graph, model: bytes, count: int, seed: int = 0) -> dict[str, int]:

@@ -36,6 +36,7 @@ from hilbench.timing.cycle_model import CLASS_COSTS
 import cases
 import cases_movement
 import cases_elementwise
+import cases_int16
 from support import shared_models
 
 PROTOCOL_H = FIRMWARE_DIR / "dut" / "hb_protocol.h"
@@ -229,11 +230,13 @@ def _operator_graphs():
     yield "movement-family", cases_movement.family_model(cases_movement.MOVEMENT_CASES)
     yield "batch-matmul-family", cases_movement.family_model(cases_movement.MATMUL_CASES)
     yield "elementwise-edge-cases", cases_elementwise.all_cases_graph()
+    for name, build in {**cases_int16.GRAPHS, **cases_int16.ORACLE_ONLY}.items():
+        yield f"int16x8-{name}", build()
 
 
 OPERATOR_GRAPHS = dict(_operator_graphs())
-EMITTERS = {name.removeprefix("_op_").upper() for name in dir(_Emitter)
-            if name.startswith("_op_")}
+EMITTERS = {name.removeprefix("_op_").removesuffix("_s16").upper() for name in dir(_Emitter)
+            if name.startswith("_op_")}  # _op_<opcode>_s16: the int16x8 kernels' emitters
 
 
 @pytest.fixture

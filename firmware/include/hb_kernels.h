@@ -434,4 +434,91 @@ typedef struct {
 hb_status hb_resize_nearest_s8(const hb_resize_nearest_params *p, const int8_t *input,
                                int8_t *output);
 
+/*
+ * int16 activations with int8 weights (TFLM's int16x8 kernels, firmware/kernels/ref/
+ * *_s16.c). int16 activations have zero point 0, so there are no activation offsets.
+ * bias_64 says what `bias` holds: 1 for int64 values (TFLM then accumulates in int64 and
+ * requantizes with the multiplier rounded to 16 bits, one rounding), 0 for int32 values
+ * (an int32 accumulator and the double-rounding requantization of the int8 kernels).
+ * bias may be NULL (then bias_64 is 1, as TFLM's int64 path).
+ */
+typedef struct {
+  hb_dims input, filter, output;  /* filter as in hb_conv_params */
+  int32_t stride_h, stride_w, dilation_h, dilation_w;
+  int32_t pad_h, pad_w;
+  int32_t depth_multiplier;       /* depthwise only */
+  int32_t act_min, act_max;
+  int32_t bias_64;
+  const int8_t *filter_data;
+  const void *bias;               /* Cout int64 or int32 values, or NULL */
+  const int32_t *multiplier;      /* Cout values */
+  const int32_t *shift;           /* Cout values, >0 left, <0 right */
+} hb_conv_s16_params;
+
+typedef struct {
+  int32_t rows, depth, units;
+  int32_t weights_offset;         /* -weights zero point (per-tensor weights) */
+  int32_t act_min, act_max;
+  int32_t bias_64;
+  const int8_t *weights;
+  const void *bias;               /* units int64 or int32 values, or NULL */
+  const int32_t *multiplier;      /* units values */
+  const int32_t *shift;
+} hb_fc_s16_params;
+
+/* SOFTMAX int16 -> int16 (output scale 1/32768): TFLM's two lookup tables, filled by the
+ * host as TFLM's Prepare fills them: 513 Q0.15 values each, 512 segments interpolated. */
+typedef struct {
+  int32_t rows, depth;
+  int32_t input_multiplier, input_left_shift;  /* input difference to [-65535, 0] */
+  const int16_t *exp_lut;                      /* exp(x), x in [-10, 0] */
+  const int16_t *one_over_one_plus_x_lut;      /* 1 / (1 + x), x in [0, 1] */
+} hb_softmax_s16_params;
+
+/* QUANTIZE with int16 on a side: float32 -> int16 (a model boundary), int8 -> int16,
+ * int16 -> int8, int16 -> int16 (integer requantization). */
+typedef struct {
+  int32_t size;
+  int32_t input_type;             /* 0 float32, 1 int8, 2 int16 */
+  int32_t output_bits;            /* 8 or 16 */
+  float scale;                    /* float32 input only */
+  int32_t zero_point, input_zero_point, multiplier, shift;
+} hb_quantize_s16_params;
+
+hb_status hb_conv2d_s16(const hb_conv_s16_params *p, const int16_t *input, int16_t *output);
+hb_status hb_depthwise_conv2d_s16(const hb_conv_s16_params *p, const int16_t *input,
+                                  int16_t *output);
+hb_status hb_fully_connected_s16(const hb_fc_s16_params *p, const int16_t *input,
+                                 int16_t *output);
+/* ADD: hb_binary_params as hb_add_s8's, with left_shift 15 and zero offsets */
+hb_status hb_add_s16(const hb_binary_params *p, const int16_t *a, const int16_t *b,
+                     int16_t *output);
+hb_status hb_softmax_s16(const hb_softmax_s16_params *p, const int16_t *input,
+                         int16_t *output);
+hb_status hb_quantize_s16(const hb_quantize_s16_params *p, const void *input, void *output);
+hb_status hb_dequantize_s16(const hb_dequantize_params *p, const int16_t *input,
+                            float *output);
+
+/* TRANSPOSE_CONV (TFLM transpose_conv.cc), filter Cout x KH x KW x Cin. TFLM scatters each
+ * input pixel into an int32 (int16x8: int64) accumulator per output value; the kernels
+ * gather instead, output value by output value, which gives the same integer sums. */
+typedef struct {
+  hb_dims input, filter, output;
+  int32_t stride_h, stride_w;
+  int32_t pad_h, pad_w;           /* output rows/columns cropped at the top/left */
+  int32_t input_offset;           /* -input zero point (0 for int16) */
+  int32_t output_offset;          /* output zero point (0 for int16) */
+  int32_t act_min, act_max;
+  int32_t bias_64;                /* as in hb_conv_s16_params: 0 for the int8 kernel */
+  const int8_t *filter_data;
+  const void *bias;               /* Cout int32 (int8) or int64 (int16x8) values, or NULL */
+  const int32_t *multiplier;      /* Cout values */
+  const int32_t *shift;
+} hb_transpose_conv_params;
+
+hb_status hb_transpose_conv_s8(const hb_transpose_conv_params *p, const int8_t *input,
+                               int8_t *output);
+hb_status hb_transpose_conv_s16(const hb_transpose_conv_params *p, const int16_t *input,
+                                int16_t *output);
+
 #endif /* HB_KERNELS_H */

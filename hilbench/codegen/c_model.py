@@ -28,6 +28,7 @@ from hilbench.model.graph import Graph, Operator
 from hilbench.paths import FIRMWARE_DIR
 from hilbench.reference.executor import PreparedOp, prepare
 from hilbench.reference.kernels.movement import element_strides
+from hilbench.reference.kernels.int16 import is_wide
 
 KERNELS_HEADER = FIRMWARE_DIR / "include" / "hb_kernels.h"
 
@@ -62,7 +63,7 @@ class _PatchCall:
         return self.function, self.c_type, self.operands
 
 
-_C_SIZES = {"int8_t": 1, "int32_t": 4}
+_C_SIZES = {"int8_t": 1, "int32_t": 4, "int16_t": 2, "int64_t": 8}
 _SAFE = re.compile(r"[^A-Za-z0-9_.:/ +-]")
 
 
@@ -156,7 +157,8 @@ class _Emitter:
         if t.is_constant:
             name = f"t{index}"
             if index not in self.emitted_constants:
-                c_type = {np.int8: "int8_t", np.int32: "int32_t"}.get(t.dtype.type)
+                c_type = {np.int8: "int8_t", np.int32: "int32_t", np.int16: "int16_t",
+                          np.int64: "int64_t"}.get(t.dtype.type)
                 if c_type is None:
                     raise ModelError(f"constant tensor {index} of type {t.dtype.name} cannot be "
                                      f"placed in firmware")
@@ -257,7 +259,8 @@ class _Emitter:
     # --- operators -----------------------------------------------------------------------
     def emit(self, prepared: PreparedOp) -> None:
         op, p = prepared.op, prepared.params
-        handler = getattr(self, f"_op_{op.opcode.lower()}", None)
+        suffix = "_s16" if is_wide(self.graph, op) else ""  # int16x8: its own kernels
+        handler = getattr(self, f"_op_{op.opcode.lower()}{suffix}", None)
         if handler is None:
             raise UnsupportedOperatorError(op.opcode, op.index, "no firmware kernel")
         self.current = op
@@ -385,20 +388,26 @@ class _Emitter:
         return (self.array(f"op{op.index}_multiplier", "int32_t", multiplier),
                 self.array(f"op{op.index}_shift", "int32_t", shift))
 
+    def _window_fields(self, op: Operator, p: Any, data: int = 0,
+                       bias: int = 2) -> dict[str, Any]:
+        """The fields every convolution-like parameter struct has (conv, depthwise and
+        transpose conv, int8 and int16x8); `data`/`bias`: the op's input positions."""
+        x, y = self.graph.tensor(op.inputs[data]), self.graph.tensor(op.outputs[0])
+        multiplier, shift = self._requant(op, p, y.shape[3])
+        return {"input": x.shape, "filter": tuple(p.filter.shape), "output": y.shape,
+                "stride_h": p.stride[0], "stride_w": p.stride[1],
+                "pad_h": p.pad[0], "pad_w": p.pad[1],
+                "act_min": p.act_min, "act_max": p.act_max,
+                "filter_data": self.tensor(op.inputs[1]),
+                "bias": self.tensor(op.inputs[bias]) if p.bias is not None else "0",
+                "multiplier": multiplier, "shift": shift}
+
     def _conv(self, op: Operator, p: Any, function: str) -> None:
-        x, y = self.graph.tensor(op.inputs[0]), self.graph.tensor(op.outputs[0])
-        out_c = y.shape[3]
-        multiplier, shift = self._requant(op, p, out_c)
-        bias = self.tensor(op.inputs[2]) if p.bias is not None else "0"
         name = self.struct("hb_conv_params", f"op{op.index}", {
-            "input": x.shape, "filter": tuple(p.filter.shape), "output": y.shape,
-            "stride_h": p.stride[0], "stride_w": p.stride[1],
+            **self._window_fields(op, p),
             "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
-            "pad_h": p.pad[0], "pad_w": p.pad[1], "depth_multiplier": p.depth_multiplier,
-            "input_offset": p.input_offset, "output_offset": p.output_offset,
-            "act_min": p.act_min, "act_max": p.act_max,
-            "filter_data": self.tensor(op.inputs[1]), "bias": bias,
-            "multiplier": multiplier, "shift": shift})
+            "depth_multiplier": p.depth_multiplier,
+            "input_offset": p.input_offset, "output_offset": p.output_offset})
         self.kernel_call(op, function, name, [self.tensor(op.inputs[0]),
                                               self.tensor(op.outputs[0])])
 
@@ -501,7 +510,8 @@ class _Emitter:
     def _op_max_pool_2d(self, op: Operator, p: Any) -> None:
         self._pool(op, p, "hb_max_pool2d_s8")
 
-    def _binary(self, op: Operator, p: Any, function: str, extra: dict[str, Any]) -> None:
+    def _binary(self, op: Operator, p: Any, function: str, extra: dict[str, Any],
+                pointer: Any = None) -> None:
         out_shape = self.graph.tensor(op.outputs[0]).shape
         rank = max(len(out_shape), 1)
         if rank > 6:
@@ -525,14 +535,19 @@ class _Emitter:
                   "output_multiplier": p.output_multiplier, "output_shift": p.output_shift,
                   "act_min": p.act_min, "act_max": p.act_max}
         name = self.struct("hb_binary_params", f"op{op.index}", fields)
-        self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
-                      f"{self.tensor(op.inputs[1])}, {self.tensor(op.outputs[0])})")
+        if pointer is None:
+            self.call(op, f"{function}(&{name}, {self.tensor(op.inputs[0])}, "
+                          f"{self.tensor(op.inputs[1])}, {self.tensor(op.outputs[0])})")
+        else:  # another element type: each operand through `pointer` (index, const)
+            self.call(op, f"{function}(&{name}, {pointer(op.inputs[0])}, "
+                          f"{pointer(op.inputs[1])}, {pointer(op.outputs[0], False)})")
 
-    def _op_add(self, op: Operator, p: Any) -> None:
-        self._binary(op, p, "hb_add_s8", {
+    def _op_add(self, op: Operator, p: Any, function: str = "hb_add_s8",
+                pointer: Any = None) -> None:
+        self._binary(op, p, function, {
             "left_shift": p.left_shift, "a_multiplier": p.input1_multiplier,
             "a_shift": p.input1_shift, "b_multiplier": p.input2_multiplier,
-            "b_shift": p.input2_shift})
+            "b_shift": p.input2_shift}, pointer)
 
     def _op_mul(self, op: Operator, p: Any) -> None:
         # the ADD-only rescaling fields, unused by hb_mul_s8, are given explicitly
@@ -543,6 +558,10 @@ class _Emitter:
         size = self.graph.tensor(op.outputs[0]).size
         self.call(op, f"hb_copy_s8({size}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
+
+    def _op_reshape_s16(self, op: Operator, p: Any) -> None:
+        self.call(op, f"hb_copy_s8({self.graph.tensor(op.outputs[0]).nbytes}, "
+                      f"{self.tensor(op.inputs[0])}, {self.tensor(op.outputs[0])})")
 
     def _op_pad(self, op: Operator, p: Any) -> None:
         x = self.graph.tensor(op.inputs[0])
@@ -633,21 +652,26 @@ class _Emitter:
         self.call(op, f"hb_relu6_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
 
+    @staticmethod
+    def _quantize_fields(p: Any) -> dict[str, Any]:
+        """QUANTIZE's fields shared by hb_quantize_params and hb_quantize_s16_params."""
+        return {"scale": _float_literal(p.scale), "zero_point": p.zero_point,
+                "input_zero_point": 0 if p.input_zero_point is None else p.input_zero_point,
+                "multiplier": p.multiplier, "shift": p.shift}
+
     def _op_quantize(self, op: Operator, p: Any) -> None:
-        from_float = p.input_zero_point is None
         name = self.struct("hb_quantize_params", f"op{op.index}", {
-            "size": self.graph.tensor(op.inputs[0]).size, "from_float": int(from_float),
-            "scale": _float_literal(p.scale), "zero_point": p.zero_point,
-            "input_zero_point": 0 if from_float else p.input_zero_point,
-            "multiplier": p.multiplier, "shift": p.shift})
+            "size": self.graph.tensor(op.inputs[0]).size,
+            "from_float": int(p.input_zero_point is None), **self._quantize_fields(p)})
         self.call(op, f"hb_quantize_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
 
-    def _op_dequantize(self, op: Operator, p: Any) -> None:
+    def _op_dequantize(self, op: Operator, p: Any, function: str = "hb_dequantize_s8",
+                       source: str | None = None) -> None:
         name = self.struct("hb_dequantize_params", f"op{op.index}", {
             "size": self.graph.tensor(op.inputs[0]).size, "scale": _float_literal(p.scale),
             "zero_point": p.zero_point})
-        self.call(op, f"hb_dequantize_s8(&{name}, {self.tensor(op.inputs[0])}, "
+        self.call(op, f"{function}(&{name}, {source or self.tensor(op.inputs[0])}, "
                       f"(float *){self.tensor(op.outputs[0])})")
 
     # --- data movement and BATCH_MATMUL (reference/kernels/movement.py, matmul.py) --------
@@ -792,6 +816,82 @@ class _Emitter:
             "cols": self.array(f"op{op.index}_cols", "int32_t", p.cols)})
         self.call(op, f"hb_resize_nearest_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"{self.tensor(op.outputs[0])})")
+    # --- int16 activations, int8 weights (int16x8) -----------------------------------------
+    def _s16(self, index: int, const: bool = True) -> str:
+        """A tensor as the int16 pointer the _s16 kernels take (arena slices are int8_t)."""
+        return f"({'const ' if const else ''}int16_t *){self.tensor(index)}"
+
+    def _conv_s16(self, op: Operator, p: Any, function: str) -> None:
+        name = self.struct("hb_conv_s16_params", f"op{op.index}", {
+            **self._window_fields(op, p),
+            "dilation_h": p.dilation[0], "dilation_w": p.dilation[1],
+            "depth_multiplier": p.depth_multiplier, "bias_64": int(p.wide_bias)})
+        self.kernel_call(op, function, name, [self._s16(op.inputs[0]),
+                                              self._s16(op.outputs[0], const=False)])
+
+    def _op_conv_2d_s16(self, op: Operator, p: Any) -> None:
+        self._conv_s16(op, p, "hb_conv2d_s16")
+
+    def _op_depthwise_conv_2d_s16(self, op: Operator, p: Any) -> None:
+        self._conv_s16(op, p, "hb_depthwise_conv2d_s16")
+
+    def _op_fully_connected_s16(self, op: Operator, p: Any) -> None:
+        units, depth = p.weights.shape
+        multiplier, shift = self._requant(op, p, units)
+        name = self.struct("hb_fc_s16_params", f"op{op.index}", {
+            "rows": self.graph.tensor(op.inputs[0]).size // depth, "depth": depth,
+            "units": units, "weights_offset": p.weights_offset,
+            "act_min": p.act_min, "act_max": p.act_max, "bias_64": int(p.wide_bias),
+            "weights": self.tensor(op.inputs[1]),
+            "bias": self.tensor(op.inputs[2]) if p.bias is not None else "0",
+            "multiplier": multiplier, "shift": shift})
+        self.call(op, f"hb_fully_connected_s16(&{name}, {self._s16(op.inputs[0])}, "
+                      f"{self._s16(op.outputs[0], const=False)})")
+
+    def _op_add_s16(self, op: Operator, p: Any) -> None:
+        self._op_add(op, p, "hb_add_s16", self._s16)
+
+    def _op_softmax_s16(self, op: Operator, p: Any) -> None:
+        x = self.graph.tensor(op.inputs[0])
+        depth = x.shape[-1]
+        name = self.struct("hb_softmax_s16_params", f"op{op.index}", {
+            "rows": x.size // depth, "depth": depth, "input_multiplier": p.input_multiplier,
+            "input_left_shift": p.input_left_shift,
+            "exp_lut": self.array("softmax_s16_exp_lut", "int16_t", p.exp_lut,
+                                  "exp on [-10, 0], TFLM gen_lut"),
+            "one_over_one_plus_x_lut": self.array("softmax_s16_reciprocal_lut", "int16_t",
+                                                  p.one_over_one_plus_x_lut,
+                                                  "1/(1+x) on [0, 1], TFLM gen_lut")})
+        self.call(op, f"hb_softmax_s16(&{name}, {self._s16(op.inputs[0])}, "
+                      f"{self._s16(op.outputs[0], const=False)})")
+
+    _QUANTIZE_INPUT_TYPES = {"float32": 0, "int8": 1, "int16": 2}
+
+    def _op_quantize_s16(self, op: Operator, p: Any) -> None:
+        x = self.graph.tensor(op.inputs[0])
+        name = self.struct("hb_quantize_s16_params", f"op{op.index}", {
+            "size": x.size, "input_type": self._QUANTIZE_INPUT_TYPES[x.dtype.name],
+            "output_bits": 8 * np.dtype(p.output_type).itemsize, **self._quantize_fields(p)})
+        self.call(op, f"hb_quantize_s16(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_dequantize_s16(self, op: Operator, p: Any) -> None:
+        self._op_dequantize(op, p, "hb_dequantize_s16", self._s16(op.inputs[0]))
+
+    def _transpose_conv_struct(self, op: Operator, p: Any) -> str:
+        return self.struct("hb_transpose_conv_params", f"op{op.index}", {
+            **self._window_fields(op, p, data=2, bias=3), "input_offset": p.input_offset,
+            "output_offset": p.output_offset, "bias_64": int(p.wide)})
+
+    def _op_transpose_conv(self, op: Operator, p: Any) -> None:
+        name = self._transpose_conv_struct(op, p)
+        self.call(op, f"hb_transpose_conv_s8(&{name}, {self.tensor(op.inputs[2])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+    def _op_transpose_conv_s16(self, op: Operator, p: Any) -> None:
+        name = self._transpose_conv_struct(op, p)
+        self.call(op, f"hb_transpose_conv_s16(&{name}, {self._s16(op.inputs[2])}, "
+                      f"{self._s16(op.outputs[0], const=False)})")
 
 
 def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> list[str]:

@@ -122,7 +122,10 @@ def access_order(graph: Graph, op: Operator, p: Any, position: int) -> AccessOrd
     y = graph.tensor(op.outputs[0])
     if op.opcode in WINDOWED and position == 0:
         kernel, stride, dilation, pad = _window_params(op, p)
-        return window_order(x.shape, y.shape, kernel, stride, dilation, pad)
+        # in bytes: a channel of an int16 tensor is two
+        in_shape = tuple(x.shape[:-1]) + (x.shape[-1] * x.dtype.itemsize,)
+        out_shape = tuple(y.shape[:-1]) + (y.shape[-1] * y.dtype.itemsize,)
+        return window_order(in_shape, out_shape, kernel, stride, dilation, pad)
     if op.opcode in ELEMENTWISE and x.size == y.size and tuple(x.shape) == tuple(y.shape):
         return elementwise_order(y.size, x.dtype.itemsize, y.dtype.itemsize)
     if op.opcode in VIEWS and position == 0:

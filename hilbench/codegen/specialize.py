@@ -124,6 +124,8 @@ def choose(graph: Graph, op: Operator, p: Any, variant: str) -> Specialized | No
     available = kernels_of(variant)
     if not available or _work(graph, op) < MIN_MACS:
         return None
+    if graph.tensor(op.outputs[0]).dtype != np.int8:  # int16x8 layers: only the _s16 kernels
+        return None
     chooser = _VARIANT_CHOOSERS.get(variant, _CHOOSERS).get(op.opcode)
     return chooser(graph, op, p, available) if chooser else None
 

@@ -149,6 +149,10 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
                    {"alpha": 0.0}),
     "RESIZE_NEAREST_NEIGHBOR": (tflite.ResizeNearestNeighborOptions, _resize_options,
                                 {"align_corners": False, "half_pixel_centers": False}),
+    "TRANSPOSE_CONV": (tflite.TransposeConvOptions, lambda o: {
+        "padding": PADDINGS.get(o.Padding(), str(o.Padding())), "stride_h": o.StrideH(),
+        "stride_w": o.StrideW(),
+        "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}, {}),
 }
 
 

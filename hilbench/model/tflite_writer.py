@@ -67,6 +67,10 @@ _OPTION_TABLES: dict[str, tuple[str, list[tuple[str, str, Callable[[Any], Any]]]
     "RESIZE_NEAREST_NEIGHBOR": ("ResizeNearestNeighborOptions",
                                 [("AlignCorners", "align_corners", bool),
                                  ("HalfPixelCenters", "half_pixel_centers", bool)]),
+    "TRANSPOSE_CONV": ("TransposeConvOptions", [
+        ("Padding", "padding", _padding), ("StrideW", "stride_w", _int),
+        ("StrideH", "stride_h", _int),
+        ("FusedActivationFunction", "activation", _activation)]),
 }
 _OPTION_TABLES["MAX_POOL_2D"] = _OPTION_TABLES["AVERAGE_POOL_2D"]
 

@@ -44,6 +44,7 @@ _INPUT_COUNTS: dict[str, tuple[int, int]] = {
     "TRANSPOSE": (2, 2), "STRIDED_SLICE": (4, 4), "SPLIT": (2, 2), "SPLIT_V": (3, 3),
     "PACK": (1, 1 << 10), "UNPACK": (1, 1), "SQUEEZE": (1, 1), "GATHER": (2, 2),
     "BATCH_MATMUL": (2, 2),
+    "TRANSPOSE_CONV": (3, 4),
 }
 # (min outputs, max outputs) of the operators with several; every other one has exactly one.
 _OUTPUT_COUNTS: dict[str, tuple[int, int]] = {
@@ -214,6 +215,8 @@ def op_macs(graph: Graph, op: Operator) -> int:
         lhs = _shape(graph, op, 0)
         adjoint = bool(op.options.get("adj_x"))
         return out * int(lhs[-2] if adjoint else lhs[-1]) if len(lhs) >= 2 else 0
+    if op.opcode == "TRANSPOSE_CONV" and len(weights) == 4:  # every input value x its taps
+        return element_count(_shape(graph, op, 2)) * element_count(weights[:3])
     return 0
 
 

@@ -51,9 +51,10 @@ def prepare(graph: Graph) -> list[PreparedOp]:
             raise
         prepared.append(PreparedOp(op, kernel, params))
     for t in graph.input_tensors:
-        if t.dtype not in (np.int8, np.float32):
+        if t.dtype not in (np.int8, np.int16, np.float32):
             raise ModelError(f"model input {t.name!r} is {t.dtype.name}; hilbench runs "
-                             f"int8 models (or float32 inputs quantized by the model)")
+                             f"int8 and int16 models (or float32 inputs quantized by the "
+                             f"model)")
     return prepared
 
 
@@ -126,8 +127,9 @@ def op_results(result: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray,
 def _as_batch(tensor: Tensor, array: np.ndarray) -> np.ndarray:
     """Accept (N,) + shape, or (N,) + shape[1:] when the model's batch dimension is 1."""
     shape = tensor.shape
-    if tensor.dtype == np.int8 and array.dtype != np.int8:
-        raise InputError(f"input {tensor.name!r} must be int8, got {array.dtype.name}")
+    if tensor.dtype in (np.int8, np.int16) and array.dtype != tensor.dtype:
+        raise InputError(f"input {tensor.name!r} must be {tensor.dtype.name}, "
+                         f"got {array.dtype.name}")
     if tensor.dtype == np.float32 and not np.issubdtype(array.dtype, np.floating):
         raise InputError(f"input {tensor.name!r} must be float32, got {array.dtype.name}")
     if array.shape[1:] == shape:

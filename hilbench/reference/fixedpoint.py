@@ -268,3 +268,29 @@ def downscale_int32_to_int16_multiplier(multiplier: int) -> int:
     if multiplier >= INT32_MAX - (1 << 15):
         return INT16_MAX
     return (multiplier + (1 << 15)) >> 16
+
+
+# --- int16x8 kernels ------------------------------------------------------------------
+
+def multiply_by_quantized_multiplier_64(x: ArrayLike, multiplier: ArrayLike,
+                                        shift: ArrayLike) -> np.ndarray:
+    """TFLM's MultiplyByQuantizedMultiplier for an int64 accumulator (the int16x8 conv
+    and fully connected with int64 bias): the multiplier rounded to 16 bits, then one
+    rounding shift. Exact in int64 for |x| < 2**47, TFLM's stated range."""
+    m = as_i64(multiplier)
+    reduced = np.where(m < 0x7FFF0000, (m + (1 << 15)) >> 16, 0x7FFF)
+    total = 15 - as_i64(shift)
+    return wrap32((as_i64(x) * reduced + (np.int64(1) << (total - 1))) >> total)
+
+
+def int16_table_lookup(value: ArrayLike, table: np.ndarray) -> np.ndarray:
+    """TFLM's generic_int16_table_lookup: 512 segments of 128 inputs, linear in between;
+    the slope and the sum wrap to int16 as the C code's casts do."""
+    v = as_i64(value)
+    index = 256 + (v >> 7)
+    offset = v & 0x7F
+    lut = table.astype(np.int64)
+    base = lut[index]
+    slope = ((lut[index + 1] - base + (1 << 15)) & 0xFFFF) - (1 << 15)
+    delta = (slope * offset + 64) >> 7
+    return ((base + delta + (1 << 15)) & 0xFFFF) - (1 << 15)

@@ -11,10 +11,17 @@ from hilbench.model.graph import Graph, Operator, Tensor
 from hilbench.reference.fixedpoint import round_half_away
 
 INT8_MIN, INT8_MAX = -128, 127
+INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
+# the operators with int16x8 kernels (kernels/int16.py, kernels/transpose_conv.py), for
+# the refusal of any other
+INT16_OPERATORS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SOFTMAX",
+                   "QUANTIZE", "DEQUANTIZE", "RESHAPE", "TRANSPOSE_CONV")
 
 
 def activation_range(activation: str, output: Tensor, op: Operator) -> tuple[int, int]:
-    """TFLM CalculateActivationRangeQuantized: fused activation -> int8 clamp bounds."""
+    """TFLM CalculateActivationRangeQuantized: fused activation -> clamp bounds of the
+    output's type (int8, or int16 for the int16x8 kernels)."""
+    low, high = (INT16_MIN, INT16_MAX) if output.dtype == np.int16 else (INT8_MIN, INT8_MAX)
     scale = output.scale
     zero_point = output.zero_point
 
@@ -22,13 +29,13 @@ def activation_range(activation: str, output: Tensor, op: Operator) -> tuple[int
         return zero_point + round_half_away(float(np.float32(value) / scale))
 
     if activation == "NONE":
-        return INT8_MIN, INT8_MAX
+        return low, high
     if activation == "RELU":
-        return max(INT8_MIN, quantize(0.0)), INT8_MAX
+        return max(low, quantize(0.0)), high
     if activation == "RELU6":
-        return max(INT8_MIN, quantize(0.0)), min(INT8_MAX, quantize(6.0))
+        return max(low, quantize(0.0)), min(high, quantize(6.0))
     if activation == "RELU_N1_TO_1":
-        return max(INT8_MIN, quantize(-1.0)), min(INT8_MAX, quantize(1.0))
+        return max(low, quantize(-1.0)), min(high, quantize(1.0))
     raise UnsupportedOperatorError(op.opcode, op.index, f"fused activation {activation}")
 
 
@@ -52,6 +59,10 @@ def require_int8(graph: Graph, op: Operator, tensors: list[int], role: str) -> N
         if index < 0:
             continue
         t = graph.tensor(index)
+        if t.dtype == np.int16:  # an int16x8 model, through an op without an int16 kernel
+            raise ModelError(f"op {op.index} {op.opcode} has {role} tensor {t.name!r} of "
+                             f"type int16; hilbench runs int16 activations in "
+                             f"{', '.join(INT16_OPERATORS)} only")
         if t.dtype != np.int8:
             raise ModelError(
                 f"not an int8 model: op {op.index} {op.opcode} has {role} tensor "
@@ -59,6 +70,22 @@ def require_int8(graph: Graph, op: Operator, tensors: list[int], role: str) -> N
                 f"(float only at QUANTIZE inputs and DEQUANTIZE outputs)")
         if t.quantization is None:
             raise ModelError(f"op {op.index} {op.opcode}: int8 tensor {t.name!r} "
+                             f"has no quantization parameters")
+
+
+def require_type(graph: Graph, op: Operator, tensors: list[int], role: str,
+                 dtype: type) -> None:
+    """Like require_int8 for the int16x8 kernels: each tensor of `dtype`, quantized."""
+    for index in tensors:
+        if index < 0:
+            continue
+        t = graph.tensor(index)
+        want = np.dtype(dtype).name
+        if t.dtype != dtype:
+            raise ModelError(f"op {op.index} {op.opcode} with int16 activations has {role} "
+                             f"tensor {t.name!r} of type {t.dtype.name}; TFLM needs {want}")
+        if t.quantization is None:
+            raise ModelError(f"op {op.index} {op.opcode}: {want} tensor {t.name!r} "
                              f"has no quantization parameters")
 
 

@@ -1,10 +1,10 @@
 """Test data for a run: the user's recorded inputs (and labels), or generated vectors.
 
 Every array gets the vector axis first. A model input of shape (1, 49, 10, 1) takes data
-of shape (N, 1, 49, 10, 1) or (N, 49, 10, 1). int8 data goes as it is; float data for an
-int8 input is quantized with the input's scale and zero point, rounding as TFLM's QUANTIZE
-does (float32 division, half away from zero). Everything is checked before anything is
-built or started, and every error names the file.
+of shape (N, 1, 49, 10, 1) or (N, 49, 10, 1). int8 (int16) data goes as it is; float data
+for an int8 (int16) input is quantized with the input's scale and zero point, rounding as
+TFLM's QUANTIZE does (float32 division, half away from zero). Everything is checked before
+anything is built or started, and every error names the file.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class TestData:
 
 def generated_data(graph: Graph, count: int, seed: int,
                    near_zero_point: bool = True) -> TestData:
-    """Even vectors uniform over int8, odd ones near the input's zero point (uniform inputs
+    """Even vectors uniform over int8 (int16), odd ones near the input's zero point (uniform inputs
     saturate some models, which would hide errors); all uniform without near_zero_point.
     Float inputs are standard normal."""
     if seed < 0:
@@ -56,13 +56,29 @@ def generated_data(graph: Graph, count: int, seed: int,
         if tensor.dtype == np.float32:
             inputs.append(rng.standard_normal(shape).astype(np.float32))
             continue
-        x = rng.integers(-128, 128, size=shape, dtype=np.int8)
         zero_point = tensor.zero_point if tensor.quantization else 0
+        x = integer_vectors(rng, shape, tensor.dtype, zero_point, near=False)
         if near_zero_point:
-            near = np.clip(zero_point + rng.integers(-6, 7, size=shape), -128, 127)
-            x[1::2] = near[1::2].astype(np.int8)
+            x[1::2] = integer_vectors(rng, shape, tensor.dtype, zero_point, near=True)[1::2]
         inputs.append(x)
     return TestData(inputs, None, f"{count} generated vectors (seed {seed})")
+
+
+# Deviations around the zero point of the "near" vectors: +-6 LSB of int8, the same
+# fraction of the range for int16 (zero point 0 there, and TFLM's int16 models use the
+# whole range, so small values are where the rounding edge cases are).
+NEAR_ZERO_POINT = {np.dtype(np.int8): 6, np.dtype(np.int16): 6 << 8}
+
+
+def integer_vectors(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype,
+                    zero_point: int, near: bool) -> np.ndarray:
+    """Uniform over the whole int8/int16 range, or near the zero point."""
+    limits = np.iinfo(dtype)
+    if not near:
+        return rng.integers(limits.min, limits.max + 1, size=shape, dtype=dtype)
+    spread = NEAR_ZERO_POINT[np.dtype(dtype)]
+    deviation = rng.integers(-spread, spread + 1, size=shape)
+    return np.clip(zero_point + deviation, limits.min, limits.max).astype(dtype)
 
 
 def read_npy(path: Path) -> np.ndarray:
@@ -185,10 +201,12 @@ def _conform(array: np.ndarray, tensor: Tensor, where: str) -> np.ndarray:
 
 
 def quantize_like_tflm(values: np.ndarray, tensor: Tensor) -> np.ndarray:
-    """Float to int8 as TFLM's QUANTIZE: float32 division, round half away, clamp."""
+    """Float to int8 or int16 as TFLM's QUANTIZE: float32 division, round half away,
+    clamp to the input's type."""
     scaled = values.astype(np.float32) / np.float32(tensor.scale)
     q = round_half_away_array(scaled).astype(np.int64) + tensor.zero_point
-    return np.clip(q, -128, 127).astype(np.int8)
+    limits = np.iinfo(tensor.dtype)
+    return np.clip(q, limits.min, limits.max).astype(tensor.dtype)
 
 
 def _labels(path: Path, count: int) -> np.ndarray:

@@ -2,14 +2,7 @@
  * requantization in integers. */
 #include "hb_kernels.h"
 #include "../hb_fixedpoint.h"
-
-static int32_t round_half_away(float x) {
-  /* roundf without libm: halves go away from zero, as std::round */
-  const float magnitude = x < 0 ? -x : x;
-  int32_t r = (int32_t)magnitude;
-  if (magnitude - (float)r >= 0.5f) r += 1;
-  return x < 0 ? -r : r;
-}
+#include "round_half_away.h"
 
 hb_status hb_quantize_s8(const hb_quantize_params *p, const void *input, int8_t *output) {
   int32_t i;
@@ -18,7 +11,7 @@ hb_status hb_quantize_s8(const hb_quantize_params *p, const void *input, int8_t 
     if (p->from_float) {
       const float v = ((const float *)input)[i] / p->scale;
       if (v > 1e9f || v < -1e9f) q = v > 0 ? 127 : -128;  /* avoid int overflow on huge inputs */
-      else q = round_half_away(v) + p->zero_point;
+      else q = hb_round_half_away(v) + p->zero_point;
     } else {
       const int8_t *in = (const int8_t *)input;
       q = hb_mbqm(in[i] - p->input_zero_point, p->multiplier, p->shift) + p->zero_point;

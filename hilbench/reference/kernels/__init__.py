@@ -63,4 +63,15 @@ KERNELS: dict[str, Kernel] = {
     "RESIZE_NEAREST_NEIGHBOR": Kernel(resize.prepare_resize_nearest, resize.resize_nearest),
 }
 
+# int16 activations with int8 weights (int16x8): the same opcodes, picked per op by type
+from hilbench.reference.kernels import int16  # noqa: E402  (needs Kernel above)
+
+for _opcode, (_prepare, _run) in int16.WIDE_KERNELS.items():
+    KERNELS[_opcode] = int16.widened(KERNELS[_opcode], _prepare, _run)
+
+from hilbench.reference.kernels import transpose_conv  # noqa: E402
+
+KERNELS["TRANSPOSE_CONV"] = Kernel(transpose_conv.prepare_transpose_conv,
+                                   transpose_conv.transpose_conv, (transpose_conv.DATA_INPUT,))
+
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(KERNELS))

@@ -23,6 +23,7 @@ from hilbench.reference.prepare_common import (
     padding_before,
     require_int8,
     require_per_tensor,
+    require_type,
 )
 
 
@@ -79,20 +80,33 @@ def per_channel_multipliers(input_scale: np.float32, filter_scales: np.ndarray,
     return (np.array([m for m, _ in pairs], np.int64), np.array([s for _, s in pairs], np.int64))
 
 
-def _bias(graph: Graph, op: Operator, channels: int) -> np.ndarray | None:
+def _bias(graph: Graph, op: Operator, channels: int,
+          types: tuple[type, ...] = (np.int32,)) -> np.ndarray | None:
     if len(op.inputs) < 3 or op.inputs[2] < 0:
         return None
     bias = constant(graph, op, 2, "bias")
-    if bias.dtype != np.int32:
-        raise ModelError(f"op {op.index} {op.opcode}: bias must be int32, got {bias.dtype.name}")
+    if bias.dtype not in types:
+        allowed = " or ".join(np.dtype(t).name for t in types)
+        raise ModelError(f"op {op.index} {op.opcode}: bias must be {allowed}, "
+                         f"got {bias.dtype.name}")
     if bias.size != channels:
         raise ModelError(f"op {op.index} {op.opcode}: {bias.size} biases for {channels} channels")
     return bias.reshape(channels)
 
 
-def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool) -> ConvParams:
-    require_int8(graph, op, [op.inputs[0], op.inputs[1]], "input")
-    require_int8(graph, op, op.outputs, "output")
+_WIDE_BIAS = (np.int64, np.int32)  # TFLM's int16x8 kernels take either
+
+
+def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool,
+                       wide: bool = False) -> ConvParams:
+    """wide: int16 activations with int8 weights (TFLM's int16x8 kernels), whose bias is
+    int64 (or int32) and whose activations have zero point 0 (the reader checks that)."""
+    if wide:
+        require_type(graph, op, [op.inputs[0], op.outputs[0]], "activation", np.int16)
+        require_int8(graph, op, [op.inputs[1]], "filter")
+    else:
+        require_int8(graph, op, [op.inputs[0], op.inputs[1]], "input")
+        require_int8(graph, op, op.outputs, "output")
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     require_per_tensor(x, op)
     require_per_tensor(y, op)
@@ -125,7 +139,7 @@ def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool) -> ConvParam
     multiplier, shift = per_channel_multipliers(x.scale, w.quantization.scale, y.scale, out_c)
     act_min, act_max = activation_range(option(op, "activation"), y, op)
     return ConvParams(
-        filter=weights, bias=_bias(graph, op, out_c),
+        filter=weights, bias=_bias(graph, op, out_c, _WIDE_BIAS if wide else (np.int32,)),
         input_offset=-x.zero_point, output_offset=y.zero_point,
         multiplier=multiplier, shift=shift, act_min=act_min, act_max=act_max,
         stride=stride, dilation=dilation,
@@ -134,12 +148,12 @@ def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool) -> ConvParam
         output_shape=y.shape, depth_multiplier=depth_multiplier)
 
 
-def prepare_conv2d(graph: Graph, op: Operator) -> ConvParams:
-    return _prepare_conv_like(graph, op, depthwise=False)
+def prepare_conv2d(graph: Graph, op: Operator, wide: bool = False) -> ConvParams:
+    return _prepare_conv_like(graph, op, depthwise=False, wide=wide)
 
 
-def prepare_depthwise_conv2d(graph: Graph, op: Operator) -> ConvParams:
-    return _prepare_conv_like(graph, op, depthwise=True)
+def prepare_depthwise_conv2d(graph: Graph, op: Operator, wide: bool = False) -> ConvParams:
+    return _prepare_conv_like(graph, op, depthwise=True, wide=wide)
 
 
 def _padded_input(p: ConvParams, x: np.ndarray, k_h: int, k_w: int, dtype: type) -> np.ndarray:
@@ -173,15 +187,21 @@ def _requantize(p: ConvParams | FullyConnectedParams, acc: np.ndarray) -> np.nda
     return np.clip(out, p.act_min, p.act_max).astype(np.int8)
 
 
-def _conv_matmul(p: ConvParams, x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+def _conv_matmul(p: ConvParams, x: np.ndarray, weights: np.ndarray,
+                 dtype: type | None = None) -> np.ndarray:
     """im2col convolution; weights (Cout, KH, KW, Cin); x (vectors, H, W, Cin)."""
     out_c, k_h, k_w, in_c = weights.shape
-    dtype = accumulator_dtype(k_h * k_w * in_c)
+    dtype = dtype or accumulator_dtype(k_h * k_w * in_c)
     padded = _padded_input(p, x, k_h, k_w, dtype)
     taps = [tap for _, _, tap in _taps(p, padded, k_h, k_w)]
     columns = taps[0] if len(taps) == 1 else np.stack(taps, axis=3)
     columns = columns.reshape(columns.shape[:3] + (k_h * k_w * in_c,))
     return columns @ weights.reshape(out_c, -1).astype(dtype).T
+
+
+def conv_accumulate(p: ConvParams, x: np.ndarray, dtype: type | None = None) -> np.ndarray:
+    """The convolution sums; x (vectors, H, W, Cin); exact in `dtype`."""
+    return _conv_matmul(p, x, p.filter, dtype)
 
 
 def conv2d(p: ConvParams, inputs: list[np.ndarray]) -> np.ndarray:
@@ -199,21 +219,32 @@ def depthwise_conv2d(p: ConvParams, inputs: list[np.ndarray]) -> np.ndarray:
     if x.shape[-1] == 1:  # one input channel: a plain convolution, and BLAS does it faster
         acc = _conv_matmul(p, x, p.filter.transpose(3, 1, 2, 0))
         return _requantize(p, acc).reshape((batch,) + p.output_shape)
+    acc = depthwise_accumulate(p, x, accumulator_dtype(k_h * k_w))
+    return _requantize(p, acc).reshape((batch,) + p.output_shape)
+
+
+def depthwise_accumulate(p: ConvParams, x: np.ndarray, dtype: type) -> np.ndarray:
+    """The depthwise sums, tap by tap; x (vectors, H, W, Cin); exact in `dtype`."""
+    _, k_h, k_w, _ = p.filter.shape
     if p.depth_multiplier > 1:  # output channel c reads input channel c // multiplier
         x = np.repeat(x, p.depth_multiplier, axis=-1)
-    dtype = accumulator_dtype(k_h * k_w)
     padded = _padded_input(p, x, k_h, k_w, dtype)
     weights = p.filter[0].astype(dtype)
     acc = None
     for ky, kx, tap in _taps(p, padded, k_h, k_w):
         term = tap * weights[ky, kx]
         acc = term if acc is None else acc + term
-    return _requantize(p, acc).reshape((batch,) + p.output_shape)
+    return acc
 
 
-def prepare_fully_connected(graph: Graph, op: Operator) -> FullyConnectedParams:
-    require_int8(graph, op, [op.inputs[0], op.inputs[1]], "input")
-    require_int8(graph, op, op.outputs, "output")
+def prepare_fully_connected(graph: Graph, op: Operator,
+                            wide: bool = False) -> FullyConnectedParams:
+    if wide:  # int16x8, as in _prepare_conv_like
+        require_type(graph, op, [op.inputs[0], op.outputs[0]], "activation", np.int16)
+        require_int8(graph, op, [op.inputs[1]], "weights")
+    else:
+        require_int8(graph, op, [op.inputs[0], op.inputs[1]], "input")
+        require_int8(graph, op, op.outputs, "output")
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     require_per_tensor(x, op)
     require_per_tensor(y, op)
@@ -232,7 +263,7 @@ def prepare_fully_connected(graph: Graph, op: Operator) -> FullyConnectedParams:
                                                 out_depth)
     act_min, act_max = activation_range(option(op, "activation"), y, op)
     return FullyConnectedParams(
-        weights=weights, bias=_bias(graph, op, out_depth),
+        weights=weights, bias=_bias(graph, op, out_depth, _WIDE_BIAS if wide else (np.int32,)),
         input_offset=-x.zero_point, weights_offset=-int(w.quantization.zero_point[0]),
         output_offset=y.zero_point, multiplier=multiplier, shift=shift,
         act_min=act_min, act_max=act_max, output_shape=y.shape)

@@ -18,9 +18,11 @@ from hilbench.reference.prepare_common import (
     option,
     require_int8,
     require_per_tensor,
+    require_type,
 )
 
 ADD_LEFT_SHIFT = 20  # TFLM's headroom for int8 ADD
+ADD_LEFT_SHIFT_INT16 = 15  # and for int16 ADD, which takes the same general-scale path
 
 
 @dataclass
@@ -39,6 +41,7 @@ class AddParams:
     act_max: int
     input_ranks: tuple[int, int]
     output_shape: tuple[int, ...]
+    output_type: type = np.int8  # np.int16 for the int16x8 ADD
 
 
 @dataclass
@@ -54,9 +57,12 @@ class MulParams:
     output_shape: tuple[int, ...]
 
 
-def _check_binary(graph: Graph, op: Operator):
-    require_int8(graph, op, op.inputs[:2], "input")
-    require_int8(graph, op, op.outputs, "output")
+def _check_binary(graph: Graph, op: Operator, wide: bool = False):
+    if wide:  # int16 activations: both inputs and the output
+        require_type(graph, op, op.inputs[:2] + op.outputs, "activation", np.int16)
+    else:
+        require_int8(graph, op, op.inputs[:2], "input")
+        require_int8(graph, op, op.outputs, "output")
     a, b, y = (graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]),
                graph.tensor(op.outputs[0]))
     for t in (a, b, y):
@@ -72,16 +78,17 @@ def _check_binary(graph: Graph, op: Operator):
     return a, b, y
 
 
-def prepare_add(graph: Graph, op: Operator) -> AddParams:
-    a, b, y = _check_binary(graph, op)
+def prepare_add(graph: Graph, op: Operator, wide: bool = False) -> AddParams:
+    a, b, y = _check_binary(graph, op, wide)
+    left_shift = ADD_LEFT_SHIFT_INT16 if wide else ADD_LEFT_SHIFT
     twice_max_input_scale = 2 * float(max(a.scale, b.scale))
     m1, s1 = quantize_multiplier(float(a.scale) / twice_max_input_scale)
     m2, s2 = quantize_multiplier(float(b.scale) / twice_max_input_scale)
-    mo, so = quantize_multiplier(twice_max_input_scale / ((1 << ADD_LEFT_SHIFT) * float(y.scale)))
+    mo, so = quantize_multiplier(twice_max_input_scale / ((1 << left_shift) * float(y.scale)))
     act_min, act_max = activation_range(option(op, "activation"), y, op)
-    return AddParams(-a.zero_point, -b.zero_point, y.zero_point, ADD_LEFT_SHIFT,
+    return AddParams(-a.zero_point, -b.zero_point, y.zero_point, left_shift,
                      m1, s1, m2, s2, mo, so, act_min, act_max,
-                     (len(a.shape), len(b.shape)), y.shape)
+                     (len(a.shape), len(b.shape)), y.shape, y.dtype.type)
 
 
 def prepare_mul(graph: Graph, op: Operator) -> MulParams:
@@ -112,7 +119,7 @@ def _rescaled(p: AddParams, inputs: list[np.ndarray]) -> tuple[np.ndarray, np.nd
 def _requantized(p: AddParams, raw: np.ndarray) -> np.ndarray:
     out = multiply_by_quantized_multiplier(wrap32(raw), p.output_multiplier,
                                            p.output_shift) + p.output_offset
-    return np.clip(out, p.act_min, p.act_max).astype(np.int8)
+    return np.clip(out, p.act_min, p.act_max).astype(p.output_type)
 
 
 def add(p: AddParams, inputs: list[np.ndarray]) -> np.ndarray:

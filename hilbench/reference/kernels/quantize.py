@@ -13,7 +13,7 @@ from hilbench.reference.fixedpoint import (
     quantize_multiplier,
     round_half_away_array,
 )
-from hilbench.reference.prepare_common import INT8_MAX, INT8_MIN, require_int8, require_per_tensor
+from hilbench.reference.prepare_common import require_int8, require_per_tensor
 
 
 @dataclass
@@ -23,6 +23,7 @@ class QuantizeParams:
     input_zero_point: int | None = None  # set for int8 -> int8 requantization
     multiplier: int = 0
     shift: int = 0
+    output_type: type = np.int8  # np.int16 for the int16x8 models
 
 
 def prepare_quantize(graph: Graph, op: Operator) -> QuantizeParams:
@@ -46,7 +47,8 @@ def quantize(p: QuantizeParams, inputs: list[np.ndarray]) -> np.ndarray:
     else:
         q = multiply_by_quantized_multiplier(x.astype(np.int64) - p.input_zero_point,
                                              p.multiplier, p.shift) + p.zero_point
-    return np.clip(q, INT8_MIN, INT8_MAX).astype(np.int8)
+    limits = np.iinfo(p.output_type)
+    return np.clip(q, limits.min, limits.max).astype(p.output_type)
 
 
 @dataclass

@@ -8,7 +8,13 @@ import numpy as np
 
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
-from hilbench.reference.prepare_common import constant, option, require_int8, require_per_tensor
+from hilbench.reference.prepare_common import (
+    constant,
+    option,
+    require_int8,
+    require_per_tensor,
+    require_type,
+)
 
 
 @dataclass
@@ -16,9 +22,12 @@ class ReshapeParams:
     output_shape: tuple[int, ...]
 
 
-def prepare_reshape(graph: Graph, op: Operator) -> ReshapeParams:
-    require_int8(graph, op, op.inputs[:1], "input")
-    require_int8(graph, op, op.outputs, "output")
+def prepare_reshape(graph: Graph, op: Operator, wide: bool = False) -> ReshapeParams:
+    if wide:  # int16 activations: the same byte copy
+        require_type(graph, op, op.inputs[:1] + op.outputs, "activation", np.int16)
+    else:
+        require_int8(graph, op, op.inputs[:1], "input")
+        require_int8(graph, op, op.outputs, "output")
     x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     if x.size != y.size:
         raise ModelError(f"op {op.index} RESHAPE: {x.shape} has {x.size} values, "
