@@ -94,6 +94,11 @@ def _concat_options(o: Any) -> dict[str, Any]:
     return {"axis": o.Axis(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}
 
 
+def _svdf_options(o: Any) -> dict[str, Any]:
+    return {"rank": o.Rank(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
+            "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs())}
+
+
 _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
     # opcode: (options class, decoder, defaults when the options table is absent)
     "CONV_2D": (tflite.Conv2DOptions, _conv_options, {}),
@@ -109,6 +114,8 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
                       {"axis": 0, "activation": "NONE"}),
     "MEAN": (tflite.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())},
              {"keep_dims": False}),
+    "SVDF": (tflite.SVDFOptions, _svdf_options,
+             {"rank": 0, "activation": "NONE", "asymmetric_quantize_inputs": False}),
 }
 
 
@@ -190,7 +197,8 @@ class _Reader:
         if any(d < 0 for d in shape):
             raise ModelError(f"tensor {index} {short(name)} has a dynamic or negative shape "
                              f"{short(list(shape))}")
-        tensor = Tensor(index, name, shape, dtype, self._quantization(t))
+        tensor = Tensor(index, name, shape, dtype, self._quantization(t),
+                        is_variable=bool(t.IsVariable()))
         check_tensor(tensor)  # sizes bounded before the data is copied or reshaped
         tensor.data = self._data(t, dtype, shape, name)
         return tensor

@@ -39,6 +39,7 @@ _INPUT_COUNTS: dict[str, tuple[int, int]] = {
     "MEAN": (2, 2), "SOFTMAX": (1, 1), "LOGISTIC": (1, 1), "TANH": (1, 1),
     "HARD_SWISH": (1, 1), "RELU": (1, 1), "RELU6": (1, 1), "QUANTIZE": (1, 1),
     "DEQUANTIZE": (1, 1),
+    "SVDF": (5, 5),
 }
 _ACTIVATIONS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 
@@ -66,11 +67,25 @@ def validate_graph(graph: Graph, budget: int = MEMORY_BUDGET) -> None:
         raise ModelError("model has no graph outputs")
     for t in graph.tensors:
         check_tensor(t, budget)
+    _check_variables(graph)
     written = {i for op in graph.operators for i in op.outputs}
     for i in graph.outputs:
         t = graph.tensor(i)
         if i not in written and i not in graph.inputs and t.data is None:
             raise ModelError(f"graph output {_where(t)} is written by no op")
+
+
+def _check_variables(graph: Graph) -> None:
+    """Variable tensors hold an op's state: the runtime owns and resets them, so a value in
+    the file (TFLM ignores it) or from the caller (a graph input) is refused."""
+    for t in graph.tensors:
+        if not t.is_variable:
+            continue
+        if t.data is not None:
+            raise ModelError(f"variable {_where(t)} has constant data; state starts at its "
+                             f"reset value")
+        if t.index in graph.inputs:
+            raise ModelError(f"variable {_where(t)} is a graph input")
 
 
 def check_tensor(t: Tensor, budget: int = MEMORY_BUDGET) -> None:
@@ -176,6 +191,9 @@ def op_macs(graph: Graph, op: Operator) -> int:
         return out * int(weights[-1])
     if op.opcode == "MUL":
         return out
+    if op.opcode == "SVDF" and len(weights) == 2:  # feature weights, then time weights
+        rows = element_count(_shape(graph, op, 0)[:-1])
+        return rows * (element_count(weights) + element_count(_shape(graph, op, 2)))
     return 0
 
 
