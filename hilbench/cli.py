@@ -117,6 +117,9 @@ def _build_parser() -> argparse.ArgumentParser:
                            help="where to write the outputs (same leading axis)")
     reference.add_argument("--intermediates", type=Path, metavar="DIR",
                            help="write op i's first output to DIR/<i>.npy")
+    reference.add_argument("--sequence-length", type=int, default=1, metavar="S",
+                           help="vectors per sequence: a stateful model's state is reset at "
+                                "the start of each sequence of S vectors (1: every vector)")
     reference.set_defaults(run=cmd_reference)
 
     run = commands.add_parser("run", help="build the model into firmware, run it on a board, "
@@ -472,7 +475,8 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     else:
         inputs = _random_vectors(graph, args.random, args.seed)
     start = time.perf_counter()
-    result = reference.run(inputs, intermediates=args.intermediates is not None)
+    result = reference.run(inputs, intermediates=args.intermediates is not None,
+                           sequence_length=args.sequence_length)
     seconds = time.perf_counter() - start
 
     written = []
