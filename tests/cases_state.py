@@ -47,13 +47,19 @@ def _svdf(b: GraphBuilder, rng: np.random.Generator, x: int, name: str, batch: i
 
 def svdf_edge_model(seed: int = 11, batch: int = 2, input_size: int = 12,
                     in_q: tuple[float, int] = (0.05, -7)) -> Graph:
-    """Every SVDF_CASES branch on one shared input, each branch a model output."""
+    """Every SVDF_CASES branch on one shared input, each branch a model output; and an
+    int8 variable tensor that no op writes, read by an ADD: it must read its reset value,
+    which for int8 is the zero point (TFLM's ResetVariableTensors), on every step."""
     rng = np.random.default_rng(seed)
     b = GraphBuilder("SVDF edge cases")
     x = b.input("x", (batch, input_size), scale=in_q[0], zero_point=in_q[1])
     outputs = [_svdf(b, rng, x, name, batch, input_size, in_q[0], **case)
                for name, case in SVDF_CASES.items()]
-    b.output(*outputs)
+    unwritten = b.variable("int8_state", (batch, input_size), np.int8, scale=0.07,
+                           zero_point=9)
+    total = b.tensor("x_plus_reset_value", (batch, input_size), scale=0.1, zero_point=-2)
+    b.op("ADD", [x, unwritten], [total], activation="NONE")
+    b.output(*outputs, total)
     return b.graph()
 
 

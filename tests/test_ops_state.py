@@ -9,8 +9,12 @@ import json
 import numpy as np
 import pytest
 
-from cases_state import SEQUENCE_LENGTH, svdf_edge_model, svdf_kws_model
-from hilbench.board import load_board
+import cases
+from cases_state import SEQUENCE_LENGTH, SVDF_CASES, svdf_edge_model, svdf_kws_model
+from hilbench.codegen.c_model import generate_model
+from hilbench.compare.outputs import compare_outputs
+from hilbench.errors import ModelError
+from hilbench.model.builder import GraphBuilder
 from hilbench.model.tflite_writer import write_tflite
 from hilbench.reference import Reference
 from support import (assert_one_line_error, compare_with_tflm, hilbench, roundtrip,
@@ -98,3 +102,42 @@ def test_reference_command_takes_sequences(tmp_path):
         np.testing.assert_array_equal(np.load(out), expected)
     assert_one_line_error(hilbench("reference", path, "--input", tmp_path / "x.npy",
                                    "--sequence-length", 4), "do not form sequences of 4")
+
+
+def test_state_lives_outside_the_arena_and_stateless_models_have_none():
+    graph = svdf_edge_model()
+    generated = generate_model(graph, b"model")
+    variables = [t.index for t in graph.tensors if t.is_variable]
+    assert len(variables) == len(SVDF_CASES) + 1
+    assert not set(variables) & set(generated.plan.buffers)  # never planned over
+    assert generated.state_bytes >= sum(graph.tensor(i).nbytes for i in variables)
+    assert "void hb_model_reset_state(void)" in generated.source
+    plain = generate_model(cases.fc_model(np.random.default_rng(3)), b"model")
+    assert plain.state_bytes == 0
+    assert "hb_state" not in plain.source and "reset_state" not in plain.source
+
+
+@pytest.mark.parametrize("change, fragment", [
+    (lambda b, v: b.graph().tensors[v].__setattr__("data", np.zeros((1, 8), np.int16)),
+     "has constant data"),
+    (lambda b, v: b.inputs.append(v), "is a graph input"),
+])
+def test_variable_tensors_the_runtime_cannot_own_are_refused(change, fragment):
+    b = GraphBuilder()
+    x = b.input("x", (1, 8), scale=0.1, zero_point=0)
+    v = b.variable("v", (1, 8), np.int8, scale=0.1, zero_point=0)
+    y = b.tensor("y", (1, 8), scale=0.2, zero_point=0)
+    b.op("ADD", [x, v], [y], activation="NONE")
+    b.output(y)
+    change(b, v)
+    with pytest.raises(ModelError, match=fragment):
+        Reference(b.graph())
+
+
+def test_a_mismatch_names_its_sequence_and_step():
+    expected = np.zeros((12, 3), np.int8)
+    actual = expected.copy()
+    actual[7, 2] = 1
+    first = compare_outputs(expected, actual, 4).first
+    assert (first.vector, first.sequence, first.step) == (7, 1, 3)
+    assert compare_outputs(expected, actual).first.sequence == 7

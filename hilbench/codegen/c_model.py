@@ -23,7 +23,7 @@ from hilbench.codegen.memory_plan import MemoryPlan, scratch_key
 from hilbench.codegen.patch_plan import layer_params
 from hilbench.codegen.requant_window import layer_records
 from hilbench.codegen.specialize import Specialized, choose
-from hilbench.codegen.state import state_layout, state_source
+from hilbench.codegen.state import StateLayout, state_layout, state_source
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
 from hilbench.paths import FIRMWARE_DIR
@@ -106,7 +106,8 @@ def _dims4(shape: tuple[int, ...], what: str, op: Operator) -> tuple[int, int, i
 class _Emitter:
     def __init__(self, graph: Graph, ops: list[PreparedOp], plan: MemoryPlan,
                  structs: dict[str, CStruct] | None = None,
-                 specialized: dict[int, Specialized] | None = None) -> None:
+                 specialized: dict[int, Specialized] | None = None,
+                 state: StateLayout | None = None) -> None:
         self.graph = graph
         self.specialized = specialized or {}
         self.ops = ops
@@ -125,7 +126,7 @@ class _Emitter:
         self.struct_types: dict[str, str] = {}  # emitted struct name -> its C type
         self._names: dict[tuple, str] = {}  # identical arrays and structs emitted once
         self._used: set[str] = set()
-        self.state = state_layout(graph)  # variable tensors: hb_state, not the arena
+        self.state = state or StateLayout({}, 0)  # variable tensors: hb_state, not the arena
 
     def _unique(self, name: str, key: tuple) -> tuple[str, bool]:
         """The name for this content: an earlier identical item's, else a fresh one."""
@@ -709,7 +710,7 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
     ops = prepare(graph)
     specialized, arena = plan_model_memory(graph, ops, kernels, memory, ram_limits)
     plan = arena.plan
-    emitter = _Emitter(graph, ops, plan, specialized=specialized)
+    emitter = _Emitter(graph, ops, plan, specialized=specialized, state=state_layout(graph))
     patches = arena.patches
     for prepared in ops:
         if patches is not None and prepared.op.index in patches.ops:
