@@ -123,7 +123,7 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
         cycle_counter: bool = False,
         per_layer: bool = False, timeout: float = 60.0,
         progress: Callable[[int], None] | None = None,
-        firmware: PathLike | None = None) -> RunResult:
+        firmware: PathLike | None = None, sequence_length: int = 1) -> RunResult:
     """Build the model into firmware, run it on the board, compare with the host reference.
 
     model: a .tflite file. board: a board name (`hilbench boards`), a board .toml, or a Board.
@@ -138,6 +138,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
     budgets' ram_bytes and the board (`result.memory` says what was built and why).
     firmware: your own ELF built on the DUT library (firmware/dut/hb_dut.h), run instead of
     building the model; the model it reports must be `model` (ConfigError otherwise).
+    sequence_length: the vectors form sequences of this many; a model's state (variable
+    tensors: SVDF, LSTM) is reset at the start of each, on the board and in the reference.
 
     Returns the RunResult with its verdict in `.checks` (bit-exactness or the tolerances,
     then every budget limit) and `.passed`; a failed check is not an exception. A model
@@ -157,7 +159,8 @@ def run(model: PathLike, board: BoardLike = DEFAULT_BOARD, *,
                              timeout=timeout, data=paths,
                              labels=None if labels is None else Path(labels),
                              per_layer=per_layer,
-                             firmware=None if firmware is None else Path(firmware))
+                             firmware=None if firmware is None else Path(firmware),
+                             sequence_length=sequence_length)
         result = run_request(request, progress=progress)
     source = Path(budgets) if isinstance(budgets, (str, Path)) else Path("budgets")
     checks = verdict(result, limits or None, source, tolerances=dict(tolerances or {}) or None)

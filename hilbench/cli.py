@@ -119,6 +119,9 @@ def _build_parser() -> argparse.ArgumentParser:
                            help="where to write the outputs (same leading axis)")
     reference.add_argument("--intermediates", type=Path, metavar="DIR",
                            help="write op i's first output to DIR/<i>.npy")
+    reference.add_argument("--sequence-length", type=int, default=1, metavar="S",
+                           help="vectors per sequence: a stateful model's state is reset at "
+                                "the start of each sequence of S vectors (1: every vector)")
     reference.set_defaults(run=cmd_reference)
 
     run = commands.add_parser("run", help="build the model into firmware, run it on a board, "
@@ -346,6 +349,9 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
                         help="generated test vectors to stream, when no --data is given (20)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed for the generated test vectors (0)")
+    parser.add_argument("--sequence-length", type=int, default=1, metavar="S",
+                        help="vectors per sequence: a stateful model's state is reset at "
+                             "the start of each sequence of S vectors (1: every vector)")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds one inference may take before the run is abandoned")
     parser.add_argument("--kernels", metavar="VARIANT",
@@ -471,7 +477,8 @@ def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     else:
         inputs = _random_vectors(graph, args.random, args.seed)
     start = time.perf_counter()
-    result = reference.run(inputs, intermediates=args.intermediates is not None)
+    result = reference.run(inputs, intermediates=args.intermediates is not None,
+                           sequence_length=args.sequence_length)
     seconds = time.perf_counter() - start
 
     written = []
@@ -542,7 +549,8 @@ def _run_on(args: argparse.Namespace, console: Console, board: Board, place: obj
         timeout=args.timeout, data=tuple(getattr(args, "data", None) or ()),
         labels=getattr(args, "labels", None), per_layer=getattr(args, "per_layer", False),
         save_failures=getattr(args, "save_failures", None),
-        firmware=getattr(args, "firmware", None))
+        firmware=getattr(args, "firmware", None),
+        sequence_length=getattr(args, "sequence_length", 1))
     graph = load_model(args.model)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{request.model_name} on {request.board.name}",

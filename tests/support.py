@@ -42,17 +42,19 @@ def vectors(tensor: Tensor, count: int, rng: np.random.Generator, kind: str) -> 
     return integer_vectors(rng, shape, tensor.dtype, tensor.zero_point, kind != "uniform")
 
 
-def compare_with_tflm(graph: Graph, model: bytes, count: int, seed: int = 0) -> dict[str, int]:
+def compare_with_tflm(graph: Graph, model: bytes, count: int, seed: int = 0,
+                      sequence_length: int = 1) -> dict[str, int]:
     """Run reference and TFLM on `count` vectors of each kind; return mismatch counts per
-    kind, counting every value of every op's output tensor."""
+    kind, counting every value of every op's output tensor. sequence_length: both reset
+    the model's state every that many vectors."""
     reference = Reference(graph)
     oracle = TflmOracle(model, graph)
     rng = np.random.default_rng(seed)
     mismatches = {}
     for kind in ("uniform", "near_zp"):
         x = vectors(graph.input_tensors[0], count, rng, kind)
-        ours = reference.run([x], intermediates=True)
-        theirs = oracle.run(x, intermediates=True)
+        ours = reference.run([x], intermediates=True, sequence_length=sequence_length)
+        theirs = oracle.run(x, intermediates=True, sequence_length=sequence_length)
         bad = 0
         first = None
         for op, a, b in zip(graph.operators, ours.intermediates, theirs.intermediates):
@@ -91,10 +93,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
 
 
 def run_bit_exact(path: Path, board: str | Board, vectors: int, seed: int = 3,
-                  kernels: str | None = None, memory: str = "inplace") -> RunResult:
+                  kernels: str | None = None, memory: str = "inplace",
+                  sequence_length: int = 1) -> RunResult:
     """Run a model on a QEMU board and assert every output equals the reference's."""
     board = load_board(board) if isinstance(board, str) else board
-    result = run(RunRequest(path, board, vectors, seed=seed, kernels=kernels, memory=memory))
+    result = run(RunRequest(path, board, vectors, seed=seed, kernels=kernels, memory=memory,
+                            sequence_length=sequence_length))
     c = result.comparison
     assert c.bit_exact, f"{c.mismatches} mismatches, first {c.first}"
     return result

@@ -37,6 +37,7 @@ import cases
 import cases_movement
 import cases_elementwise
 import cases_int16
+import cases_state
 from support import shared_models
 
 PROTOCOL_H = FIRMWARE_DIR / "dut" / "hb_protocol.h"
@@ -232,6 +233,7 @@ def _operator_graphs():
     yield "elementwise-edge-cases", cases_elementwise.all_cases_graph()
     for name, build in {**cases_int16.GRAPHS, **cases_int16.ORACLE_ONLY}.items():
         yield f"int16x8-{name}", build()
+    yield "svdf-edge-cases", cases_state.svdf_edge_model()
 
 
 OPERATOR_GRAPHS = dict(_operator_graphs())

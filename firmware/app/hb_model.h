@@ -32,5 +32,10 @@ hb_status hb_model_invoke(void);
 hb_status hb_model_invoke_until(uint32_t last);
 /* Op `op`'s first output in the arena and its size (NULL and 0 past the last op). */
 const uint8_t *hb_model_op_output(uint32_t op, uint32_t *size);
+/* Writes the reset values into the model's variable tensors (op state kept between
+ * inferences): call it once before the first inference and at the start of each sequence.
+ * model.c defines it only for a model with state; the app links a default that does
+ * nothing otherwise. */
+void hb_model_reset_state(void);
 
 #endif

@@ -6,6 +6,10 @@
 
 static int invoke_until(uint32_t last) { return hb_model_invoke_until(last) == HB_OK ? 0 : 1; }
 
+/* A model without variable tensors has no state to reset: its model.c defines no
+ * hb_model_reset_state() (and stays as it was), so this empty one links instead. */
+__attribute__((weak)) void hb_model_reset_state(void) {}
+
 /* Through a volatile pointer: field by field, after hb_dut_start(). Left to itself the
  * compiler fills the struct with Helium vector stores on the M55, and may move them before
  * hb_dut_start(): a firmware whose start-up did not enable the coprocessors would then
@@ -24,11 +28,13 @@ static const hb_dut_runtime *describe(void) {
   r->output_span = hb_model_output_span;
   r->invoke_until = invoke_until;
   r->layer_output = hb_model_op_output;
+  r->reset_state = hb_model_reset_state;
   return &runtime;
 }
 
 int main(void) {
   hb_dut_start(); /* first: a fault from here on reaches the host */
+  hb_model_reset_state(); /* state starts at its reset values, as TFLM's does */
   hb_dut_init_runtime(describe());
   for (;;) hb_dut_poll();
 }

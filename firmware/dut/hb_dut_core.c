@@ -205,6 +205,15 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
     case HB_CMD_ECHO:
       send(command | HB_REPLY_FLAG, sequence, data, length);
       return;
+    case HB_CMD_RESET_STATE:
+      if (length != 0) break;
+      if (dut->reset_state == 0) {
+        send_error(sequence, HB_ERR_UNKNOWN_COMMAND, command);
+        return;
+      }
+      dut->reset_state();
+      send(command | HB_REPLY_FLAG, sequence, 0, 0);
+      return;
 #ifdef HB_DEBUG_COMMANDS
     case HB_CMD_DEBUG_HANG:
       for (;;) {

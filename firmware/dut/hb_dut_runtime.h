@@ -28,6 +28,9 @@ typedef struct {
   /* Layer `layer`'s first output and its size after invoke_until(layer); NULL and 0 past
    * the last layer. NULL pointer: the runtime has no per-layer mode. */
   const uint8_t *(*layer_output)(uint32_t layer, uint32_t *size);
+  /* Resets the model's state (variable tensors) for RESET_STATE. NULL pointer: the runtime
+   * cannot, and RESET_STATE is refused as an unknown command. */
+  void (*reset_state)(void);
 } hb_dut_runtime;
 
 /* Brings the board (clock, UART, cycle counter) and the link up. First thing in main:

@@ -32,6 +32,9 @@ enum {
                                    input and stops, so that op last's output can be read */
   HB_CMD_READ_TENSOR = 0x09, /* op u16, offset u32, length u16 -> bytes of op's first
                                    output (valid right after INVOKE_UNTIL of that op) */
+  HB_CMD_RESET_STATE = 0x0A, /* -> (empty): the model's variable tensors (op state) back
+                                   to their reset values, as at boot; sent at the start of
+                                   each sequence */
   HB_CMD_DEBUG_HANG = 0x70,  /* debug builds only: stop answering */
   HB_CMD_DEBUG_FAULT = 0x71, /* debug builds only: take a HardFault */
 };

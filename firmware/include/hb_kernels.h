@@ -521,4 +521,23 @@ hb_status hb_transpose_conv_s8(const hb_transpose_conv_params *p, const int8_t *
 hb_status hb_transpose_conv_s16(const hb_transpose_conv_params *p, const int16_t *input,
                                 int16_t *output);
 
+/* SVDF as TFLM's integer kernel: int8 input and feature weights (filters x input_size),
+ * int16 time weights (filters x memory) and state (batch x filters x memory, oldest step
+ * first), int32 bias (units), int8 output (batch x units); filters = units x rank. */
+typedef struct {
+  int32_t batch, input_size, filters, memory, units, rank;
+  int32_t input_zero_point, state_zero_point, output_zero_point;
+  int32_t feature_multiplier, feature_shift;  /* input x feature weights -> state */
+  int32_t output_multiplier, output_shift;    /* state x time weights -> output */
+  const int8_t *weights_feature;
+  const int16_t *weights_time;
+  const int32_t *bias;            /* units values */
+} hb_svdf_params;
+
+/* One step: every filter's memory moves one slot left and takes the new feature
+ * activation in its last slot (`state` is updated in place), then each unit's output is
+ * bias + the time-weighted memory of its rank filters, requantized. */
+hb_status hb_svdf_s8(const hb_svdf_params *p, const int8_t *input, int16_t *state,
+                     int8_t *output);
+
 #endif /* HB_KERNELS_H */

@@ -23,6 +23,7 @@ from hilbench.codegen.memory_plan import MemoryPlan, scratch_key
 from hilbench.codegen.patch_plan import layer_params
 from hilbench.codegen.requant_window import layer_records
 from hilbench.codegen.specialize import Specialized, choose
+from hilbench.codegen.state import StateLayout, state_layout, state_source
 from hilbench.errors import ModelError, UnsupportedOperatorError
 from hilbench.model.graph import Graph, Operator
 from hilbench.paths import FIRMWARE_DIR
@@ -42,6 +43,7 @@ class GeneratedModel:
     output_size: int
     constant_bytes: int  # weights and parameter tables placed in flash
     arena: Arena | None = None  # the memory mode's plan, with the patch plan if any
+    state_bytes: int = 0  # hb_state: variable tensors, static RAM outside the arena
 
     @property
     def unobservable_ops(self) -> frozenset[int]:
@@ -106,7 +108,8 @@ def _dims4(shape: tuple[int, ...], what: str, op: Operator) -> tuple[int, int, i
 class _Emitter:
     def __init__(self, graph: Graph, ops: list[PreparedOp], plan: MemoryPlan,
                  structs: dict[str, CStruct] | None = None,
-                 specialized: dict[int, Specialized] | None = None) -> None:
+                 specialized: dict[int, Specialized] | None = None,
+                 state: StateLayout | None = None) -> None:
         self.graph = graph
         self.specialized = specialized or {}
         self.ops = ops
@@ -125,6 +128,7 @@ class _Emitter:
         self.struct_types: dict[str, str] = {}  # emitted struct name -> its C type
         self._names: dict[tuple, str] = {}  # identical arrays and structs emitted once
         self._used: set[str] = set()
+        self.state = state or StateLayout({}, 0)  # variable tensors: hb_state, not the arena
 
     def _unique(self, name: str, key: tuple) -> tuple[str, bool]:
         """The name for this content: an earlier identical item's, else a fresh one."""
@@ -165,6 +169,8 @@ class _Emitter:
                 self.array(name, c_type, t.data, f"tensor {index}: {t.name}")
                 self.emitted_constants.add(index)
             return name
+        if t.is_variable:
+            return self.state.pointer(index)
         return f"(hb_arena + {self.plan.offset(index)})"
 
     def struct(self, c_type: str, name: str, fields: dict[str, Any]) -> str:
@@ -893,6 +899,20 @@ class _Emitter:
         self.call(op, f"hb_transpose_conv_s16(&{name}, {self._s16(op.inputs[2])}, "
                       f"{self._s16(op.outputs[0], const=False)})")
 
+    def _op_svdf(self, op: Operator, p: Any) -> None:
+        name = self.struct("hb_svdf_params", f"op{op.index}", {
+            "batch": p.batch, "input_size": p.input_size, "filters": p.filters,
+            "memory": p.memory, "units": p.units, "rank": p.rank,
+            "input_zero_point": p.input_zero_point, "state_zero_point": p.state_zero_point,
+            "output_zero_point": p.output_zero_point,
+            "feature_multiplier": p.feature_multiplier, "feature_shift": p.feature_shift,
+            "output_multiplier": p.output_multiplier, "output_shift": p.output_shift,
+            "weights_feature": self.tensor(op.inputs[1]),
+            "weights_time": self.tensor(op.inputs[2]), "bias": self.tensor(op.inputs[3])})
+        # the state through a non-const pointer: the kernel updates it in place
+        self.call(op, f"hb_svdf_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"(int16_t *){self.tensor(op.inputs[4])}, {self.tensor(op.outputs[0])})")
+
 
 def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> list[str]:
     """A function mapping an offset in the concatenation of tensors (model order) to the
@@ -933,7 +953,7 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
     ops = prepare(graph)
     specialized, arena = plan_model_memory(graph, ops, kernels, memory, ram_limits)
     plan = arena.plan
-    emitter = _Emitter(graph, ops, plan, specialized=specialized)
+    emitter = _Emitter(graph, ops, plan, specialized=specialized, state=state_layout(graph))
     patches = arena.patches
     for prepared in ops:
         if patches is not None and prepared.op.index in patches.ops:
@@ -966,6 +986,7 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
         *(["/* kernels' scratch that fits no gap of the arena, shared (one op at a time) */",
            f"static int8_t hb_scratch[{plan.scratch_region_size}] __attribute__((aligned(16)));"]
           if plan.scratch_region_size else []),
+        *state_source(graph, emitter.state),
         f"uint32_t hb_layer_cycles[{count + 1}];",
         "",
         *emitter.data,
@@ -998,4 +1019,5 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
         "",
     ]
     return GeneratedModel("\n".join(lines), plan, model_hash, sum(input_sizes),
-                          sum(output_sizes), emitter.constant_bytes, arena)
+                          sum(output_sizes), emitter.constant_bytes, arena,
+                          emitter.state.size)

@@ -15,6 +15,17 @@ class Mismatch:
     expected: float
     actual: float
     output: int = 0  # which model output
+    sequence_length: int = 1  # the run's: vectors form sequences of this many
+
+    @property
+    def sequence(self) -> int:
+        """Which sequence the vector belongs to (0-based; the vector itself when S is 1)."""
+        return self.vector // self.sequence_length
+
+    @property
+    def step(self) -> int:
+        """The vector's step within its sequence (0-based): state carried from step 0."""
+        return self.vector % self.sequence_length
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,11 @@ def _differs(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
 
 
 def compare_outputs(expected: np.ndarray | list[np.ndarray],
-                    actual: np.ndarray | list[np.ndarray]) -> Comparison:
-    """(vectors, ...) arrays, one per model output (or one array for one output)."""
+                    actual: np.ndarray | list[np.ndarray],
+                    sequence_length: int = 1) -> Comparison:
+    """(vectors, ...) arrays, one per model output (or one array for one output).
+    sequence_length: the vectors form sequences of this many (the first mismatch names
+    its sequence and step)."""
     expected_list = expected if isinstance(expected, list) else [expected]
     actual_list = actual if isinstance(actual, list) else [actual]
     values = mismatches = 0
@@ -63,7 +77,8 @@ def compare_outputs(expected: np.ndarray | list[np.ndarray],
             row = _differs(e[v], a[v])
             if row.any():
                 index = tuple(int(i) for i in np.argwhere(row)[0])
-                first = Mismatch(v, index, float(e[v][index]), float(a[v][index]), k)
+                first = Mismatch(v, index, float(e[v][index]), float(a[v][index]), k,
+                                 sequence_length)
                 break
     return Comparison(values, mismatches, max_diff, first, tuple(sorted(bad_vectors)))
 

@@ -45,6 +45,13 @@ class GraphBuilder:
         self.inputs.append(index)
         return index
 
+    def variable(self, name: str, shape: Sequence[int], dtype: Any = np.int16,
+                 **kw: Any) -> int:
+        """A variable tensor: an op's state between invocations, not a graph input."""
+        index = self.tensor(name, shape, dtype, **kw)
+        self.tensors[index].is_variable = True
+        return index
+
     def op(self, opcode: str, inputs: Sequence[int], outputs: Sequence[int],
            **options: Any) -> int:
         self.operators.append(Operator(len(self.operators), opcode, list(inputs),

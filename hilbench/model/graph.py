@@ -51,10 +51,21 @@ class Tensor:
     dtype: np.dtype
     quantization: Quantization | None = None
     data: np.ndarray | None = None  # constant data (weights, biases, shape operands)
+    # state kept between invocations (SVDF, LSTM): lives outside the arena, reset to
+    # reset_value at the start of each sequence
+    is_variable: bool = False
 
     @property
     def is_constant(self) -> bool:
         return self.data is not None
+
+    @property
+    def reset_value(self) -> int:
+        """What TFLM's ResetVariableTensors writes into a variable tensor, byte by byte:
+        the zero point for int8 tensors, 0 for every other type."""
+        if self.dtype == np.int8 and self.quantization is not None:
+            return self.zero_point
+        return 0
 
     @property
     def size(self) -> int:
@@ -108,3 +119,7 @@ class Graph:
     @property
     def output_tensors(self) -> list[Tensor]:
         return [self.tensors[i] for i in self.outputs]
+
+    @property
+    def variable_tensors(self) -> list[Tensor]:
+        return [t for t in self.tensors if t.is_variable]

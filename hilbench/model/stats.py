@@ -34,7 +34,8 @@ def model_stats(graph: Graph) -> ModelStats:
     ops = []
     for op in graph.operators:
         operands = [graph.tensor(i) for i in op.inputs if i >= 0]
-        data_inputs = [t for t in operands if not t.is_constant]
+        # state lives outside the arena (codegen/state.py): not an activation
+        data_inputs = [t for t in operands if not t.is_constant and not t.is_variable]
         constants = [t for t in operands if t.is_constant]
         outputs = graph.op_outputs(op)
         out = outputs[0] if outputs else None

@@ -105,6 +105,9 @@ _STRIDED_SLICE_DEFAULTS = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0,
 def _resize_options(o: Any) -> dict[str, Any]:
     return {"align_corners": bool(o.AlignCorners()),
             "half_pixel_centers": bool(o.HalfPixelCenters())}
+def _svdf_options(o: Any) -> dict[str, Any]:
+    return {"rank": o.Rank(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
+            "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs())}
 
 
 _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
@@ -153,6 +156,8 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
         "padding": PADDINGS.get(o.Padding(), str(o.Padding())), "stride_h": o.StrideH(),
         "stride_w": o.StrideW(),
         "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}, {}),
+    "SVDF": (tflite.SVDFOptions, _svdf_options,
+             {"rank": 0, "activation": "NONE", "asymmetric_quantize_inputs": False}),
 }
 
 
@@ -234,7 +239,8 @@ class _Reader:
         if any(d < 0 for d in shape):
             raise ModelError(f"tensor {index} {short(name)} has a dynamic or negative shape "
                              f"{short(list(shape))}")
-        tensor = Tensor(index, name, shape, dtype, self._quantization(t))
+        tensor = Tensor(index, name, shape, dtype, self._quantization(t),
+                        is_variable=bool(t.IsVariable()))
         check_tensor(tensor)  # sizes bounded before the data is copied or reshaped
         tensor.data = self._data(t, dtype, shape, name)
         return tensor

@@ -71,6 +71,9 @@ _OPTION_TABLES: dict[str, tuple[str, list[tuple[str, str, Callable[[Any], Any]]]
         ("Padding", "padding", _padding), ("StrideW", "stride_w", _int),
         ("StrideH", "stride_h", _int),
         ("FusedActivationFunction", "activation", _activation)]),
+    "SVDF": ("SVDFOptions", [("Rank", "rank", _int),
+                             ("FusedActivationFunction", "activation", _activation),
+                             ("AsymmetricQuantizeInputs", "asymmetric_quantize_inputs", bool)]),
 }
 _OPTION_TABLES["MAX_POOL_2D"] = _OPTION_TABLES["AVERAGE_POOL_2D"]
 
@@ -193,6 +196,8 @@ class _Writer:
         tflite.TensorAddName(b, name)
         if quantization is not None:
             tflite.TensorAddQuantization(b, quantization)
+        if t.is_variable:  # only then: files without state stay byte for byte as before
+            tflite.TensorAddIsVariable(b, True)
         return tflite.TensorEnd(b)
 
     def _quantization(self, t: Tensor) -> int | None:

@@ -45,6 +45,7 @@ _INPUT_COUNTS: dict[str, tuple[int, int]] = {
     "PACK": (1, 1 << 10), "UNPACK": (1, 1), "SQUEEZE": (1, 1), "GATHER": (2, 2),
     "BATCH_MATMUL": (2, 2),
     "TRANSPOSE_CONV": (3, 4),
+    "SVDF": (5, 5),
 }
 # (min outputs, max outputs) of the operators with several; every other one has exactly one.
 _OUTPUT_COUNTS: dict[str, tuple[int, int]] = {
@@ -76,11 +77,25 @@ def validate_graph(graph: Graph, budget: int = MEMORY_BUDGET) -> None:
         raise ModelError("model has no graph outputs")
     for t in graph.tensors:
         check_tensor(t, budget)
+    _check_variables(graph)
     written = {i for op in graph.operators for i in op.outputs}
     for i in graph.outputs:
         t = graph.tensor(i)
         if i not in written and i not in graph.inputs and t.data is None:
             raise ModelError(f"graph output {_where(t)} is written by no op")
+
+
+def _check_variables(graph: Graph) -> None:
+    """Variable tensors hold an op's state: the runtime owns and resets them, so a value in
+    the file (TFLM ignores it) or from the caller (a graph input) is refused."""
+    for t in graph.tensors:
+        if not t.is_variable:
+            continue
+        if t.data is not None:
+            raise ModelError(f"variable {_where(t)} has constant data; state starts at its "
+                             f"reset value")
+        if t.index in graph.inputs:
+            raise ModelError(f"variable {_where(t)} is a graph input")
 
 
 def check_tensor(t: Tensor, budget: int = MEMORY_BUDGET) -> None:
@@ -217,6 +232,9 @@ def op_macs(graph: Graph, op: Operator) -> int:
         return out * int(lhs[-2] if adjoint else lhs[-1]) if len(lhs) >= 2 else 0
     if op.opcode == "TRANSPOSE_CONV" and len(weights) == 4:  # every input value x its taps
         return element_count(_shape(graph, op, 2)) * element_count(weights[:3])
+    if op.opcode == "SVDF" and len(weights) == 2:  # feature weights, then time weights
+        rows = element_count(_shape(graph, op, 0)[:-1])
+        return rows * (element_count(weights) + element_count(_shape(graph, op, 2)))
     return 0
 
 

@@ -55,6 +55,7 @@ class Command(IntEnum):
     PROFILE = 0x07
     INVOKE_UNTIL = 0x08
     READ_TENSOR = 0x09
+    RESET_STATE = 0x0A
     DEBUG_HANG = 0x70
     DEBUG_FAULT = 0x71
     FAULT = 0xFE  # unsolicited, from the HardFault handler

@@ -45,7 +45,8 @@ DAMAGED_RETRIES = 8
 # is always safe. INVOKE is not (a second inference is counted), until the firmware answers
 # a repeated sequence number from its last reply (see `DeviceSession.replays`).
 IDEMPOTENT = frozenset({Command.INFO, Command.LOAD_INPUT, Command.READ_OUTPUT,
-                        Command.STATS, Command.PROFILE, Command.ECHO, Command.READ_TENSOR})
+                        Command.STATS, Command.PROFILE, Command.ECHO, Command.READ_TENSOR,
+                        Command.RESET_STATE})
 # INVOKE's deadline: this many times the slowest inference seen so far, never under the
 # floor, never over the caller's limit (the first inference gets the whole limit).
 INVOKE_TIMEOUT_FACTOR = 10.0
@@ -344,6 +345,10 @@ class DeviceSession:
 
     def echo(self, payload: bytes) -> bytes:
         return self.request(Command.ECHO, payload)
+
+    def reset_state(self) -> None:
+        """The model's variable tensors back to their reset values (a sequence starts)."""
+        self._reply(Command.RESET_STATE, self.request(Command.RESET_STATE), 0, exact=True)
 
 
 def _where(context: str) -> str:

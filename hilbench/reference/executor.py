@@ -64,16 +64,45 @@ class Reference:
         self.ops = prepare(graph)
 
     def run(self, inputs: Sequence[np.ndarray], intermediates: bool = False,
-            chunk: int | None = None) -> ReferenceResult:
+            chunk: int | None = None, sequence_length: int = 1) -> ReferenceResult:
+        """sequence_length S: the vectors form sequences of S consecutive vectors; variable
+        tensors (op state) are reset at the start of each sequence. Sequences of a chunk
+        run side by side, the steps of a sequence one after the other."""
         arrays = self._check_inputs(inputs)
         count = arrays[0].shape[0]
-        chunk = chunk or self.chunk_size()
-        parts = [self._run_chunk([a[i:i + chunk] for a in arrays], intermediates)
-                 for i in range(0, max(count, 1), chunk)]
+        steps = _sequence_length(sequence_length, count)
+        per_chunk = max((chunk or self.chunk_size()) // steps, 1) * steps
+        parts = [self._run_sequences([a[i:i + per_chunk] for a in arrays], intermediates,
+                                     steps)
+                 for i in range(0, max(count, 1), per_chunk)]
         outputs = [np.concatenate([p.outputs[k] for p in parts])
                    for k in range(len(self.graph.outputs))]
         layers = ([np.concatenate([p.intermediates[k] for p in parts])
                    for k in range(len(self.ops))] if intermediates else [])
+        return ReferenceResult(outputs, layers)
+
+    def _run_sequences(self, inputs: list[np.ndarray], keep: bool,
+                       steps: int) -> ReferenceResult:
+        """One chunk of whole sequences: step s of every sequence at once, with the state
+        those sequences reached at step s - 1 (fresh state for the chunk)."""
+        if steps == 1:  # every vector starts from reset state: no reordering needed
+            return self._run_chunk(inputs, keep, {})
+        count = inputs[0].shape[0]
+        state: dict[int, np.ndarray] = {}
+        results = [self._run_chunk([a[s::steps] for a in inputs], keep, state)
+                   for s in range(steps)]
+
+        def interleave(arrays: list[np.ndarray]) -> np.ndarray:
+            # row q * steps + s of the chunk is step s of sequence q
+            out = np.empty((count,) + arrays[0].shape[1:], arrays[0].dtype)
+            for s, a in enumerate(arrays):
+                out[s::steps] = a
+            return out
+
+        outputs = [interleave([r.outputs[k] for r in results])
+                   for k in range(len(self.graph.outputs))]
+        layers = ([interleave([r.intermediates[k] for r in results])
+                   for k in range(len(self.ops))] if keep else [])
         return ReferenceResult(outputs, layers)
 
     def chunk_size(self) -> int:
@@ -94,25 +123,38 @@ class Reference:
             raise InputError(f"inputs hold different numbers of vectors: {sorted(counts)}")
         return arrays
 
-    def _run_chunk(self, inputs: list[np.ndarray], keep: bool) -> ReferenceResult:
+    def _run_chunk(self, inputs: list[np.ndarray], keep: bool,
+                   state: dict[int, np.ndarray]) -> ReferenceResult:
+        """`state`: the variable tensors' arrays, one row per vector, kept by the caller
+        between steps; a stateful kernel updates them in place."""
         values: dict[int, np.ndarray] = dict(zip(self.graph.inputs, inputs))
+        rows = inputs[0].shape[0] if inputs else 1
         layers = []
         for prepared in self.ops:
             op = prepared.op
             positions = (prepared.kernel.data_inputs if prepared.kernel.data_inputs is not None
                          else range(len(op.inputs)))
-            args = [self._value(values, op.inputs[p]) for p in positions]
+            args = [self._value(values, op.inputs[p], state, rows) for p in positions]
             results = op_results(prepared.kernel.run(prepared.params, args))
             values.update(zip(op.outputs, results))  # every output, for its later readers
+            for index, result in zip(op.outputs, results):
+                if self.graph.tensor(index).is_variable:
+                    state[index] = result  # an op that outputs its state
             if keep:
                 layers.append(results[0])
-        outputs = [self._value(values, i) for i in self.graph.outputs]
+        outputs = [self._value(values, i, state, rows) for i in self.graph.outputs]
         return ReferenceResult(outputs, layers)
 
-    def _value(self, values: dict[int, np.ndarray], index: int) -> np.ndarray:
+    def _value(self, values: dict[int, np.ndarray], index: int,
+               state: dict[int, np.ndarray] | None = None, rows: int = 1) -> np.ndarray:
         if index in values:
             return values[index]
         tensor = self.graph.tensor(index)
+        if tensor.is_variable and state is not None:
+            if index not in state:  # not written yet in this sequence: its reset value
+                state[index] = np.full((rows,) + tensor.shape, tensor.reset_value,
+                                       tensor.dtype)
+            return state[index]
         if tensor.data is None:
             raise ModelError(f"tensor {tensor.name!r} is read before any op writes it")
         return tensor.data[np.newaxis]  # constants broadcast over the vector axis
@@ -122,6 +164,15 @@ def op_results(result: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray,
     """A kernel's result as one array per op output: multi-output kernels (SPLIT, UNPACK)
     return a tuple, the others one array."""
     return result if isinstance(result, tuple) else (result,)
+
+
+def _sequence_length(steps: int, count: int) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise InputError(f"sequence length must be a positive integer, got {steps!r}")
+    if count % steps:
+        raise InputError(f"{count} vectors do not form sequences of {steps}: give a "
+                         f"multiple of the sequence length")
+    return int(steps)
 
 
 def _as_batch(tensor: Tensor, array: np.ndarray) -> np.ndarray:

@@ -46,12 +46,17 @@ class TflmOracle:
         self.interpreter.set_input(vector, 0)
         self.interpreter.invoke()
 
-    def run(self, x: np.ndarray, intermediates: bool = False) -> OracleResult:
+    def run(self, x: np.ndarray, intermediates: bool = False,
+            sequence_length: int = 1) -> OracleResult:
+        """sequence_length S: the interpreter's variable tensors are reset before vectors
+        0, S, 2S, ... (before every vector when S is 1), as the host reference does."""
         shape = self.graph.input_tensors[0].shape
         x = x.reshape((x.shape[0],) + shape)
         outputs: list[list[np.ndarray]] = [[] for _ in self.graph.outputs]
         layers: list[list[np.ndarray]] = [[] for _ in self.graph.operators]
-        for vector in x:
+        for i, vector in enumerate(x):
+            if i % sequence_length == 0:
+                self.interpreter.reset()  # TFLM's ResetVariableTensors
             self.invoke(vector)
             for k in range(len(self.graph.outputs)):
                 outputs[k].append(np.array(self.interpreter.get_output(k)))

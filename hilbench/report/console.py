@@ -37,6 +37,11 @@ def print_inspect(console: Console, name: str, graph: Graph, stats: ModelStats,
     console.print(f"weights (constant data): {human_bytes(stats.weight_bytes)}")
     console.print(f"activation memory lower bound: {human_bytes(stats.activation_lower_bound)}"
                   f" (op {stats.peak_op}, marked *: inputs + outputs live at once)")
+    state = graph.variable_tensors
+    if state:
+        console.print(f"state (variable tensors, kept between inferences, outside the arena): "
+                      f"{human_bytes(sum(t.nbytes for t in state))} in {len(state)} tensor(s); "
+                      f"run sequences with --sequence-length")
     for line in unsupported:
         console.print(f"[yellow]not runnable by hilbench:[/] {line}")
 

@@ -56,6 +56,7 @@ def run_record(result: RunResult, profile: bool = False) -> dict[str, Any]:
         "board": result.board,
         "vectors": result.vectors,
         "seed": result.seed,
+        "sequence_length": result.request.sequence_length,
         **_comparison_record(c),
         "first_divergence": _divergence_record(result),
         "data": result.data_source,
@@ -100,7 +101,8 @@ def _comparison_record(c: Comparison) -> dict[str, Any]:
         "max_abs_diff": c.max_abs_diff,
         "first_mismatch": None if c.first is None else {
             "vector": c.first.vector, "output": c.first.output, "index": list(c.first.index),
-            "expected": c.first.expected, "actual": c.first.actual},
+            "expected": c.first.expected, "actual": c.first.actual,
+            "sequence": c.first.sequence, "step": c.first.step},
         "mismatching_vectors": len(c.mismatching_vectors),
     }
 
@@ -118,6 +120,7 @@ def partial_record(partial: PartialRun, error: str) -> dict[str, Any]:
         "vectors": partial.vectors,
         "vectors_verified": partial.done,
         "seed": request.seed,
+        "sequence_length": request.sequence_length,
         **_comparison_record(partial.comparison),
         "transport": request.link,
         "link_resends": partial.resends,
@@ -177,6 +180,9 @@ def print_run(console: Console, result: RunResult) -> None:
     table.add_column()
     rows = [
         ("model", result.model), ("board", result.board), ("vectors", str(result.vectors)),
+        *([("sequences", f"{result.vectors // result.request.sequence_length} of "
+                         f"{result.request.sequence_length} steps (state reset at each start)")]
+          if result.request.sequence_length > 1 else []),
         ("data", result.data_source),
         ("bit-exact", verdict),
         ("mismatching values", f"{c.mismatches} of {c.values}"),
@@ -216,6 +222,8 @@ def print_run(console: Console, result: RunResult) -> None:
     if c.first is not None:
         f = c.first
         where = f"output {f.output}, " if len(result.metrics) > 1 else ""
+        if f.sequence_length > 1:  # the state it had: which sequence, how many steps in
+            where = f"sequence {f.sequence} step {f.step}, " + where
         rows.append(("first mismatch", f"vector {f.vector}, {where}index {list(f.index)}: "
                                        f"expected {f.expected:g}, got {f.actual:g}"))
     d = result.first_divergence

@@ -37,6 +37,9 @@ class RunRequest:
     per_layer: bool = False  # read every layer's output for one vector (also on mismatch)
     save_failures: Path | None = None  # where mismatching inputs and outputs are written
     firmware: Path | None = None  # a user's ELF on the DUT library, run instead of building
+    # vectors form sequences of this many consecutive vectors: the model's state (variable
+    # tensors) is reset at the start of each, on the target as in the reference
+    sequence_length: int = 1
     place: object | None = field(default=None, compare=False)  # a leased farm place
 
     def __post_init__(self) -> None:
@@ -49,6 +52,12 @@ class RunRequest:
         if self.memory not in MEMORY_MODES:
             raise ConfigError(f"unknown memory mode {self.memory!r}; modes are "
                               f"{', '.join(MEMORY_MODES)}")
+        if isinstance(self.sequence_length, bool) or not isinstance(self.sequence_length, int) \
+                or self.sequence_length < 1:
+            raise ConfigError("--sequence-length must be a positive integer")
+        if not self.data and self.vectors % self.sequence_length:
+            raise ConfigError(f"--vectors {self.vectors} is not a multiple of "
+                              f"--sequence-length {self.sequence_length}")
         if self.firmware is not None and (self.kernels or self.debug_commands):
             raise ConfigError("--kernels builds hilbench's firmware; --firmware runs yours "
                               "as it was built: give one of them")

@@ -33,7 +33,8 @@ from hilbench.drivers.target import LinkDriver, TargetDriver, TargetOptions
 from hilbench.errors import ConfigError, TargetError
 from hilbench.model import Graph, load_model
 from hilbench.model.stats import model_stats
-from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceInfo, DeviceSession
+from hilbench.protocol.frames import ErrorCode
+from hilbench.protocol.session import DEFAULT_TIMEOUT, DeviceError, DeviceInfo, DeviceSession
 from hilbench.reference import Reference
 from hilbench.run.data import TestData, generated_data, load_data
 from hilbench.run.records import PartialRun, RunRequest, RunResult
@@ -107,8 +108,14 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
     graph = graph or load_model(request.model)
     data = (load_data(graph, request.data, request.labels) if request.data
             else generated_data(graph, request.vectors, request.seed))
+    steps = request.sequence_length
+    if data.count % steps:
+        raise ConfigError(f"{data.count} vectors do not form sequences of "
+                          f"--sequence-length {steps}")
+    # state is reset where the reference resets it; a stateless model needs no reset
+    stateful = bool(graph.variable_tensors)
     reference = Reference(graph)
-    expected = reference.run(data.inputs).outputs
+    expected = reference.run(data.inputs, sequence_length=steps).outputs
     phases["reference"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -156,6 +163,8 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
             clock = time.perf_counter()
             for i in range(data.count):
                 session.context = f"vector {i + 1} of {data.count}"
+                if stateful and i % steps == 0:
+                    _reset_state(session)
                 session.load_input(b"".join(x.tobytes() for x in data.vector(i)))
                 cycles.append(session.invoke(1, timeout=request.timeout)[0])
                 if counter is not None and no_layers is None:
@@ -165,12 +174,13 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                 if progress:
                     progress(i + 1)
             phases["stream"] = time.perf_counter() - clock
-            comparison = compare_outputs(expected, actual)
+            comparison = compare_outputs(expected, actual, steps)
             layer_mode = generated is not None  # a user firmware runs whole inferences only
             if layer_mode and (request.per_layer or not comparison.bit_exact):
                 vector = comparison.first.vector if comparison.first else 0
                 divergence = _first_divergence(session, reference, graph, data, vector,
-                                               request.timeout, generated.unobservable_ops)
+                                               request.timeout, generated.unobservable_ops,
+                                               steps)
             session.context = ""
             stats = session.stats()
             memory = target.capability(MemoryAccess)
@@ -180,7 +190,7 @@ def run(request: RunRequest, progress: Callable[[int], None] | None = None,
                              None if generated is not None else info)
         except BaseException as exc:
             verified = (compare_outputs([e[:done] for e in expected],
-                                        [a[:done] for a in actual]) if done else None)
+                                        [a[:done] for a in actual], steps) if done else None)
             _explain(exc, target, session,
                      PartialRun(request, data.count, done, verified, session.resends))
             raise
@@ -241,18 +251,39 @@ def _split_outputs(raw: bytes, outputs: list[np.ndarray], vector: int) -> None:
         offset += size
 
 
+def _reset_state(session: DeviceSession) -> None:
+    try:
+        session.reset_state()
+    except DeviceError as exc:
+        if exc.code != ErrorCode.UNKNOWN_COMMAND:
+            raise
+        raise TargetError("the model keeps state between inferences, and the target "
+                          "cannot reset it (RESET_STATE is unknown to its firmware)") from None
+
+
 def _first_divergence(session: DeviceSession, reference: Reference, graph: Graph,
                       data: TestData, vector: int, timeout: float,
-                      hidden: frozenset[int] = frozenset()) -> LayerDivergence | None:
+                      hidden: frozenset[int] = frozenset(),
+                      steps: int = 1) -> LayerDivergence | None:
     """Run `vector` layer by layer (each op's output read right after it ran, before a
-    later op reuses its memory) and compare each with the reference's intermediate."""
-    inputs = [x[vector:vector + 1] for x in data.inputs]
-    layers = reference.run(inputs, intermediates=True).intermediates
+    later op reuses its memory) and compare each with the reference's intermediate.
+    With state, every op's run starts from reset state and replays the vector's sequence
+    up to it (whole inferences that stop before the end mark, so nothing is counted)."""
+    start = vector - vector % steps if graph.variable_tensors else vector
+    inputs = [x[start:vector + 1] for x in data.inputs]
+    layers = [layer[-1:] for layer in reference.run(
+        inputs, intermediates=True, sequence_length=vector + 1 - start).intermediates]
     session.context = f"per-layer mode, vector {vector + 1}"
     payload = b"".join(x.tobytes() for x in data.vector(vector))
+    last_op = len(graph.operators) - 1
     for op, expected in zip(graph.operators, layers):
         if op.index in hidden:  # inside a patch stage: the whole tensor never exists
             continue
+        if graph.variable_tensors:
+            _reset_state(session)
+            for earlier in range(start, vector):
+                session.load_input(b"".join(x.tobytes() for x in data.vector(earlier)))
+                session.invoke_until(last_op, timeout=timeout)
         session.load_input(payload)  # the memory plan lets later ops reuse the input's bytes
         session.invoke_until(op.index, timeout=timeout)
         raw = session.read_tensor(op.index, expected[0].nbytes)

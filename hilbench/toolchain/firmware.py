@@ -134,11 +134,12 @@ def ram_limits(board: Board, ram_bytes: int | None = None,
 def check_fits(board: Board, generated: GeneratedModel, link: str = "serial") -> None:
     """Refuse before building when the model cannot fit, saying by how much."""
     runtime = _runtime_ram(link)
-    ram_need = generated.plan.arena_size + board.stack_size + runtime
+    state = generated.state_bytes  # variable tensors, beside the arena
+    ram_need = generated.plan.arena_size + state + board.stack_size + runtime
     if ram_need > board.ram.size:
         raise BuildError(
             f"model does not fit {board.name}: needs about {ram_need:,} B of RAM (arena "
-            f"{generated.plan.arena_size:,} + stack {board.stack_size:,} + runtime "
+            f"{generated.plan.arena_size:,}{f' + state {state:,}' if state else ''} + stack {board.stack_size:,} + runtime "
             f"{runtime:,}), the board has {board.ram.size:,}: over by "
             f"{ram_need - board.ram.size:,} B")
     flash_need = generated.constant_bytes + RUNTIME_FLASH_ESTIMATE

@@ -16,6 +16,7 @@ from hilbench.model.graph import Graph, Operator
 from hilbench.reference.kernels import activations, conv, elementwise, pooling, quantize, reduce, shape
 from hilbench.reference.kernels import matmul, movement
 from hilbench.reference.kernels import pointwise, resize
+from hilbench.reference.kernels import svdf
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ KERNELS: dict[str, Kernel] = {
     "LEAKY_RELU": Kernel(pointwise.prepare_leaky_relu, pointwise.leaky_relu),
     "PRELU": Kernel(pointwise.prepare_prelu, pointwise.prelu, (0, 1)),
     "RESIZE_NEAREST_NEIGHBOR": Kernel(resize.prepare_resize_nearest, resize.resize_nearest),
+    "SVDF": Kernel(svdf.prepare_svdf, svdf.svdf, (0, 4)),  # 4: the state, updated in place
 }
 
 # int16 activations with int8 weights (int16x8): the same opcodes, picked per op by type
