@@ -99,3 +99,22 @@ def svdf_kws_model(seed: int = 12, features: int = 20) -> Graph:
     x = b.input("features", (1, features), scale=in_q[0], zero_point=in_q[1])
     b.output(svdf_stack(b, rng, x, in_q, features))
     return b.graph()
+
+
+def svdf_int16_model(seed: int = 13, features: int = 16) -> Graph:
+    """SVDF behind int16 activations: float input -> QUANTIZE to int16 -> FULLY_CONNECTED
+    int16x8 (int64 bias, RELU) -> QUANTIZE to int8 -> FULLY_CONNECTED -> SVDF ->
+    FULLY_CONNECTED -> SOFTMAX, the front end of a keyword model run at int16 precision."""
+    from cases_int16 import _fc  # the int16x8 dense layer of the int16 edge cases
+
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("SVDF with int16 activations")
+    f = b.input("features", (1, features), np.float32)
+    x16 = b.tensor("features_int16", (1, features), np.int16, scale=0.0005, zero_point=0)
+    b.op("QUANTIZE", [f], [x16])
+    h16 = _fc(b, rng, x16, "dense_int16", features, activation="RELU", out_scale=0.0008)
+    in_q = (0.03, -128)
+    h8 = b.tensor("dense_int8", (1, features), scale=in_q[0], zero_point=in_q[1])
+    b.op("QUANTIZE", [h16], [h8])
+    b.output(svdf_stack(b, rng, h8, in_q, features))
+    return b.graph()

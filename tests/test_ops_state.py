@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import cases
-from cases_state import SEQUENCE_LENGTH, SVDF_CASES, svdf_edge_model, svdf_kws_model
+from cases_state import (SEQUENCE_LENGTH, SVDF_CASES, svdf_edge_model, svdf_int16_model,
+                         svdf_kws_model)
 from hilbench.codegen.c_model import generate_model
 from hilbench.compare.outputs import compare_outputs
 from hilbench.errors import ModelError
@@ -26,7 +27,7 @@ QEMU_VECTORS = 3 * SEQUENCE_LENGTH
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("steps", [1, SEQUENCE_LENGTH])
-@pytest.mark.parametrize("build", [svdf_edge_model, svdf_kws_model])
+@pytest.mark.parametrize("build", [svdf_edge_model, svdf_kws_model, svdf_int16_model])
 def test_svdf_against_tflm(build, steps):
     graph, model = roundtrip(build())
     assert [t.is_variable for t in graph.tensors].count(True) >= 1  # survived the file
@@ -75,6 +76,19 @@ def test_svdf_keyword_model_end_to_end_with_sequences(tmp_path):
     assert record["bit_exact"] is True and record["vectors"] == 2 * SEQUENCE_LENGTH
     assert record["sequence_length"] == SEQUENCE_LENGTH
     assert "sequences" in result.stdout
+
+
+@pytest.mark.hil
+@pytest.mark.parametrize("board", ["qemu-mps2-an386", "qemu-microbit"])
+def test_svdf_model_with_int16_activations_end_to_end(board, tmp_path):
+    """The SVDF model behind an int16x8 front end (float input quantized to int16 by the
+    model), in sequences, with each board's default kernels."""
+    graph = svdf_int16_model()
+    assert {t.dtype.name for t in graph.tensors if not t.is_constant} >= {"int16", "int8"}
+    path = tmp_path / "svdf_int16.tflite"
+    write_tflite(graph, path)
+    result = run_bit_exact(path, board, QEMU_VECTORS, sequence_length=SEQUENCE_LENGTH)
+    assert result.request.sequence_length == SEQUENCE_LENGTH
 
 
 @pytest.mark.parametrize("args, fragment", [
