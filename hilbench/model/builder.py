@@ -45,6 +45,14 @@ class GraphBuilder:
         self.inputs.append(index)
         return index
 
+    def variable(self, name: str, shape: Sequence[int], dtype: Any = np.int16,
+                 **quantization: Any) -> int:
+        """A state tensor (LSTM/SVDF): no data, not a graph input, kept between
+        invocations by the runtime."""
+        index = self.tensor(name, shape, dtype, **quantization)
+        self.tensors[index].is_variable = True
+        return index
+
     def op(self, opcode: str, inputs: Sequence[int], outputs: Sequence[int],
            **options: Any) -> int:
         self.operators.append(Operator(len(self.operators), opcode, list(inputs),

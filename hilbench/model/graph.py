@@ -51,10 +51,20 @@ class Tensor:
     dtype: np.dtype
     quantization: Quantization | None = None
     data: np.ndarray | None = None  # constant data (weights, biases, shape operands)
+    # state kept between invocations (LSTM/SVDF); reset as TFLM's ResetVariableTensors
+    is_variable: bool = False
 
     @property
     def is_constant(self) -> bool:
         return self.data is not None
+
+    @property
+    def reset_value(self) -> int:
+        """What TFLM's MicroGraph::ResetVariableTensors writes into a variable tensor: the
+        zero point (as a byte) for int8, 0 for every other type."""
+        if self.dtype == np.int8 and self.quantization is not None:
+            return self.zero_point
+        return 0
 
     @property
     def size(self) -> int:

@@ -94,6 +94,17 @@ def _concat_options(o: Any) -> dict[str, Any]:
     return {"axis": o.Axis(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}
 
 
+def _lstm_options(o: Any) -> dict[str, Any]:
+    # "cell_activation", not "activation": the cell gate's TANH is no fused activation
+    return {
+        "cell_activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
+        "cell_clip": float(o.CellClip()), "proj_clip": float(o.ProjClip()),
+        "time_major": bool(o.TimeMajor()),
+        "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs()),
+        "diagonal_recurrent_tensors": bool(o.DiagonalRecurrentTensors()),
+    }
+
+
 _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
     # opcode: (options class, decoder, defaults when the options table is absent)
     "CONV_2D": (tflite.Conv2DOptions, _conv_options, {}),
@@ -109,6 +120,11 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
                       {"axis": 0, "activation": "NONE"}),
     "MEAN": (tflite.ReducerOptions, lambda o: {"keep_dims": bool(o.KeepDims())},
              {"keep_dims": False}),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (tflite.UnidirectionalSequenceLSTMOptions, _lstm_options,
+                                     {"cell_activation": "NONE", "cell_clip": 0.0,
+                                      "proj_clip": 0.0, "time_major": False,
+                                      "asymmetric_quantize_inputs": False,
+                                      "diagonal_recurrent_tensors": False}),
 }
 
 
@@ -191,6 +207,7 @@ class _Reader:
             raise ModelError(f"tensor {index} {short(name)} has a dynamic or negative shape "
                              f"{short(list(shape))}")
         tensor = Tensor(index, name, shape, dtype, self._quantization(t))
+        tensor.is_variable = bool(t.IsVariable())
         check_tensor(tensor)  # sizes bounded before the data is copied or reshaped
         tensor.data = self._data(t, dtype, shape, name)
         return tensor

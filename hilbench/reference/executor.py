@@ -112,6 +112,11 @@ class Reference:
         if index in values:
             return values[index]
         tensor = self.graph.tensor(index)
+        if tensor.is_variable:  # state: one row per vector, from its reset value (S=1)
+            count = next(iter(values.values())).shape[0]
+            state = np.full((count,) + tensor.shape, tensor.reset_value, tensor.dtype)
+            values[index] = state  # a stateful kernel writes it in place
+            return state
         if tensor.data is None:
             raise ModelError(f"tensor {tensor.name!r} is read before any op writes it")
         return tensor.data[np.newaxis]  # constants broadcast over the vector axis

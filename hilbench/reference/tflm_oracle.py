@@ -43,6 +43,7 @@ class TflmOracle:
             data, arena_size=10 * len(data) + (1 << 20), intrepreter_config=config)
 
     def invoke(self, vector: np.ndarray) -> None:
+        self.interpreter.reset()  # variable tensors (LSTM state) start from their reset value
         self.interpreter.set_input(vector, 0)
         self.interpreter.invoke()
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from hilbench.model.graph import Graph, Operator
 from hilbench.reference.kernels import activations, conv, elementwise, pooling, quantize, reduce, shape
+from hilbench.reference.kernels import lstm
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ KERNELS: dict[str, Kernel] = {
     "RELU6": Kernel(activations.prepare_relu6, activations.relu6),
     "QUANTIZE": Kernel(quantize.prepare_quantize, quantize.quantize),
     "DEQUANTIZE": Kernel(quantize.prepare_dequantize, quantize.dequantize),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": Kernel(lstm.prepare_lstm, lstm.lstm, lstm.DATA_INPUTS),
 }
 
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(KERNELS))
