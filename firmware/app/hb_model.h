@@ -32,5 +32,8 @@ hb_status hb_model_invoke(void);
 hb_status hb_model_invoke_until(uint32_t last);
 /* Op `op`'s first output in the arena and its size (NULL and 0 past the last op). */
 const uint8_t *hb_model_op_output(uint32_t op, uint32_t *size);
+/* Sets the variable tensors (LSTM/SVDF state, in hb_state[] outside the arena) to their
+ * reset values, as TFLM's ResetVariableTensors. */
+void hb_model_reset_state(void);
 
 #endif

@@ -62,6 +62,7 @@ class _PatchCall:
 
 
 _C_SIZES = {"int8_t": 1, "int32_t": 4}
+_C_SIZES["uint16_t"] = 2  # the LSTM's sigmoid table
 _SAFE = re.compile(r"[^A-Za-z0-9_.:/ +-]")
 
 
@@ -123,6 +124,8 @@ class _Emitter:
         self.struct_types: dict[str, str] = {}  # emitted struct name -> its C type
         self._names: dict[tuple, str] = {}  # identical arrays and structs emitted once
         self._used: set[str] = set()
+        # variable tensors (LSTM/SVDF state) -> byte offset in hb_state[], outside the arena
+        self.state_offsets, self.state_size = state_layout(graph)
 
     def _unique(self, name: str, key: tuple) -> tuple[str, bool]:
         """The name for this content: an earlier identical item's, else a fresh one."""
@@ -152,6 +155,8 @@ class _Emitter:
         if index in self.pointers:
             return self.pointers[index]
         t = self.graph.tensor(index)
+        if t.is_variable:
+            return f"(hb_state + {self.state_offsets[index]})"
         if t.is_constant:
             name = f"t{index}"
             if index not in self.emitted_constants:
@@ -649,6 +654,68 @@ class _Emitter:
         self.call(op, f"hb_dequantize_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"(float *){self.tensor(op.outputs[0])})")
 
+    def _op_unidirectional_sequence_lstm(self, op: Operator, p: Any) -> None:
+        from hilbench.model.validate import (LSTM_BIASES, LSTM_CELL_STATE, LSTM_INPUT_WEIGHTS,
+                                             LSTM_OUTPUT_STATE, LSTM_RECURRENT_WEIGHTS)
+        from hilbench.reference.kernels.lstm import GATES, SIGMOID_TABLE
+
+        gates = []
+        for name, wi, wr, bias in zip(GATES, LSTM_INPUT_WEIGHTS, LSTM_RECURRENT_WEIGHTS,
+                                      LSTM_BIASES):
+            g = p.gates[name]
+            gates.append({
+                "input_weights": self.tensor(op.inputs[wi]),
+                "recurrent_weights": self.tensor(op.inputs[wr]),
+                "bias": self.tensor(op.inputs[bias]),
+                "input_multiplier": g.input_requant.multiplier,
+                "input_shift": g.input_requant.shift,
+                "recurrent_multiplier": g.recurrent_requant.multiplier,
+                "recurrent_shift": g.recurrent_requant.shift})
+        table = self.array("hb_lstm_sigmoid_table", "uint16_t", SIGMOID_TABLE,
+                           "sigmoid(i / 24) in 0.16, as TFLM's int16 LOGISTIC and TANH")
+        name = self.struct("hb_lstm_params", f"op{op.index}", {
+            "batch": p.batch, "time_steps": p.time_steps, "features": p.features,
+            "units": p.units, "time_major": int(p.time_major),
+            "input_offset": p.input_offset, "hidden_offset": p.hidden_offset,
+            "hidden_zero_point": p.hidden_zero_point, "gates": gates,
+            "forget_cell_multiplier": p.forget_cell.multiplier,
+            "forget_cell_shift": p.forget_cell.shift,
+            "input_cell_multiplier": p.input_cell.multiplier,
+            "input_cell_shift": p.input_cell.shift,
+            "hidden_multiplier": p.hidden.multiplier, "hidden_shift": p.hidden.shift,
+            "cell_scale_power": p.cell_scale_power, "cell_clip": p.cell_clip,
+            "sigmoid_table": table})
+        # the state through non-const pointers to its hb_state slices
+        self.call(op, f"hb_lstm_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"(int8_t *){self.tensor(op.inputs[LSTM_OUTPUT_STATE])}, "
+                      f"(int16_t *){self.tensor(op.inputs[LSTM_CELL_STATE])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
+
+def state_layout(graph: Graph) -> tuple[dict[int, int], int]:
+    """Offsets of the variable tensors in hb_state[] (4-byte aligned), and its size."""
+    offsets, size = {}, 0
+    for t in graph.tensors:
+        if t.is_variable:
+            offsets[t.index] = size
+            size += (t.nbytes + 3) & ~3
+    return offsets, size
+
+
+def _state_lines(graph: Graph, offsets: dict[int, int], size: int) -> list[str]:
+    """hb_state[] and hb_model_reset_state(): each variable tensor set to what TFLM's
+    ResetVariableTensors writes (the zero point byte for int8, else 0)."""
+    lines = [f"static int8_t hb_state[{max(size, 4)}] __attribute__((aligned(16)));",
+             "void hb_model_reset_state(void) {"]
+    if size:
+        lines.append("  uint32_t i;")
+    for index, offset in offsets.items():
+        t = graph.tensor(index)
+        lines += [f"  /* tensor {index}: {c_comment(t.name)} */",
+                  f"  for (i = 0; i < {t.nbytes}u; ++i) hb_state[{offset}u + i] = "
+                  f"{t.reset_value if t.dtype == np.int8 else 0};"]
+    return lines + ["}"]
+
 
 def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> list[str]:
     """A function mapping an offset in the concatenation of tensors (model order) to the
@@ -723,6 +790,7 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
            f"static int8_t hb_scratch[{plan.scratch_region_size}] __attribute__((aligned(16)));"]
           if plan.scratch_region_size else []),
         f"uint32_t hb_layer_cycles[{count + 1}];",
+        *_state_lines(graph, emitter.state_offsets, emitter.state_size),
         "",
         *emitter.data,
         "",
@@ -744,6 +812,9 @@ def generate_model(graph: Graph, model_bytes: bytes, name: str = "model",
         "",
         "hb_status hb_model_invoke_until(uint32_t last) {",
         *(["  uint32_t k;  /* the patch loop's index */"] if patches is not None else []),
+        # every inference starts from the reset state (sequence length 1) until the host
+        # sends RESET_STATE per sequence
+        *(["  hb_model_reset_state();"] if emitter.state_size else []),
         "  hb_profile_mark(HB_MARK_START);",
         *emitter.body,
         "  hb_profile_mark(HB_MARK_END);",
