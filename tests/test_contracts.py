@@ -34,6 +34,7 @@ from hilbench.protocol import frames
 from hilbench.targets.qemu_plugin import CLASSES
 from hilbench.timing.cycle_model import CLASS_COSTS
 import cases
+import cases_lstm
 from support import shared_models
 
 PROTOCOL_H = FIRMWARE_DIR / "dut" / "hb_protocol.h"
@@ -224,6 +225,7 @@ def _operator_graphs():
     for name, spec in cases.MEAN_CASES.items():
         yield f"mean-{name}", cases.mean_model(spec)
     yield "data-movement-and-float-boundary", cases.chain_graph()
+    yield "lstm", cases_lstm.edge_case_graph()
 
 
 OPERATOR_GRAPHS = dict(_operator_graphs())

@@ -125,7 +125,7 @@ class _Emitter:
         self._names: dict[tuple, str] = {}  # identical arrays and structs emitted once
         self._used: set[str] = set()
         # variable tensors (LSTM/SVDF state) -> byte offset in hb_state[], outside the arena
-        self.state_offsets, self.state_size = state_layout(graph)
+        self.state_offsets, self.state_size = state_layout(graph) if graph else ({}, 0)
 
     def _unique(self, name: str, key: tuple) -> tuple[str, bool]:
         """The name for this content: an earlier identical item's, else a fresh one."""
