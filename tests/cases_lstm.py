@@ -72,7 +72,7 @@ LSTM_CASES: dict[str, dict[str, Any]] = {
                                     hidden_q=(1 / 100, 127), cell_scale=2.0 ** -15,
                                     cell_clip=0.6, w_scale=0.02),
     "coarse_cell_saturating": dict(steps=6, features=4, units=6, cell_scale=2.0 ** -8,
-                                   w_scale=0.05, bias_range=30000, cell_clip=20.0),
+                                   w_scale=0.05, bias_range=30000, cell_clip=3.0),
     "time_major_batch2": dict(steps=3, features=5, units=3, batch=2, time_major=True),
     "batch2": dict(steps=3, features=2, units=5, batch=2, hidden_q=(0.01, -20)),
 }

@@ -90,12 +90,30 @@ def _extra_weights(graph):
     (dict(inputs={16: _extra_weights}), "projection"),
     (dict(inputs={20: _extra_weights}), "layer norm"),
     (dict(inputs={1: -1}), "required input 1 is missing"),
-    (dict(cell_clip=-1.0), "cell_clip"),
     (dict(cell_activation="RELU"), "cell activation RELU"),
 ])
 def test_lstm_variants_are_refused_by_name(change, fragment):
     with pytest.raises((ModelError, UnsupportedOperatorError), match=fragment):
         Reference(_lstm_with(**change))
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("change", [dict(inputs={9: _extra_weights}),
+                                    dict(inputs={16: _extra_weights}),
+                                    dict(inputs={21: _extra_weights})],
+                         ids=["peephole", "projection", "layer-norm"])
+def test_tflm_refuses_the_variants_too(change):
+    """What hilbench refuses above, TFLM's interpreter refuses in its Prepare."""
+    from hilbench.reference.tflm_oracle import TflmOracle
+    graph = _lstm_with(**change)
+    with pytest.raises(RuntimeError, match="allocate tensors"):
+        TflmOracle(write_tflite(graph), graph)
+
+
+@pytest.mark.oracle
+def test_negative_cell_clip_means_no_clipping_as_in_tflm():
+    graph, model = roundtrip(_lstm_with(cell_clip=-0.5))
+    compare_with_tflm(graph, model, 20)
 
 
 def test_state_must_be_a_variable_tensor():

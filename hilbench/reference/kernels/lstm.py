@@ -164,7 +164,7 @@ def prepare_lstm(graph: Graph, op: Operator) -> LstmParams:
     out_scale, cell_scale = float(NONLINEAR_OUTPUT_SCALE), float(cell.scale)
     clip = float(op.options.get("cell_clip", 0.0))
     quantized_clip = 0
-    if clip > 0:  # static_cast<int16_t> of the clamped double truncates toward zero
+    if clip > 0:  # (NaN and negative: no clipping) the int16 cast truncates toward zero
         quantized_clip = int(math.trunc(min(max(clip / cell_scale, -32768.0), 32767.0)))
     return LstmParams(
         batch=batch, time_steps=steps, features=x.shape[2], units=units,
