@@ -116,6 +116,12 @@ def test_negative_cell_clip_means_no_clipping_as_in_tflm():
     compare_with_tflm(graph, model, 20)
 
 
+def test_cell_scale_outside_what_the_int16_tanh_computes_is_refused():
+    graph = cases_lstm.lstm_model(steps=2, features=3, units=2, cell_scale=16.0)
+    with pytest.raises(ModelError, match=r"2\^4\); TFLM's integer LSTM computes"):
+        Reference(graph)
+
+
 def test_state_must_be_a_variable_tensor():
     graph = cases_lstm.lstm_model(steps=2, features=3, units=2)
     graph.tensor(graph.operators[0].inputs[19]).is_variable = False

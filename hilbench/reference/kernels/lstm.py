@@ -161,6 +161,10 @@ def prepare_lstm(graph: Graph, op: Operator) -> LstmParams:
         gates[name] = GateParams(wi.data, wr.data, operands[pb].data.reshape(units),
                                  _product_requant(x, wi), _product_requant(hidden, wr))
 
+    power = _checked_log2(cell.scale)
+    if not -43 <= power <= 2:  # TFLM's int16 tanh would shift or overflow an int32 (UB)
+        raise ModelError(f"{where}: cell state {cell.name!r} has scale {float(cell.scale):.3g} "
+                         f"(2^{power}); TFLM's integer LSTM computes 2^-43..2^2 only")
     out_scale, cell_scale = float(NONLINEAR_OUTPUT_SCALE), float(cell.scale)
     clip = float(op.options.get("cell_clip", 0.0))
     quantized_clip = 0
@@ -173,7 +177,7 @@ def prepare_lstm(graph: Graph, op: Operator) -> LstmParams:
         forget_cell=_requant(out_scale * cell_scale / cell_scale),
         input_cell=_requant(out_scale * out_scale / cell_scale),
         hidden=_requant(out_scale * out_scale / float(hidden.scale)),
-        cell_scale_power=_checked_log2(cell.scale), cell_clip=quantized_clip,
+        cell_scale_power=power, cell_clip=quantized_clip,
         output_shape=y.shape)
 
 
