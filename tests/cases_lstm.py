@@ -81,7 +81,7 @@ LSTM_CASES: dict[str, dict[str, Any]] = {
 def edge_case_graph() -> Graph:
     """Several LSTMs in one model, for one firmware per board: the edge cases of
     LSTM_CASES that a shared (1, 4, 6) input can reach; a QUANTIZE moves the input zero point
-    to 127, a RESHAPE gives the time-major layout."""
+    to 127, RESHAPEs give the time-major layout, with batch 1 and with batch 2."""
     rng = np.random.default_rng(11)
     b = GraphBuilder()
     steps, features = 4, 6
@@ -98,7 +98,12 @@ def edge_case_graph() -> Graph:
     c = lstm_layer(b, rng, xq, "zp", steps=steps, features=features, units=4,
                    in_q=(0.06, 127), hidden_q=(1 / 100, 127), cell_scale=2.0 ** -8,
                    w_scale=0.05, bias_range=30000)
-    b.output(a, t, c)
+    shape2 = b.constant("tm2_shape", np.array([2, 2, features], np.int32))
+    x2 = b.tensor("x_two_steps_two_batches", (2, 2, features), scale=0.05, zero_point=3)
+    b.op("RESHAPE", [x, shape2], [x2])
+    d = lstm_layer(b, rng, x2, "batch2", steps=2, batch=2, features=features, units=2,
+                   time_major=True, hidden_q=(0.01, -20))
+    b.output(a, t, c, d)
     return b.graph()
 
 

@@ -139,9 +139,9 @@ def test_projection_lstm_is_one_line_at_the_cli(tmp_path):
 @pytest.mark.hil
 @pytest.mark.parametrize("board, kernels", [("qemu-mps2-an386", "ref"), ("qemu-microbit", None)])
 def test_lstm_edge_cases_on_qemu(board, kernels, tmp_path):
-    """Three LSTMs in one firmware (odd units, time-major with a fine clipped cell state
-    and hidden zero point -128, input and hidden zero point 127 with a coarse cell state),
-    every output bit-exact with the reference."""
+    """Four LSTMs in one firmware (odd units, time-major with a fine clipped cell state
+    and hidden zero point -128, input and hidden zero point 127 with a coarse cell state,
+    time-major batch 2), every output bit-exact with the reference."""
     path = tmp_path / "lstm_edges.tflite"
     write_tflite(cases_lstm.edge_case_graph(), path)
     run_bit_exact(path, load_board(board), QEMU_VECTORS, kernels=kernels)
