@@ -38,6 +38,7 @@ import cases_movement
 import cases_elementwise
 import cases_int16
 import cases_state
+import cases_lstm
 from support import shared_models
 
 PROTOCOL_H = FIRMWARE_DIR / "dut" / "hb_protocol.h"
@@ -234,6 +235,7 @@ def _operator_graphs():
     for name, build in {**cases_int16.GRAPHS, **cases_int16.ORACLE_ONLY}.items():
         yield f"int16x8-{name}", build()
     yield "svdf-edge-cases", cases_state.svdf_edge_model()
+    yield "lstm", cases_lstm.edge_case_graph()
 
 
 OPERATOR_GRAPHS = dict(_operator_graphs())

@@ -540,4 +540,34 @@ typedef struct {
 hb_status hb_svdf_s8(const hb_svdf_params *p, const int8_t *input, int16_t *state,
                      int8_t *output);
 
+/* UNIDIRECTIONAL_SEQUENCE_LSTM, TFLM's integer LSTM for int8 models (lstm.c): int8 input,
+ * weights and hidden state, int32 biases, int16 cell state with a power-of-two scale. */
+typedef struct {
+  const int8_t *input_weights;      /* units x features */
+  const int8_t *recurrent_weights;  /* units x units */
+  const int32_t *bias;              /* units values, added to the input product */
+  int32_t input_multiplier, input_shift;          /* input product -> int16 Q3.12 */
+  int32_t recurrent_multiplier, recurrent_shift;  /* hidden product -> int16 Q3.12 */
+} hb_lstm_gate;
+
+typedef struct {
+  int32_t batch, time_steps, features, units;
+  int32_t time_major;              /* 1: input and output are time x batch x features */
+  int32_t input_offset;            /* -input zero point */
+  int32_t hidden_offset;           /* -hidden state zero point */
+  int32_t hidden_zero_point;
+  hb_lstm_gate gates[4];           /* input, forget, cell, output */
+  int32_t forget_cell_multiplier, forget_cell_shift;  /* forget x cell -> cell */
+  int32_t input_cell_multiplier, input_cell_shift;    /* input x cell gate -> cell */
+  int32_t hidden_multiplier, hidden_shift;            /* tanh(cell) x output -> hidden */
+  int32_t cell_scale_power;        /* the cell state's scale is 2^cell_scale_power */
+  int32_t cell_clip;               /* quantized clip of the cell state; 0: none */
+  const uint16_t *sigmoid_table;   /* 256 entries: sigmoid(i / 24) in 0.16 */
+} hb_lstm_params;
+
+/* Runs all time steps; hidden_state (batch x units int8) and cell_state (batch x units
+ * int16) carry in the state and are updated in place. */
+hb_status hb_lstm_s8(const hb_lstm_params *p, const int8_t *input, int8_t *hidden_state,
+                     int16_t *cell_state, int8_t *output);
+
 #endif /* HB_KERNELS_H */

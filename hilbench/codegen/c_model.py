@@ -30,6 +30,9 @@ from hilbench.paths import FIRMWARE_DIR
 from hilbench.reference.executor import PreparedOp, prepare
 from hilbench.reference.kernels.movement import element_strides
 from hilbench.reference.kernels.int16 import is_wide
+from hilbench.model.validate import (LSTM_BIASES, LSTM_CELL_STATE, LSTM_INPUT_WEIGHTS,
+                                     LSTM_OUTPUT_STATE, LSTM_RECURRENT_WEIGHTS)
+from hilbench.reference.kernels.lstm import GATES, SIGMOID_TABLE
 
 KERNELS_HEADER = FIRMWARE_DIR / "include" / "hb_kernels.h"
 
@@ -66,6 +69,7 @@ class _PatchCall:
 
 
 _C_SIZES = {"int8_t": 1, "int32_t": 4, "int16_t": 2, "int64_t": 8}
+_C_SIZES["uint16_t"] = 2  # the LSTM's sigmoid table
 _SAFE = re.compile(r"[^A-Za-z0-9_.:/ +-]")
 
 
@@ -912,6 +916,40 @@ class _Emitter:
         # the state through a non-const pointer: the kernel updates it in place
         self.call(op, f"hb_svdf_s8(&{name}, {self.tensor(op.inputs[0])}, "
                       f"(int16_t *){self.tensor(op.inputs[4])}, {self.tensor(op.outputs[0])})")
+
+    def _op_unidirectional_sequence_lstm(self, op: Operator, p: Any) -> None:
+        gates = []
+        for name, wi, wr, bias in zip(GATES, LSTM_INPUT_WEIGHTS, LSTM_RECURRENT_WEIGHTS,
+                                      LSTM_BIASES):
+            g = p.gates[name]
+            gates.append({
+                "input_weights": self.tensor(op.inputs[wi]),
+                "recurrent_weights": self.tensor(op.inputs[wr]),
+                "bias": self.tensor(op.inputs[bias]),
+                "input_multiplier": g.input_requant.multiplier,
+                "input_shift": g.input_requant.shift,
+                "recurrent_multiplier": g.recurrent_requant.multiplier,
+                "recurrent_shift": g.recurrent_requant.shift})
+        table = self.array("hb_lstm_sigmoid_table", "uint16_t", SIGMOID_TABLE,
+                           "sigmoid(i / 24) in 0.16, as TFLM's int16 LOGISTIC and TANH")
+        name = self.struct("hb_lstm_params", f"op{op.index}", {
+            "batch": p.batch, "time_steps": p.time_steps, "features": p.features,
+            "units": p.units, "time_major": int(p.time_major),
+            "input_offset": p.input_offset, "hidden_offset": p.hidden_offset,
+            "hidden_zero_point": p.hidden_zero_point, "gates": gates,
+            "forget_cell_multiplier": p.forget_cell.multiplier,
+            "forget_cell_shift": p.forget_cell.shift,
+            "input_cell_multiplier": p.input_cell.multiplier,
+            "input_cell_shift": p.input_cell.shift,
+            "hidden_multiplier": p.hidden.multiplier, "hidden_shift": p.hidden.shift,
+            "cell_scale_power": p.cell_scale_power, "cell_clip": p.cell_clip,
+            "sigmoid_table": table})
+        # the state through non-const pointers to its hb_state slices
+        self.call(op, f"hb_lstm_s8(&{name}, {self.tensor(op.inputs[0])}, "
+                      f"(int8_t *){self.tensor(op.inputs[LSTM_OUTPUT_STATE])}, "
+                      f"(int16_t *){self.tensor(op.inputs[LSTM_CELL_STATE])}, "
+                      f"{self.tensor(op.outputs[0])})")
+
 
 
 def _span_function(signature: str, pointers: list[str], sizes: list[int]) -> list[str]:

@@ -102,12 +102,27 @@ def _strided_slice_options(o: Any) -> dict[str, Any]:
 
 _STRIDED_SLICE_DEFAULTS = {"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0,
                            "new_axis_mask": 0, "shrink_axis_mask": 0, "offset": False}
+
+
 def _resize_options(o: Any) -> dict[str, Any]:
     return {"align_corners": bool(o.AlignCorners()),
             "half_pixel_centers": bool(o.HalfPixelCenters())}
+
+
 def _svdf_options(o: Any) -> dict[str, Any]:
     return {"rank": o.Rank(), "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
             "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs())}
+
+
+def _lstm_options(o: Any) -> dict[str, Any]:
+    # "cell_activation", not "activation": the cell gate's TANH is no fused activation
+    return {
+        "cell_activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?"),
+        "cell_clip": float(o.CellClip()), "proj_clip": float(o.ProjClip()),
+        "time_major": bool(o.TimeMajor()),
+        "asymmetric_quantize_inputs": bool(o.AsymmetricQuantizeInputs()),
+        "diagonal_recurrent_tensors": bool(o.DiagonalRecurrentTensors()),
+    }
 
 
 _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[str, Any]]] = {
@@ -158,6 +173,11 @@ _OPTION_DECODERS: dict[str, tuple[type, Callable[[Any], dict[str, Any]], dict[st
         "activation": ACTIVATIONS.get(o.FusedActivationFunction(), "?")}, {}),
     "SVDF": (tflite.SVDFOptions, _svdf_options,
              {"rank": 0, "activation": "NONE", "asymmetric_quantize_inputs": False}),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (tflite.UnidirectionalSequenceLSTMOptions, _lstm_options,
+                                     {"cell_activation": "NONE", "cell_clip": 0.0,
+                                      "proj_clip": 0.0, "time_major": False,
+                                      "asymmetric_quantize_inputs": False,
+                                      "diagonal_recurrent_tensors": False}),
 }
 
 

@@ -74,6 +74,12 @@ _OPTION_TABLES: dict[str, tuple[str, list[tuple[str, str, Callable[[Any], Any]]]
     "SVDF": ("SVDFOptions", [("Rank", "rank", _int),
                              ("FusedActivationFunction", "activation", _activation),
                              ("AsymmetricQuantizeInputs", "asymmetric_quantize_inputs", bool)]),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("UnidirectionalSequenceLSTMOptions", [
+        ("FusedActivationFunction", "cell_activation", _activation),
+        ("CellClip", "cell_clip", float), ("ProjClip", "proj_clip", float),
+        ("TimeMajor", "time_major", bool),
+        ("AsymmetricQuantizeInputs", "asymmetric_quantize_inputs", bool),
+        ("DiagonalRecurrentTensors", "diagonal_recurrent_tensors", bool)]),
 }
 _OPTION_TABLES["MAX_POOL_2D"] = _OPTION_TABLES["AVERAGE_POOL_2D"]
 
@@ -194,6 +200,8 @@ class _Writer:
         tflite.TensorAddType(b, TENSOR_TYPES[t.dtype])
         tflite.TensorAddBuffer(b, buffer)
         tflite.TensorAddName(b, name)
+        if t.is_variable:
+            tflite.TensorAddIsVariable(b, True)
         if quantization is not None:
             tflite.TensorAddQuantization(b, quantization)
         if t.is_variable:  # only then: files without state stay byte for byte as before

@@ -46,6 +46,7 @@ _INPUT_COUNTS: dict[str, tuple[int, int]] = {
     "BATCH_MATMUL": (2, 2),
     "TRANSPOSE_CONV": (3, 4),
     "SVDF": (5, 5),
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": (1, 24),  # 24 positions, most optional: check_lstm
 }
 # (min outputs, max outputs) of the operators with several; every other one has exactly one.
 _OUTPUT_COUNTS: dict[str, tuple[int, int]] = {
@@ -146,6 +147,8 @@ def validate_op(graph: Graph, op: Operator, budget: int = MEMORY_BUDGET) -> None
     _check_elementwise_options(op, where)
     if op.opcode == "FULLY_CONNECTED":
         _check_bias_scale(graph, op, where)
+    if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM":
+        check_lstm(graph, op, where)
     need = working_bytes(graph, op)
     if need > budget:
         raise ModelError(f"{where} needs {need:,} bytes of host working memory per vector; "
@@ -235,6 +238,9 @@ def op_macs(graph: Graph, op: Operator) -> int:
     if op.opcode == "SVDF" and len(weights) == 2:  # feature weights, then time weights
         rows = element_count(_shape(graph, op, 0)[:-1])
         return rows * (element_count(weights) + element_count(_shape(graph, op, 2)))
+    if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM" and len(weights) == 2:
+        # four gates, each an input and a recurrent product per step and batch
+        return out * 4 * (int(weights[1]) + int(weights[0]))
     return 0
 
 
@@ -250,3 +256,76 @@ def working_bytes(graph: Graph, op: Operator) -> int:
         width = int(op.options.get("filter_h", 1)) * int(op.options.get("filter_w", 1))
     inputs = sum(element_count(graph.tensor(i).shape) for i in op.inputs if i >= 0)
     return 8 * max(out * max(width, 4), inputs)
+
+
+# UNIDIRECTIONAL_SEQUENCE_LSTM operand positions (TFLM's lstm_shared.h)
+LSTM_INPUT, LSTM_OUTPUT_STATE, LSTM_CELL_STATE = 0, 18, 19
+LSTM_INPUT_WEIGHTS = (1, 2, 3, 4)  # input-to-{input, forget, cell, output} gate
+LSTM_RECURRENT_WEIGHTS = (5, 6, 7, 8)
+LSTM_BIASES = (12, 13, 14, 15)
+_LSTM_VARIANTS = {9: "peephole", 10: "peephole", 11: "peephole", 16: "projection",
+                  17: "projection", 20: "layer norm", 21: "layer norm", 22: "layer norm",
+                  23: "layer norm"}
+
+
+def check_lstm(graph: Graph, op: Operator, where: str) -> None:
+    """TFLM's UnidirectionalSequenceLstmPrepare (lstm_eval_common.cc): ValidateTensorStatus
+    and ValidateTensorSize, checked before any of the sizes are used. TFLM supports the
+    standard (Keras/PyTorch) LSTM only: all four gates (no CIFG), no peephole, projection
+    or layer norm; the two states are variable tensors."""
+    if len(op.inputs) != 24:
+        raise ModelError(f"{where} has {len(op.inputs)} inputs; expected 24 (unused ones -1)")
+
+    def operand(position: int) -> Tensor | None:
+        index = op.inputs[position]
+        return graph.tensor(index) if index >= 0 else None
+
+    for position, variant in _LSTM_VARIANTS.items():
+        t = operand(position)
+        if t is not None:
+            raise ModelError(f"{where}: input {position} ({variant}) {_where(t)} is given; "
+                             f"TFLM's LSTM supports no {variant}")
+    for position in (LSTM_INPUT, *LSTM_INPUT_WEIGHTS, *LSTM_RECURRENT_WEIGHTS, *LSTM_BIASES,
+                     LSTM_OUTPUT_STATE, LSTM_CELL_STATE):
+        if operand(position) is None:
+            raise ModelError(f"{where}: required input {position} is missing "
+                             f"(TFLM's LSTM needs all four gates)")
+    x, y = operand(LSTM_INPUT), graph.tensor(op.outputs[0])
+    hidden, cell = operand(LSTM_OUTPUT_STATE), operand(LSTM_CELL_STATE)
+    assert x is not None and hidden is not None and cell is not None
+    for t in (hidden, cell):
+        if not t.is_variable:
+            raise ModelError(f"{where}: state {_where(t)} is not a variable tensor")
+    if hidden.dtype != x.dtype or y.dtype != x.dtype:
+        raise ModelError(f"{where}: input, output and hidden state types differ "
+                         f"({x.dtype.name}, {y.dtype.name}, {hidden.dtype.name})")
+    for group in (LSTM_INPUT_WEIGHTS + LSTM_RECURRENT_WEIGHTS, LSTM_BIASES):
+        types = {graph.tensor(op.inputs[p]).dtype.name for p in group}
+        if len(types) > 1:
+            raise ModelError(f"{where}: inputs {group[0]}..{group[-1]} mix types {sorted(types)}")
+    if len(x.shape) != 3 or len(y.shape) != 3 or len(hidden.shape) != 2:
+        raise ModelError(f"{where}: input {short(list(x.shape))} and output "
+                         f"{short(list(y.shape))} must be 3-D, the hidden state "
+                         f"{short(list(hidden.shape))} 2-D")
+    time_major = bool(op.options.get("time_major", False))
+    batch = x.shape[1] if time_major else x.shape[0]
+    features, units = x.shape[2], hidden.shape[1]
+    expected = [(p, (units, features)) for p in LSTM_INPUT_WEIGHTS]
+    expected += [(p, (units, units)) for p in LSTM_RECURRENT_WEIGHTS]
+    expected += [(p, (units,)) for p in LSTM_BIASES]
+    for position, shape in expected:
+        t = graph.tensor(op.inputs[position])
+        if t.shape != shape:
+            raise ModelError(f"{where}: input {position} {_where(t)} has shape "
+                             f"{short(list(t.shape))}; expected {list(shape)}")
+    for t in (hidden, cell):
+        if element_count(t.shape) != batch * units:
+            raise ModelError(f"{where}: state {_where(t)} has {element_count(t.shape)} "
+                             f"values; expected batch x units = {batch * units}")
+    if y.shape[:2] != x.shape[:2] or y.shape[2] != units:
+        raise ModelError(f"{where}: output shape {short(list(y.shape))} does not match "
+                         f"input {short(list(x.shape))} and {units} units")
+    # cell_clip: the pinned TFLM accepts any value and clips only when it is > 0
+    cell_clip = op.options.get("cell_clip", 0.0)
+    if not isinstance(cell_clip, (int, float)):
+        raise ModelError(f"{where} has cell_clip {short(cell_clip)}; expected a number")

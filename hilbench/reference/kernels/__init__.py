@@ -17,6 +17,7 @@ from hilbench.reference.kernels import activations, conv, elementwise, pooling, 
 from hilbench.reference.kernels import matmul, movement
 from hilbench.reference.kernels import pointwise, resize
 from hilbench.reference.kernels import svdf
+from hilbench.reference.kernels import lstm
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ KERNELS: dict[str, Kernel] = {
     "PRELU": Kernel(pointwise.prepare_prelu, pointwise.prelu, (0, 1)),
     "RESIZE_NEAREST_NEIGHBOR": Kernel(resize.prepare_resize_nearest, resize.resize_nearest),
     "SVDF": Kernel(svdf.prepare_svdf, svdf.svdf, (0, 4)),  # 4: the state, updated in place
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": Kernel(lstm.prepare_lstm, lstm.lstm, lstm.DATA_INPUTS),
 }
 
 # int16 activations with int8 weights (int16x8): the same opcodes, picked per op by type
