@@ -30,10 +30,12 @@ def test_lstm_matches_tflm(case):
 
 
 @pytest.mark.oracle
-def test_lstm_edge_case_model_and_classifier_match_tflm():
-    """The two models the QEMU tests run, checked against TFLM first."""
+@pytest.mark.parametrize("steps", [1, 4])
+def test_lstm_edge_case_model_and_classifier_match_tflm(steps):
+    """The two models the QEMU tests run, checked against TFLM first; with sequences of 4
+    the hidden and cell state carry from one inference to the next."""
     for graph in (cases_lstm.edge_case_graph(), cases_lstm.lstm_classifier()):
-        compare_with_tflm(*roundtrip(graph), VECTORS)
+        compare_with_tflm(*roundtrip(graph), VECTORS, sequence_length=steps)
 
 
 def test_state_tensors_round_trip_as_variables():
@@ -139,12 +141,13 @@ def test_projection_lstm_is_one_line_at_the_cli(tmp_path):
 @pytest.mark.hil
 @pytest.mark.parametrize("board, kernels", [("qemu-mps2-an386", "ref"), ("qemu-microbit", None)])
 def test_lstm_edge_cases_on_qemu(board, kernels, tmp_path):
-    """Four LSTMs in one firmware (odd units, time-major with a fine clipped cell state
+    """Sequences of 4 (state carried, reset by the host at each start). Four LSTMs in one
+    firmware (odd units, time-major with a fine clipped cell state
     and hidden zero point -128, input and hidden zero point 127 with a coarse cell state,
     time-major batch 2), every output bit-exact with the reference."""
     path = tmp_path / "lstm_edges.tflite"
     write_tflite(cases_lstm.edge_case_graph(), path)
-    run_bit_exact(path, load_board(board), QEMU_VECTORS, kernels=kernels)
+    run_bit_exact(path, load_board(board), QEMU_VECTORS, kernels=kernels, sequence_length=4)
 
 
 @pytest.mark.hil
