@@ -512,19 +512,24 @@ class HostileDevice:
               "noise", "silence", "flood", "absurd_info")
 
     def __init__(self, rng: np.random.Generator, honest: float = 0.5,
-                 tricks: tuple[str, ...] = TRICKS) -> None:
+                 tricks: tuple[str, ...] = TRICKS, replays: bool = False) -> None:
         self.rng = rng
         self.honest = honest
         self.tricks = [t for t in tricks if t != "honest"] or ["honest"]
         self.pending = bytearray()
         self.frames_sent = 0
         self.invokes = 0  # inferences "run", as the firmware counts them
+        # as firmware with HB_CAP_REPLAY: a repeated request gets the kept answer again
+        self.replays = replays
+        self.kept: tuple[bytes, bytes] | None = None  # (request frame, answer)
+        self.replayed = 0
 
     def _honest(self, command: int, data: bytes) -> bytes:
-        from hilbench.protocol.frames import INFO_REPLY, Command
+        from hilbench.protocol.frames import CAP_REPLAY, INFO_REPLY, Command
 
         if command == Command.INFO:
-            return INFO_REPLY.pack(1, b"hash1234", 4096, 64, 16, 64, 3) + b"hostile"
+            caps = b"\x00" + struct.pack("<I", CAP_REPLAY) if self.replays else b""
+            return INFO_REPLY.pack(1, b"hash1234", 4096, 64, 16, 64, 3) + b"hostile" + caps
         if command == Command.INVOKE:
             self.invokes += 1
             return struct.pack("<BII", 0, 1234, self.invokes)
@@ -550,7 +555,13 @@ class HostileDevice:
                 frame = decode_frame(stuffed)
             except FrameError:
                 continue
-            self.pending += self._answer(frame.command, frame.sequence, frame.data)
+            if self.replays and self.kept is not None and self.kept[0] == stuffed:
+                self.replayed += 1
+                self.pending += self.kept[1]
+                continue
+            answer = self._answer(frame.command, frame.sequence, frame.data)
+            self.kept = (stuffed, bytes(answer))
+            self.pending += answer
 
     def _answer(self, command: int, sequence: int, data: bytes) -> bytes:
         from hilbench.protocol.frames import INFO_REPLY, REPLY_FLAG, Command, encode_frame
