@@ -59,3 +59,33 @@ def test_very_noisy_link_ends_within_30_s_with_one_line():
     counts = fuzz.link_campaign(1e-2, vectors=20, seed=18)
     assert counts.seconds < 30, counts
     assert counts.bit_exact or (counts.error and "\n" not in counts.error), counts
+
+
+# The firmware's decoder and dispatcher on the host under ASan and UBSan, for the serial
+# and the probe link's frame sizes (bench/fuzz.py --decoder runs 10^6 inputs each).
+@pytest.mark.hil
+@pytest.mark.parametrize("link", ["serial", "probe"])
+def test_firmware_decoder_under_sanitizers(link):
+    from hilbench.drivers.registry import link_driver
+
+    counts = fuzz.decoder_campaign(30_000, seed=18, max_data=link_driver(link).max_data)
+    assert counts.clean, (counts.sanitizer, counts.findings[:5])
+    c = counts.counts
+    assert all(c[kind] > 0 for kind in fuzz.DECODER_KINDS), c  # every kind of input ran
+    assert c["ok"] > 0 and c["replayed"] > 0 and c["answered"] > c["inputs"] // 2, c
+    assert all(c[f"error{code}"] > 0 for code in range(1, 8)), c  # every error answered
+
+
+@pytest.mark.hil
+def test_decoder_campaign_catches_the_echo_overflow():
+    """The engine as it was before the length checks: the sanitizer stops it."""
+    from hilbench.paths import FIRMWARE_DIR
+
+    engine = (FIRMWARE_DIR / fuzz.DECODER_ENGINE).read_text()
+    for check, without in [("      if (length > HB_MAX_DATA) break;\n", ""),
+                           ("} else if (length > FRAME_MAX) {", "} else if (0) {"),
+                           ("  if (length > HB_MAX_DATA) {\n    send_error(", "  if (0) {\n    send_error(")]:
+        assert check in engine, check
+        engine = engine.replace(check, without)
+    counts = fuzz.decoder_campaign(30_000, seed=18, max_data=512, engine=engine)
+    assert "global-buffer-overflow" in counts.sanitizer and not counts.clean, counts
