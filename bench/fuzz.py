@@ -812,6 +812,28 @@ class FaultyLink:
         self.inner.close()
 
 
+class LosesReplies:
+    """A Transport wrapper that loses the answer to the requests `lose(n)` names (n counts
+    writes from 1), as a line that drops a whole reply does. The answer is read and thrown
+    away: after `settle` seconds (the target's time to answer), for up to `settle` more."""
+
+    def __init__(self, inner: Any, lose: Any, settle: float = 0.0) -> None:
+        self.inner, self.lose, self.settle, self.requests = inner, lose, settle, 0
+
+    def write(self, data: bytes) -> None:
+        self.requests += 1
+        self.inner.write(data)
+        if self.lose(self.requests):
+            time.sleep(self.settle)
+            self.inner.read(self.settle)
+
+    def read(self, timeout: float) -> bytes:
+        return self.inner.read(timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 # One KWS inference takes well under a second on QEMU: a loaded machine gets 10x and more,
 # and a run at 1 % corruption still ends within 30 s when INVOKE's replies keep getting lost.
 INVOKE_LIMIT = 10.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import struct
+import sys
 import time
 
 import numpy as np
@@ -27,8 +28,11 @@ from hilbench.protocol.session import DeviceError, DeviceSession
 from hilbench.drivers.registry import link_driver
 from hilbench.run import RunRequest, run
 from hilbench.run.strategy import open_target
-from support import (SHARED_MODELS, assert_one_line_error,
+from support import (REPO, SHARED_MODELS, assert_one_line_error,
                      hilbench)
+
+sys.path.insert(0, str(REPO / "bench"))
+import fuzz  # noqa: E402
 
 BOARD = load_board("qemu-mps2-an386")
 HELLO = SHARED_MODELS / "tflm_hello_world_int8.tflite"
@@ -266,26 +270,6 @@ def test_every_length_is_checked_against_its_buffer(link):
 
 # --- replay of a repeated request -------------------------------------------------------
 
-class _LosesReplies:
-    """A link that loses the reply to the requests it is told to (as a noisy line would)."""
-
-    def __init__(self, inner, lose) -> None:
-        self.inner, self.lose, self.requests = inner, lose, 0
-
-    def write(self, data: bytes) -> None:
-        self.requests += 1
-        self.inner.write(data)
-        if self.lose(self.requests):
-            time.sleep(0.2)  # long enough for the reply to arrive, and be lost
-            self.inner.read(0.5)
-
-    def read(self, timeout: float) -> bytes:
-        return self.inner.read(timeout)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
 @pytest.mark.hil
 def test_repeated_request_is_answered_again_not_run_again(monkeypatch):
     generated = generate_model(load_model(HELLO), HELLO.read_bytes(), HELLO.stem)
@@ -314,7 +298,8 @@ def test_repeated_request_is_answered_again_not_run_again(monkeypatch):
         monkeypatch.setattr(session_module, "INVOKE_TIMEOUT_FLOOR", 0.5)
         session.invoke(1, timeout=30)
         resends, runs = session.resends, session.invokes
-        session.transport = _LosesReplies(session.transport, lambda n: n == 1)
+        # the reply to the next request is lost on the way back
+        session.transport = fuzz.LosesReplies(session.transport, lambda n: n == 1, 0.3)
         cycles, total = session.invoke(1, timeout=30)
         assert total == runs + 1 and session.resends == resends + 1
         assert session.stats().invokes == runs + 1
