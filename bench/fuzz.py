@@ -656,11 +656,13 @@ def device_campaign(frames: int, seed: int = 0, timeout: float = 0.004) -> Devic
     rng = np.random.default_rng(seed)
     counts = DeviceCounts()
     # a session's worst case: 7 commands (plus the load/read/profile chunks), each sent
-    # 1 + retries times, each wait `timeout`, plus the time a flood of noise takes to parse
-    limit = 40 * (1 + DEFAULT_RETRIES) * timeout + 2.0
+    # 1 + retries times, the wait doubling from `timeout`, plus the time a flood of noise
+    # takes to parse
+    limit = 40 * (2 ** (1 + DEFAULT_RETRIES) - 1) * timeout + 2.0
     while counts.frames < frames:
         device = HostileDevice(np.random.default_rng(rng.integers(1 << 62)),
-                               honest=float(rng.choice([0.5, 0.8, 0.95])))
+                               honest=float(rng.choice([0.5, 0.8, 0.95])),
+                               replays=bool(rng.integers(2)))  # both INVOKE recoveries
         counts.sessions += 1
         start = time.monotonic()
         try:

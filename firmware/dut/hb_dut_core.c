@@ -247,8 +247,7 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
       if (length != 4) break;
       first = (uint32_t)data[0] | (uint32_t)data[1] << 8;
       count = (uint32_t)data[2] | (uint32_t)data[3] << 8;
-      if (count > HB_PROFILE_MAX_STAMPS || first + count > dut->layers + 1 ||
-          first + count < first) {
+      if (count > HB_PROFILE_MAX_STAMPS || first + count > dut->layers + 1) {
         send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
         return;
       }

@@ -57,6 +57,9 @@ REPLAYABLE = IDEMPOTENT | {Command.INVOKE, Command.INVOKE_UNTIL}
 INVOKE_TIMEOUT_FACTOR = 10.0
 INVOKE_TIMEOUT_FLOOR = 2.0
 FIRST_INVOKE_WAIT = 10.0
+# Resends after no (or a garbled) reply when asking until a limit: the doubling waits end
+# the request at its limit first unless a device garbles every answer at once.
+LIMIT_RESENDS = 8
 
 
 class DeviceError(TargetError):
@@ -163,7 +166,7 @@ class DeviceSession:
         idempotent command, or any command on a firmware that replays). Each unanswered
         attempt doubles the wait, so a lost reply is asked for again soon and a slow one
         still gets time: up to `retries` resends, or, with `limit`, until `limit` seconds
-        have passed since the first send."""
+        have passed since the first send (at most LIMIT_RESENDS times)."""
         self.sequence = (self.sequence + 1) & 0xFF
         sequence = self.sequence
         request = self._describe(command, sequence)
@@ -203,7 +206,8 @@ class DeviceSession:
                 break
             if limit is None and silent_count > self.retries:
                 break
-            if limit is not None and time.monotonic() - start >= limit:
+            if limit is not None and (time.monotonic() - start >= limit
+                                      or silent_count > LIMIT_RESENDS):
                 break
             self.resends += 1
         tries = f" (sent {attempts} times)" if attempts > 1 else ""
