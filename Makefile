@@ -69,7 +69,8 @@ BENCHES := bench/bench_reference.py bench/bench_link.py bench/bench_kernels.py b
 bench: test-deps
 	@status=0; for b in $(BENCHES); do $(PY) $$b || status=1; done; exit $$status
 
-# The full fuzz campaigns (10^4 mutated models, 10^6 frames, 10^6 hostile-device frames);
+# The full fuzz campaigns (10^4 mutated models, 10^6 frames, 10^6 hostile-device frames,
+# 10^6 inputs per frame size through the firmware's decoder under ASan/UBSan);
 # `make test` runs a bounded slice of each (tests/test_fuzz.py).
 fuzz: test-deps
 	$(PY) bench/fuzz.py

@@ -12,10 +12,16 @@
 - device: a hostile in-process device answering a DeviceSession with valid frames of wrong
   content (short, long, wrong sequence or command, absurd INFO, noise with no frame end,
   silence): every request ends in a reply or a HilbenchError within its deadline.
+- decoder: the firmware's own frame decoder and command dispatcher (firmware/dut/
+  hb_dut_core.c, cobs.c, crc32.c) compiled for the host with AddressSanitizer and
+  UndefinedBehaviorSanitizer, driven by a bounded generator (firmware/dut/host/
+  hb_dut_fuzz.c: random, mutated, overlong, truncated frames, bad COBS, bad CRC, repeats,
+  every command with lengths around its layout and the frame size), for the serial and the
+  probe link's frame sizes: no sanitizer report, one well-formed reply per frame.
 
-Usage: python bench/fuzz.py [--models N] [--frames N] [--device N] [--seed S]
-Defaults are the full campaigns (10^4 models, 10^6 frames each); tests/test_fuzz.py runs
-a bounded slice of each through the same functions.
+Usage: python bench/fuzz.py [--models N] [--frames N] [--device N] [--decoder N] [--seed S]
+Defaults are the full campaigns (10^4 models, 10^6 frames each, 10^6 decoder inputs per
+frame size); tests/test_fuzz.py runs a bounded slice of each through the same functions.
 """
 
 from __future__ import annotations
@@ -512,19 +518,24 @@ class HostileDevice:
               "noise", "silence", "flood", "absurd_info")
 
     def __init__(self, rng: np.random.Generator, honest: float = 0.5,
-                 tricks: tuple[str, ...] = TRICKS) -> None:
+                 tricks: tuple[str, ...] = TRICKS, replays: bool = False) -> None:
         self.rng = rng
         self.honest = honest
         self.tricks = [t for t in tricks if t != "honest"] or ["honest"]
         self.pending = bytearray()
         self.frames_sent = 0
         self.invokes = 0  # inferences "run", as the firmware counts them
+        # as firmware with HB_CAP_REPLAY: a repeated request gets the kept answer again
+        self.replays = replays
+        self.kept: tuple[bytes, bytes] | None = None  # (request frame, answer)
+        self.replayed = 0
 
     def _honest(self, command: int, data: bytes) -> bytes:
-        from hilbench.protocol.frames import INFO_REPLY, Command
+        from hilbench.protocol.frames import CAP_REPLAY, INFO_REPLY, Command
 
         if command == Command.INFO:
-            return INFO_REPLY.pack(1, b"hash1234", 4096, 64, 16, 64, 3) + b"hostile"
+            caps = b"\x00" + struct.pack("<I", CAP_REPLAY) if self.replays else b""
+            return INFO_REPLY.pack(1, b"hash1234", 4096, 64, 16, 64, 3) + b"hostile" + caps
         if command == Command.INVOKE:
             self.invokes += 1
             return struct.pack("<BII", 0, 1234, self.invokes)
@@ -550,7 +561,13 @@ class HostileDevice:
                 frame = decode_frame(stuffed)
             except FrameError:
                 continue
-            self.pending += self._answer(frame.command, frame.sequence, frame.data)
+            if self.replays and self.kept is not None and self.kept[0] == stuffed:
+                self.replayed += 1
+                self.pending += self.kept[1]
+                continue
+            answer = self._answer(frame.command, frame.sequence, frame.data)
+            self.kept = (stuffed, bytes(answer))
+            self.pending += answer
 
     def _answer(self, command: int, sequence: int, data: bytes) -> bytes:
         from hilbench.protocol.frames import INFO_REPLY, REPLY_FLAG, Command, encode_frame
@@ -639,11 +656,13 @@ def device_campaign(frames: int, seed: int = 0, timeout: float = 0.004) -> Devic
     rng = np.random.default_rng(seed)
     counts = DeviceCounts()
     # a session's worst case: 7 commands (plus the load/read/profile chunks), each sent
-    # 1 + retries times, each wait `timeout`, plus the time a flood of noise takes to parse
-    limit = 40 * (1 + DEFAULT_RETRIES) * timeout + 2.0
+    # 1 + retries times, the wait doubling from `timeout`, plus the time a flood of noise
+    # takes to parse
+    limit = 40 * (2 ** (1 + DEFAULT_RETRIES) - 1) * timeout + 2.0
     while counts.frames < frames:
         device = HostileDevice(np.random.default_rng(rng.integers(1 << 62)),
-                               honest=float(rng.choice([0.5, 0.8, 0.95])))
+                               honest=float(rng.choice([0.5, 0.8, 0.95])),
+                               replays=bool(rng.integers(2)))  # both INVOKE recoveries
         counts.sessions += 1
         start = time.monotonic()
         try:
@@ -665,6 +684,101 @@ def device_campaign(frames: int, seed: int = 0, timeout: float = 0.004) -> Devic
         counts.frames += device.frames_sent
         session = getattr(device, "session", None)
         counts.resends += session.resends if session is not None else 0
+    return counts
+
+
+# --- the firmware's frame decoder under sanitizers ---------------------------------------
+
+DECODER_HARNESS = "dut/host/hb_dut_fuzz.c"
+DECODER_ENGINE = "dut/hb_dut_core.c"
+DECODER_SOURCES = ("dut/cobs.c", "dut/crc32.c")
+DECODER_FLAGS = ("-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
+                 "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+                 "-fno-sanitize-recover=all")
+DECODER_KINDS = ("valid", "mutated", "random", "overlong", "truncated", "bad-cobs",
+                 "bad-crc", "repeat", "empty")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY:", "harness:")
+
+
+@dataclass
+class DecoderCounts:
+    max_data: int
+    inputs: int = 0  # asked for
+    counts: dict[str, int] = field(default_factory=dict)  # the harness's closing line
+    findings: list[str] = field(default_factory=list)  # wrong answers, sanitizer reports
+    sanitizer: str = ""  # the sanitizer's (or the harness's) report, when it stopped a run
+    seconds: float = 0.0
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and not self.sanitizer and \
+            self.counts.get("inputs") == self.inputs
+
+
+def _error_names() -> list[tuple[int, str]]:
+    from hilbench.protocol.frames import ErrorCode
+
+    return [(int(code), code.name) for code in ErrorCode]
+
+
+def _decoder_binary(max_data: int, engine: str | None) -> Path:
+    """The harness built for `max_data`, cached in the build cache by its sources' content
+    (`engine`: another hb_dut_core.c's text, to show that a broken one is caught)."""
+    from hilbench.paths import FIRMWARE_DIR, build_dir
+
+    harness = (FIRMWARE_DIR / DECODER_HARNESS).read_text()
+    engine = engine if engine is not None else (FIRMWARE_DIR / DECODER_ENGINE).read_text()
+    headers = sorted((FIRMWARE_DIR / "dut").glob("*.h")) + [FIRMWARE_DIR / "include" /
+                                                             "hb_board.h"]
+    key = hashlib.sha256(repr((max_data, DECODER_FLAGS)).encode())
+    for text in [harness, engine] + [(FIRMWARE_DIR / s).read_text() for s in DECODER_SOURCES] \
+            + [h.read_text() for h in headers]:
+        key.update(text.encode())
+    folder = build_dir() / "decoder-fuzz"
+    binary = folder / f"hb_dut_fuzz-{max_data}-{key.hexdigest()[:12]}"
+    if binary.exists():
+        return binary
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        (Path(work) / "hb_dut_core.c").write_text(engine)
+        out = Path(work) / "hb_dut_fuzz"
+        command = ["gcc", *DECODER_FLAGS, f"-DHB_MAX_DATA={max_data}",
+                   f"-I{FIRMWARE_DIR / 'include'}", f"-I{FIRMWARE_DIR / 'dut'}",
+                   str(FIRMWARE_DIR / DECODER_HARNESS), str(Path(work) / "hb_dut_core.c"),
+                   *(str(FIRMWARE_DIR / s) for s in DECODER_SOURCES), "-o", str(out)]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=work)
+        if result.returncode != 0:
+            raise RuntimeError(f"the decoder harness did not build: {result.stderr[-2000:]}")
+        os.replace(out, binary)  # atomic: parallel campaigns never see half a binary
+    return binary
+
+
+def decoder_campaign(count: int, seed: int = 0, max_data: int = 512,
+                     engine: str | None = None, seconds: float = 3600.0) -> DecoderCounts:
+    """`count` generated inputs through the firmware's decoder and dispatcher built for
+    frames of `max_data` bytes, under ASan and UBSan."""
+    counts = DecoderCounts(max_data, count)
+    binary = _decoder_binary(max_data, engine)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
+               UBSAN_OPTIONS="print_stacktrace=1")
+    start = time.monotonic()
+    try:
+        result = subprocess.run([str(binary), str(count), str(seed)], capture_output=True,
+                                text=True, env=env, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        counts.findings.append(f"the harness did not finish {count:,} inputs in {seconds:g} s")
+        return counts
+    counts.seconds = time.monotonic() - start
+    lines = result.stdout.splitlines()
+    counts.findings = [line for line in lines if line.startswith("finding:")]
+    if lines and lines[-1].startswith("max_data "):
+        words = lines[-1].split()
+        counts.counts = {k: int(v) for k, v in zip(words[::2], words[1::2])}
+    report = [line.strip() for line in result.stderr.splitlines()
+              if any(mark in line for mark in SANITIZER_MARKS)]
+    if report or result.returncode not in (0, 1):
+        counts.sanitizer = "; ".join(report[:4]) or f"exit status {result.returncode}"
     return counts
 
 
@@ -698,6 +812,33 @@ class FaultyLink:
 
     def close(self) -> None:
         self.inner.close()
+
+
+class LosesReplies:
+    """A Transport wrapper that loses the answer to the requests `lose(n)` names (n counts
+    writes from 1), as a line that drops a whole reply does. The answer is read and thrown
+    away: after `settle` seconds (the target's time to answer), for up to `settle` more."""
+
+    def __init__(self, inner: Any, lose: Any, settle: float = 0.0) -> None:
+        self.inner, self.lose, self.settle, self.requests = inner, lose, settle, 0
+
+    def write(self, data: bytes) -> None:
+        self.requests += 1
+        self.inner.write(data)
+        if self.lose(self.requests):
+            time.sleep(self.settle)
+            self.inner.read(self.settle)
+
+    def read(self, timeout: float) -> bytes:
+        return self.inner.read(timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+# One KWS inference takes well under a second on QEMU: a loaded machine gets 10x and more,
+# and a run at 1 % corruption still ends within 30 s when INVOKE's replies keep getting lost.
+INVOKE_LIMIT = 10.0
 
 
 @dataclass
@@ -742,7 +883,7 @@ def link_campaign(rate: float, vectors: int = 20, seed: int = 0,
             for i in range(vectors):
                 session.context = f"vector {i + 1} of {vectors}"
                 session.load_input(data.inputs[0][i].tobytes())
-                session.invoke(1, timeout=30)
+                session.invoke(1, timeout=INVOKE_LIMIT)
                 actual = np.frombuffer(session.read_output(expected[i].nbytes), np.int8)
                 if not np.array_equal(actual, expected[i].reshape(-1)):
                     counts.error = f"vector {i + 1} differs"
@@ -773,6 +914,8 @@ def main() -> int:
                         help="frames from the hostile device (10^6)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-tflm", action="store_true", help="skip the TFLM comparison")
+    parser.add_argument("--decoder", type=int, default=1_000_000,
+                        help="inputs through the firmware's decoder per frame size (10^6)")
     parser.add_argument("--link", type=float, nargs="*", default=[1e-3, 1e-2],
                         metavar="RATE", help="byte-corruption rates for the QEMU link runs")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -799,6 +942,21 @@ def main() -> int:
               f"{d.overtime} over their deadline ({time.monotonic() - start:.0f} s)")
         _print_findings(d.findings)
         failed |= bool(d.escaped or d.overtime)
+    if args.decoder:
+        from hilbench.drivers.registry import link_driver
+
+        for size in sorted({link_driver(name).max_data for name in ("serial", "probe")}):
+            c = decoder_campaign(args.decoder, args.seed, size)
+            kinds = ", ".join(f"{c.counts.get(k, 0):,} {k}" for k in DECODER_KINDS)
+            errors = ", ".join(f"{c.counts.get(f'error{code}', 0):,} {name}"
+                               for code, name in _error_names())
+            print(f"decoder, {size}-byte frames (ASan+UBSan): {c.counts.get('inputs', 0):,} "
+                  f"of {c.inputs:,} inputs ({kinds}); {c.counts.get('answered', 0):,} "
+                  f"answered: {c.counts.get('ok', 0):,} ok, {errors}; "
+                  f"{c.counts.get('replayed', 0):,} replayed; {len(c.findings)} findings; "
+                  f"sanitizer: {c.sanitizer or 'clean'} ({c.seconds:.1f} s)")
+            _print_findings(c.findings)
+            failed |= not c.clean
     for rate in args.link:
         k = link_campaign(rate, seed=args.seed)
         print(f"link at {rate:g} corrupted bytes: {k.vectors} of 20 KWS vectors verified, "

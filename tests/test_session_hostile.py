@@ -273,3 +273,76 @@ def test_probe_write_has_a_deadline(monkeypatch):
     with pytest.raises(TransportError, match="did not take 5 bytes"):
         link.write(bytes(20))  # a firmware that never drains its ring
     assert time.monotonic() - start < 2
+
+
+# --- a firmware that replays (HB_CAP_REPLAY) --------------------------------------------
+
+def _replaying(lose=lambda n: False, timeout=0.05):
+    device = fuzz.HostileDevice(np.random.default_rng(0), honest=1.0, replays=True)
+    session = DeviceSession(fuzz.LosesReplies(device, lose), timeout=timeout)
+    return session, device
+
+
+def test_info_capabilities_follow_the_build_id():
+    session, _ = _replaying()
+    info = session.info()
+    assert info.build_id == "hostile" and info.capabilities == 1 and session.replays
+    old = DeviceSession(fuzz.HostileDevice(np.random.default_rng(0), honest=1.0))
+    info = old.info()  # an older firmware: the text alone
+    assert info.build_id == "hostile" and info.capabilities == 0 and not old.replays
+
+
+def test_capabilities_match_the_header():
+    from hilbench.codegen.c_header import parse_defines, parse_enums
+    from hilbench.paths import FIRMWARE_DIR
+    from hilbench.protocol import frames
+
+    text = (FIRMWARE_DIR / "dut" / "hb_protocol.h").read_text()
+    assert parse_enums(text)["HB_CAP_REPLAY"] == frames.CAP_REPLAY
+    assert parse_defines(text)["HB_INFO_CAPS_SIZE"] == frames.INFO_CAPS.size
+
+
+@pytest.mark.parametrize("tail,build_id,caps", [
+    (b"x" * 32, "x" * 32, 0),                       # older firmware, the longest build id
+    (b"abc\x00\x01\x00\x00\x00", "abc", 1),         # text, zero, capabilities
+    (b"abc\x00\x01\x00", "abc", 0),                 # capabilities cut short: none believed
+    (b"x" * 40 + b"\x00\x01\x00\x00\x00", "x" * 32, 0),  # a zero past the text's limit
+])
+def test_info_tail_is_parsed_within_its_bounds(tail, build_id, caps):
+    assert session_module._info_tail(tail) == (build_id.encode(), caps)
+
+
+def test_lost_invoke_reply_is_asked_again_and_replayed_not_run_twice(monkeypatch):
+    monkeypatch.setattr(session_module, "INVOKE_TIMEOUT_FLOOR", 0.05)
+    session, device = _replaying(lose=lambda n: n in (3, 4))  # INVOKE #2's first two replies
+    session.info()
+    session.invoke(1, timeout=10)
+    assert session.invoke(1, timeout=10) == (1234, 2)
+    assert device.invokes == 2 and device.replayed == 2 and session.resends == 2
+
+
+def test_replaying_invoke_is_asked_again_with_growing_waits_until_its_limit(monkeypatch):
+    monkeypatch.setattr(session_module, "INVOKE_TIMEOUT_FLOOR", 0.2)
+    session, device = _replaying(lose=lambda n: n >= 3)  # INVOKE #2 is never answered
+    session.info()
+    session.invoke(1, timeout=10)
+    sent = []
+    write = session.transport.write
+    session.transport.write = lambda data: (sent.append(time.monotonic()), write(data))
+    start = time.monotonic()
+    with pytest.raises(TransportError, match=r"no reply from the target within 2 s to "
+                                             r"INVOKE #3.*\(sent [234] times\)"):
+        session.invoke(1, timeout=2.0)
+    assert 1.95 < time.monotonic() - start < 4  # the caller's limit, not more
+    # waits of 0.2, 0.4, 0.8 s, then the rest; a loaded machine only makes them longer
+    gaps = np.diff(sent)
+    assert 2 <= len(sent) <= 4 and gaps[0] >= 0.19 and all(gaps[1:2] >= 0.39), gaps
+    assert device.invokes == 2  # the resends were replayed, never run
+
+
+def test_debug_commands_are_not_resent_even_to_a_replaying_firmware():
+    session, device = _replaying(lose=lambda n: n >= 2)
+    session.info()
+    with pytest.raises(TransportError, match="within 0.05 s to DEBUG_HANG #2;") as error:
+        session.request(Command.DEBUG_HANG)
+    assert session.resends == 0 and "sent" not in str(error.value)

@@ -1,11 +1,15 @@
 """What goes wrong on a real link, on a real (emulated) chip: garbage and truncated frames
 are answered with error frames and the session goes on; a hanging or faulting firmware
 ends the run within a timeout, naming the last exchange; a model too big for the board is
-refused before building; names from the model file cannot inject C."""
+refused before building; names from the model file cannot inject C; every request's
+length is checked against its buffer on both links; a repeated request is answered from
+the kept reply, not run again."""
 
 from __future__ import annotations
 
 import shutil
+import struct
+import sys
 import time
 
 import numpy as np
@@ -18,13 +22,17 @@ from hilbench.errors import BuildError, FirmwareFault, TransportError
 from hilbench.model import load_model
 from hilbench.model.builder import GraphBuilder
 from hilbench.model.tflite_writer import write_tflite
-from hilbench.protocol.frames import Command, ErrorCode, encode_frame
+from hilbench.protocol import session as session_module
+from hilbench.protocol.frames import CAP_REPLAY, Command, ErrorCode, Frame, encode_frame
 from hilbench.protocol.session import DeviceError, DeviceSession
 from hilbench.drivers.registry import link_driver
 from hilbench.run import RunRequest, run
 from hilbench.run.strategy import open_target
-from support import (SHARED_MODELS, assert_one_line_error,
+from support import (REPO, SHARED_MODELS, assert_one_line_error,
                      hilbench)
+
+sys.path.insert(0, str(REPO / "bench"))
+import fuzz  # noqa: E402
 
 BOARD = load_board("qemu-mps2-an386")
 HELLO = SHARED_MODELS / "tflm_hello_world_int8.tflite"
@@ -189,3 +197,109 @@ def test_unchanged_model_and_board_do_not_rebuild(tmp_path):
     assert not first.cached and second.cached and second.elf == first.elf
     assert debug.build_id != first.build_id and not debug.cached
     shutil.rmtree(tmp_path)
+
+
+# --- lengths against buffers, on both links (issue 18) ---------------------------------
+
+def _answer(session: DeviceSession, command: int, data: bytes, sequence: int = 0x42) -> Frame:
+    """The raw answer to one request, whatever it is (no resend, no interpretation)."""
+    session.send_raw(encode_frame(command, sequence, data))
+    frame = session.receive(timeout=10.0)
+    assert frame is not None, f"no answer to command {command:#x} with {len(data)} bytes"
+    return frame
+
+
+def _refused(session: DeviceSession, command: int, data: bytes, *codes: ErrorCode) -> None:
+    frame = _answer(session, command, data)
+    assert frame.command == Command.ERROR, (command, len(data), frame)
+    assert frame.data[0] in codes, (command, len(data), ErrorCode(frame.data[0]))
+    assert session.echo(b"still here") == b"still here"  # and the device goes on
+
+
+@pytest.mark.hil
+@pytest.mark.parametrize("link", ["serial", "probe"])
+def test_every_length_is_checked_against_its_buffer(link):
+    """ECHO of 513-515 bytes was answered, writing 3 bytes past the reply buffer: the
+    receive buffer holds a few bytes more than a frame (COBS overhead)."""
+    driver = link_driver(link)
+    generated = generate_model(load_model(HELLO), HELLO.read_bytes(), HELLO.stem)
+    firmware = build_firmware(generated, BOARD, HELLO.stem, link=link)
+    most = driver.max_data
+    slack = (2 + most + 4) // 254 + 1  # what fits the receive buffer past a full frame
+    with open_target(BOARD, firmware.elf, driver, timeout=10.0) as (_, session):
+        info = session.info()
+        assert info.max_data == most and info.capabilities & CAP_REPLAY and session.replays
+        # zeros often: COBS then adds one byte per frame, and the longest frames fit rx
+        full = bytes(range(100)) * (most // 100 + 1)
+        assert session.echo(full[:most]) == full[:most]  # the advertised size is accepted
+        for length in (most + 1, most + 3, most + slack):  # fit the receive buffer
+            _refused(session, Command.ECHO, full[:length], ErrorCode.BAD_LENGTH)
+        _refused(session, Command.ECHO, full[:most + slack + 1],  # ends the buffer
+                 ErrorCode.BAD_LENGTH, ErrorCode.OVERFLOW)
+        _refused(session, Command.ECHO, full * 2, ErrorCode.OVERFLOW)
+        size_in, size_out = info.input_size, info.output_size
+        for command, data, code in [
+            (Command.LOAD_INPUT, struct.pack("<I", size_in - 1) + b"ab", ErrorCode.BAD_ARGUMENT),
+            (Command.LOAD_INPUT, struct.pack("<I", 0xFFFFFFFF) + b"a", ErrorCode.BAD_ARGUMENT),
+            (Command.LOAD_INPUT, b"\0" * 4 + full[:most - 3], ErrorCode.BAD_LENGTH),
+            (Command.LOAD_INPUT, b"\0\0\0", ErrorCode.BAD_LENGTH),
+            (Command.READ_OUTPUT, struct.pack("<IH", 0, size_out + 1), ErrorCode.BAD_ARGUMENT),
+            (Command.READ_OUTPUT, struct.pack("<IH", 0xFFFFFFFF, 1), ErrorCode.BAD_ARGUMENT),
+            (Command.READ_OUTPUT, struct.pack("<IH", size_out, 0xFFFF), ErrorCode.BAD_ARGUMENT),
+            (Command.READ_OUTPUT, struct.pack("<IHB", 0, 1, 0), ErrorCode.BAD_LENGTH),
+            (Command.READ_TENSOR, struct.pack("<HIH", 0, 0, 0xFFFF), ErrorCode.BAD_ARGUMENT),
+            (Command.READ_TENSOR, struct.pack("<HIH", 0, 0xFFFFFFFF, 2), ErrorCode.BAD_ARGUMENT),
+            (Command.READ_TENSOR, struct.pack("<HIH", 0xFFFF, 0, 1), ErrorCode.BAD_ARGUMENT),
+            (Command.READ_TENSOR, struct.pack("<HI", 0, 0), ErrorCode.BAD_LENGTH),
+            (Command.PROFILE, struct.pack("<HH", 0, 65), ErrorCode.BAD_ARGUMENT),
+            (Command.PROFILE, struct.pack("<HH", 0xFFFF, 64), ErrorCode.BAD_ARGUMENT),
+            (Command.PROFILE, struct.pack("<HH", 0, info.op_count + 2), ErrorCode.BAD_ARGUMENT),
+            (Command.PROFILE, full[:most], ErrorCode.BAD_LENGTH),
+            (Command.INVOKE, full[:most], ErrorCode.BAD_LENGTH),
+            (Command.INVOKE_UNTIL, struct.pack("<H", info.op_count), ErrorCode.BAD_ARGUMENT),
+            (Command.INVOKE_UNTIL, b"\0", ErrorCode.BAD_LENGTH),
+            (Command.STATS, b"\0", ErrorCode.BAD_LENGTH),
+        ]:
+            _refused(session, command, data, code)
+        # what is within bounds still works, to the last byte
+        session.load_input(bytes(size_in))
+        session.invoke(1, timeout=30)
+        assert len(session.read_output(size_out)) == size_out
+        assert len(session.profile(info.op_count + 1)) == info.op_count + 1
+
+
+# --- replay of a repeated request -------------------------------------------------------
+
+@pytest.mark.hil
+def test_repeated_request_is_answered_again_not_run_again(monkeypatch):
+    generated = generate_model(load_model(HELLO), HELLO.read_bytes(), HELLO.stem)
+    firmware = build_firmware(generated, BOARD, HELLO.stem)
+    with open_target(BOARD, firmware.elf, link_driver("serial"), timeout=5.0) as (_, session):
+        session.info()
+        assert session.replays
+        before = session.stats().invokes
+        invoke = encode_frame(Command.INVOKE, 0x42, struct.pack("<H", 1))
+        session.send_raw(invoke)
+        first = session.receive(5.0)
+        assert first is not None and first.command == Command.INVOKE | 0x80
+        session.send_raw(invoke)  # the host lost the reply: asks again, same sequence
+        assert session.receive(5.0) == first
+        # a damaged frame in between is answered, yet the kept reply survives it
+        _refused(session, Command.ECHO, b"\x01" * 3000, ErrorCode.OVERFLOW)
+        assert session.stats().invokes == before + 1  # ran once
+        session.send_raw(invoke)  # no longer the last request: a new one, run again
+        again = session.receive(5.0)
+        assert again is not None and again.data[5:9] == struct.pack("<I", before + 2)
+        session.send_raw(encode_frame(Command.INVOKE, 0x42, struct.pack("<H", 2)))
+        other = session.receive(5.0)  # same sequence, other content: run
+        assert other is not None and other.data[5:9] == struct.pack("<I", before + 4)
+
+        # the session resends an INVOKE whose reply was lost, and it runs once
+        monkeypatch.setattr(session_module, "INVOKE_TIMEOUT_FLOOR", 0.5)
+        session.invoke(1, timeout=30)
+        resends, runs = session.resends, session.invokes
+        # the reply to the next request is lost on the way back
+        session.transport = fuzz.LosesReplies(session.transport, lambda n: n == 1, 0.3)
+        cycles, total = session.invoke(1, timeout=30)
+        assert total == runs + 1 and session.resends == resends + 1
+        assert session.stats().invokes == runs + 1

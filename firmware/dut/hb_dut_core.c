@@ -12,15 +12,22 @@
 
 #define FRAME_MAX (2 + HB_MAX_DATA + 4)
 #define WIRE_MAX (FRAME_MAX + FRAME_MAX / 254 + 2)
+/* error and fault notices: at most 48 data bytes, stuffed apart from the kept reply */
+#define NOTICE_DATA 48
+#define NOTICE_WIRE (2 + NOTICE_DATA + 4 + 2)
 
 static uint8_t rx[WIRE_MAX];
 static uint8_t tx_frame[FRAME_MAX];
-static uint8_t tx_wire[WIRE_MAX];
+static uint8_t tx_wire[WIRE_MAX]; /* the last reply, kept for a repeated request */
 static uint32_t last_cycles, total_invokes;
 static const hb_dut_runtime *dut;
 static const uint8_t no_hash[8];
 static size_t received;
 static int overflowed;
+/* the request tx_wire answers: command, sequence and CRC; kept_wire 0: none yet */
+static size_t kept_wire;
+static uint8_t kept_command, kept_sequence;
+static uint32_t kept_crc;
 
 static void put_u32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
@@ -34,15 +41,50 @@ static uint32_t get_u32(const uint8_t *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void send(uint8_t command, uint8_t sequence, const uint8_t *data, uint32_t length) {
-  size_t wire, i;
-  tx_frame[0] = command;
-  tx_frame[1] = sequence;
-  if (length) memcpy(tx_frame + 2, data, length);
-  put_u32(tx_frame + 2 + length, hb_crc32(tx_frame, 2 + length));
-  wire = hb_cobs_encode(tx_frame, 2 + length + 4, tx_wire);
-  for (i = 0; i < wire; ++i) hb_link_putc(tx_wire[i]);
+static void put_wire(const uint8_t *wire, size_t length) {
+  size_t i;
+  for (i = 0; i < length; ++i) hb_link_putc(wire[i]);
   hb_link_putc(0);
+}
+
+/* Frames `data` into `frame` and stuffs it into `wire`; the caller sized both for
+ * `length` data bytes. Returns the stuffed length. */
+static size_t encode(uint8_t command, uint8_t sequence, const uint8_t *data, uint32_t length,
+                     uint8_t *frame, uint8_t *wire) {
+  frame[0] = command;
+  frame[1] = sequence;
+  if (length) memcpy(frame + 2, data, length);
+  put_u32(frame + 2 + length, hb_crc32(frame, 2 + length));
+  return hb_cobs_encode(frame, 2 + length + 4, wire);
+}
+
+/* A notice outside the request/reply pairing (a damaged frame, a fault): sent from a
+ * buffer of its own, so that the kept reply survives it. */
+static void send_notice(uint8_t command, uint8_t sequence, const uint8_t *data,
+                        uint32_t length) {
+  uint8_t frame[2 + NOTICE_DATA + 4], wire[NOTICE_WIRE];
+  if (length > NOTICE_DATA) length = NOTICE_DATA;
+  put_wire(wire, encode(command, sequence, data, length, frame, wire));
+}
+
+static void send_damaged(uint8_t sequence, uint8_t code, uint8_t command) {
+  uint8_t data[2];
+  data[0] = code;
+  data[1] = command;
+  send_notice(HB_REPLY_ERROR, sequence, data, 2);
+}
+
+/* The reply to the request being handled; kept in tx_wire until the next one. Never more
+ * than HB_MAX_DATA bytes: every caller checked its length, and this is the last guard. */
+static void send_error(uint8_t sequence, uint8_t code, uint8_t command);
+
+static void send(uint8_t command, uint8_t sequence, const uint8_t *data, uint32_t length) {
+  if (length > HB_MAX_DATA) {
+    send_error(sequence, HB_ERR_OVERFLOW, command);
+    return;
+  }
+  kept_wire = encode(command, sequence, data, length, tx_frame, tx_wire);
+  put_wire(tx_wire, kept_wire);
 }
 
 static void send_error(uint8_t sequence, uint8_t code, uint8_t command) {
@@ -61,13 +103,14 @@ void hb_report_fault(const uint32_t *frame, uint32_t exc_return) {
   put_u32(data + 36, *(volatile uint32_t *)0xE000ED2Cu); /* HFSR */
   put_u32(data + 40, *(volatile uint32_t *)0xE000ED38u); /* BFAR */
   put_u32(data + 44, exc_return);
-  send(HB_REPLY_FAULT, 0, data, sizeof data);
+  send_notice(HB_REPLY_FAULT, 0, data, sizeof data);
   for (;;) {
   }
 }
 
 static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint32_t length) {
-  uint8_t reply[HB_INFO_SIZE + HB_INFO_BUILD_ID_MAX]; /* the largest reply built here */
+  /* the largest reply built here */
+  uint8_t reply[HB_INFO_SIZE + HB_INFO_BUILD_ID_MAX + HB_INFO_CAPS_SIZE];
   switch (command) {
     case HB_CMD_INFO: {
       const char *build = dut->build_id ? dut->build_id : "";
@@ -81,7 +124,10 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
       put_u16(reply + HB_INFO_OFF_MAX_DATA, HB_MAX_DATA);
       put_u32(reply + HB_INFO_OFF_OP_COUNT, dut->layers);
       memcpy(reply + HB_INFO_SIZE, build, shown);
-      send(command | HB_REPLY_FLAG, sequence, reply, HB_INFO_SIZE + shown);
+      /* after the text: older hosts show the build id up to the zero, newer ones read on */
+      reply[HB_INFO_SIZE + shown] = 0;
+      put_u32(reply + HB_INFO_SIZE + shown + 1, HB_CAP_REPLAY);
+      send(command | HB_REPLY_FLAG, sequence, reply, HB_INFO_SIZE + shown + HB_INFO_CAPS_SIZE);
       return;
     }
     case HB_CMD_LOAD_INPUT: {
@@ -98,6 +144,10 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
         uint32_t contiguous;
         uint8_t *target = dut->input_span(offset, &contiguous);
         const uint32_t part = contiguous < length ? contiguous : length;
+        if (target == 0 || part == 0) { /* a runtime that breaks its span contract */
+          send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
+          return;
+        }
         memcpy(target, data, part);
         offset += part;
         data += part;
@@ -153,6 +203,10 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
       if (size > 0) {
         uint32_t contiguous;
         const uint8_t *source = dut->output_span(offset, &contiguous);
+        if (source == 0 || contiguous == 0) {
+          send_error(sequence, HB_ERR_BAD_ARGUMENT, command);
+          return;
+        }
         send(command | HB_REPLY_FLAG, sequence, source, contiguous < size ? contiguous : size);
       } else {
         send(command | HB_REPLY_FLAG, sequence, 0, 0);
@@ -203,6 +257,7 @@ static void handle(uint8_t command, uint8_t sequence, const uint8_t *data, uint3
       return;
     }
     case HB_CMD_ECHO:
+      if (length > HB_MAX_DATA) break;
       send(command | HB_REPLY_FLAG, sequence, data, length);
       return;
     case HB_CMD_RESET_STATE:
@@ -242,6 +297,13 @@ void hb_dut_init_runtime(const hb_dut_runtime *runtime) {
   hb_profile_calibrate();
 }
 
+/* Whether the CRC-checked request in rx (length bytes) repeats the one whose reply is
+ * kept: then the host lost that reply and gets it again, without a second execution. */
+static int repeated(size_t length) {
+  return kept_wire != 0 && rx[0] == kept_command && rx[1] == kept_sequence &&
+         get_u32(rx + length - 4) == kept_crc;
+}
+
 void hb_dut_poll(void) {
   const uint8_t byte = hb_link_getc();
   size_t length;
@@ -251,15 +313,23 @@ void hb_dut_poll(void) {
     return;
   }
   if (overflowed) {
-    send_error(0xFF, HB_ERR_OVERFLOW, 0);
+    send_damaged(0xFF, HB_ERR_OVERFLOW, 0);
   } else if (received > 0) {
     length = hb_cobs_decode(rx, received, rx);
     if (length < 6) {
-      send_error(length >= 2 ? rx[1] : 0xFF, length ? HB_ERR_BAD_LENGTH : HB_ERR_BAD_FRAME,
-                 length ? rx[0] : 0);
+      send_damaged(length >= 2 ? rx[1] : 0xFF, length ? HB_ERR_BAD_LENGTH : HB_ERR_BAD_FRAME,
+                   length ? rx[0] : 0);
     } else if (hb_crc32(rx, length - 4) != get_u32(rx + length - 4)) {
-      send_error(rx[1], HB_ERR_BAD_CRC, rx[0]);
+      send_damaged(rx[1], HB_ERR_BAD_CRC, rx[0]);
+    } else if (length > FRAME_MAX) { /* stuffing overhead let it fit rx: still too long */
+      send_damaged(rx[1], HB_ERR_BAD_LENGTH, rx[0]);
+    } else if (repeated(length)) {
+      put_wire(tx_wire, kept_wire);
     } else {
+      kept_wire = 0; /* a reply that is never sent must not be replayed */
+      kept_command = rx[0];
+      kept_sequence = rx[1];
+      kept_crc = get_u32(rx + length - 4);
       handle(rx[0], rx[1], rx + 2, (uint32_t)(length - 6));
     }
   }

@@ -6,6 +6,15 @@
  * On the wire: COBS(frame) followed by 0x00. Replies carry command | 0x80 and the request's
  * sequence number; errors carry HB_REPLY_ERROR with {code u8, command u8}. A fault sends an
  * unsolicited HB_REPLY_FAULT frame with the stacked registers. Integers are little-endian.
+ *
+ * Every request's data length is checked against the command's layout and HB_MAX_DATA
+ * before anything is read or written: a frame longer than 2 + HB_MAX_DATA + 4 bytes gets
+ * HB_ERR_BAD_LENGTH (or HB_ERR_OVERFLOW when it does not fit the receive buffer at all).
+ *
+ * Replay (capability HB_CAP_REPLAY): the engine keeps its last reply. A request equal to
+ * the last one answered (same command, sequence number and CRC) is answered with that
+ * reply again and not executed, so the host may resend any request whose reply it lost,
+ * INVOKE included. Frames that arrive damaged are answered but never become the kept reply.
  */
 #ifndef HB_PROTOCOL_H
 #define HB_PROTOCOL_H
@@ -14,10 +23,16 @@
 #ifndef HB_MAX_DATA
 #define HB_MAX_DATA 512 /* data bytes per frame; the probe link uses larger frames */
 #endif
+/* the largest fixed reply (PROFILE's 64 stamps) must fit; INFO's max data is a u16 */
+#if HB_MAX_DATA < 256 || HB_MAX_DATA > 65535
+#error "HB_MAX_DATA must be 256..65535"
+#endif
 
 enum {
   HB_CMD_INFO = 0x01,        /* -> version u8, hash[8], arena u32, input u32, output u32,
-                                   max data u16, op count u32, build id (text) */
+                                   max data u16, op count u32, build id (text), then
+                                   0x00 and capabilities u32 (absent from older
+                                   firmware: no capabilities) */
   HB_CMD_LOAD_INPUT = 0x02,  /* offset u32, bytes -> (empty); the model's inputs, in order,
                                    are one byte space */
   HB_CMD_INVOKE = 0x03,      /* count u16 -> status u8, cycles of the last u32, total u32 */
@@ -55,6 +70,11 @@ enum {
 #define HB_INFO_OFF_OP_COUNT 23
 #define HB_INFO_SIZE 27              /* the build id text follows */
 #define HB_INFO_BUILD_ID_MAX 32
+#define HB_INFO_CAPS_SIZE 5          /* after the build id: 0x00, capabilities u32 */
+
+enum {
+  HB_CAP_REPLAY = 0x01, /* a repeated request is answered from the kept reply */
+};
 
 #define HB_INVOKE_OFF_STATUS 0
 #define HB_INVOKE_OFF_LAST_CYCLES 1

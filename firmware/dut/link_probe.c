@@ -32,10 +32,13 @@ void hb_link_init(void) {
   barrier();
 }
 
+/* Indices are taken modulo the ring size wherever they are read: the block is in RAM a
+ * debugger writes, and an index out of range must never address past a ring (the sizes
+ * are powers of two, so this is a mask). */
 uint8_t hb_link_getc(void) {
-  uint32_t read = hb_link_block.down_read;
+  const uint32_t read = hb_link_block.down_read % DOWN_SIZE;
   uint8_t byte;
-  while (read == hb_link_block.down_write) {
+  while (read == hb_link_block.down_write % DOWN_SIZE) {
   }
   barrier();
   byte = hb_link_block.down[read];
@@ -44,9 +47,9 @@ uint8_t hb_link_getc(void) {
 }
 
 void hb_link_putc(uint8_t byte) {
-  const uint32_t write = hb_link_block.up_write;
+  const uint32_t write = hb_link_block.up_write % UP_SIZE;
   const uint32_t next = (write + 1u) % UP_SIZE;
-  while (next == hb_link_block.up_read) {
+  while (next == hb_link_block.up_read % UP_SIZE) {
   }
   hb_link_block.up[write] = byte;
   barrier();

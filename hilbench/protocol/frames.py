@@ -24,6 +24,10 @@ INFO_REPLY = struct.Struct("<B8sIIIHI")  # the build id text follows, up to 32 b
 INFO_FIELDS = ("version", "model_hash", "arena_size", "input_size", "output_size", "max_data",
                "op_count")
 INFO_BUILD_ID_MAX = 32
+# After the build id text: 0x00 and capabilities u32 (HB_INFO_CAPS_SIZE); older firmware
+# ends with the text, and has none of them.
+INFO_CAPS = struct.Struct("<xI")
+CAP_REPLAY = 0x01  # HB_CAP_REPLAY: a repeated request is answered from the kept reply
 INVOKE_REPLY = struct.Struct("<BII")
 INVOKE_FIELDS = ("status", "last_cycles", "invokes")
 STATS_REPLY = struct.Struct("<IIIII")

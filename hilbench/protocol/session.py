@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from hilbench.errors import FirmwareFault, TargetError, TransportError
 from hilbench.transport.base import Transport
 from hilbench.protocol.frames import (
+    CAP_REPLAY,
     INFO_BUILD_ID_MAX,
+    INFO_CAPS,
     INFO_FIELDS,
     INFO_REPLY,
     INVOKE_REPLY,
@@ -47,10 +49,18 @@ DAMAGED_RETRIES = 8
 IDEMPOTENT = frozenset({Command.INFO, Command.LOAD_INPUT, Command.READ_OUTPUT,
                         Command.STATS, Command.PROFILE, Command.ECHO, Command.READ_TENSOR,
                         Command.RESET_STATE})
+# What a replaying firmware answers from its kept reply when asked twice: every command
+# but the debug ones (a hang is not to be asked again).
+REPLAYABLE = IDEMPOTENT | {Command.INVOKE, Command.INVOKE_UNTIL}
 # INVOKE's deadline: this many times the slowest inference seen so far, never under the
-# floor, never over the caller's limit (the first inference gets the whole limit).
+# floor, never over the caller's limit (the first inference gets the whole limit, or, on a
+# replaying firmware, FIRST_INVOKE_WAIT before it is asked again).
 INVOKE_TIMEOUT_FACTOR = 10.0
 INVOKE_TIMEOUT_FLOOR = 2.0
+FIRST_INVOKE_WAIT = 10.0
+# Resends after no (or a garbled) reply when asking until a limit: the doubling waits end
+# the request at its limit first unless a device garbles every answer at once.
+LIMIT_RESENDS = 8
 
 
 class DeviceError(TargetError):
@@ -73,6 +83,7 @@ class DeviceInfo:
     max_data: int
     op_count: int
     build_id: str
+    capabilities: int = 0  # CAP_* bits; 0 from firmware older than the field
 
 
 @dataclass(frozen=True)
@@ -149,22 +160,30 @@ class DeviceSession:
         where = f", {self.context}" if self.context else ""
         return f"{name} #{sequence}{where}"
 
-    def request(self, command: int, data: bytes = b"", timeout: float | None = None) -> bytes:
+    def request(self, command: int, data: bytes = b"", timeout: float | None = None,
+                limit: float | None = None) -> bytes:
         """Send one request and return its reply's data. A request that gets no reply, or
-        a garbled one, is resent with the same sequence number up to `retries` times when
-        resending is safe (an idempotent command, or a firmware that replays)."""
+        a garbled one, is resent with the same sequence number when resending is safe (an
+        idempotent command, or any command on a firmware that replays). Each unanswered
+        attempt doubles the wait, so a lost reply is asked for again soon and a slow one
+        still gets time: up to `retries` resends, or, with `limit`, until `limit` seconds
+        have passed since the first send (at most LIMIT_RESENDS times)."""
         self.sequence = (self.sequence + 1) & 0xFF
         sequence = self.sequence
         request = self._describe(command, sequence)
         frame = encode_frame(command, sequence, data)
-        wait = self.timeout if timeout is None else timeout
-        safe = self.replays or command in IDEMPOTENT
+        wait = first_wait = self.timeout if timeout is None else timeout
+        safe = command in IDEMPOTENT or (self.replays and command in REPLAYABLE)
+        start = time.monotonic()
         attempts = damaged_count = silent_count = 0
         while True:
             attempts += 1
+            this_wait = wait
+            if limit is not None:
+                this_wait = min(wait, max(limit - (time.monotonic() - start), 0.0))
             self.send_raw(frame)
             try:
-                reply = self._await_reply(command, sequence, request, wait, safe)
+                reply = self._await_reply(command, sequence, request, this_wait, safe)
             except _Garbled as exc:
                 problem = str(exc)
                 if isinstance(exc, _Damaged):
@@ -174,16 +193,27 @@ class DeviceSession:
             else:
                 if reply is not None:
                     return reply
+                # with a limit, a safe request is asked until the limit has passed
+                shown = limit if limit is not None and safe else first_wait
                 heard = self.last_heard.hex(" ") if self.last_heard else "nothing"
-                problem = (f"no reply from the target within {wait:g} s to {request}; last "
+                problem = (f"no reply from the target within {shown:g} s to {request}; last "
                            f"exchange: {self.last_exchange}; last bytes heard: {heard}")
                 silent_count += 1
-            # only what may run twice is resent here (INVOKE recovers in invoke()); a
-            # request reported damaged costs one round trip and is resent more often
-            if not safe or damaged_count > DAMAGED_RETRIES or silent_count > self.retries:
+                wait *= 2
+            # only what may run twice is resent here (INVOKE on a firmware that does not
+            # replay recovers in invoke()); a request reported damaged costs one round
+            # trip and is resent more often
+            if not safe or damaged_count > DAMAGED_RETRIES:
+                break
+            if limit is None and silent_count > self.retries:
+                break
+            if limit is not None and (time.monotonic() - start >= limit
+                                      or silent_count > LIMIT_RESENDS):
                 break
             self.resends += 1
         tries = f" (sent {attempts} times)" if attempts > 1 else ""
+        if attempts > 1 and limit is None and silent_count > 1:
+            tries = f" (sent {attempts} times, the last wait {this_wait:g} s)"
         raise TransportError(problem + tries)
 
     def _await_reply(self, command: int, sequence: int, request: str, wait: float,
@@ -241,10 +271,12 @@ class DeviceSession:
                 raise TransportError(f"the target advertises {name} {fields[name]:,}; "
                                      f"at most {MAX_TENSOR_BYTES:,} is believed")
         self.max_data = fields["max_data"]
-        build_id = data[INFO_REPLY.size: INFO_REPLY.size + INFO_BUILD_ID_MAX]
+        build_id, capabilities = _info_tail(data[INFO_REPLY.size:])
+        self.replays = bool(capabilities & CAP_REPLAY)
         return DeviceInfo(fields["version"], bytes(fields["model_hash"]), fields["arena_size"],
                           fields["input_size"], fields["output_size"], fields["max_data"],
-                          fields["op_count"], build_id.decode("ascii", "replace"))
+                          fields["op_count"], build_id.decode("ascii", "replace"),
+                          capabilities)
 
     def load_input(self, payload: bytes) -> None:
         step = max(self.max_data - 4, 1)
@@ -254,18 +286,42 @@ class DeviceSession:
 
     def invoke(self, count: int = 1, timeout: float | None = None) -> tuple[int, int]:
         """Run `count` inferences. `timeout` is the caller's limit; once an inference was
-        timed, the wait is INVOKE_TIMEOUT_FACTOR times the slowest one (at least the floor),
-        so a lost reply costs seconds, not the whole limit.
+        timed, one attempt's wait is INVOKE_TIMEOUT_FACTOR times the slowest one (at least
+        the floor), so a lost reply costs seconds, not the whole limit.
 
-        INVOKE is not idempotent, yet a lost or garbled reply is recovered without running
-        an inference twice: STATS (idempotent) tells whether the firmware's inference
-        counter moved. If it did, the inference ran and its cycles are STATS' last ones;
-        if not, the request never arrived and INVOKE is sent again."""
+        A replaying firmware (INFO's CAP_REPLAY) answers a resent INVOKE from its kept
+        reply without running it again: the request is simply asked again, its wait
+        doubling, until the limit (a slow inference on a loaded host is still waited for).
+        Without replay, a lost or garbled reply is recovered through STATS (see
+        `_invoke_without_replay`)."""
         limit = self.timeout if timeout is None else timeout
         wait = limit
         if self.slowest_invoke:
             wait = min(limit, max(INVOKE_TIMEOUT_FLOOR,
                                   INVOKE_TIMEOUT_FACTOR * self.slowest_invoke))
+        elif self.replays:
+            wait = min(limit, FIRST_INVOKE_WAIT)
+        if not self.replays:
+            return self._invoke_without_replay(count, limit, wait)
+        start = time.monotonic()
+        data = self.request(Command.INVOKE, struct.pack("<H", count), timeout=wait, limit=limit)
+        return self._invoked(data, count, start)
+
+    def _invoked(self, data: bytes, count: int, start: float) -> tuple[int, int]:
+        """An INVOKE reply's cycles and inference counter; the inference's time noted."""
+        self.slowest_invoke = max(self.slowest_invoke,
+                                  (time.monotonic() - start) / max(count, 1))
+        _, cycles, total = INVOKE_REPLY.unpack_from(
+            self._reply(Command.INVOKE, data, INVOKE_REPLY.size))
+        self.invokes = total
+        return cycles, total
+
+    def _invoke_without_replay(self, count: int, limit: float, wait: float) -> tuple[int, int]:
+        """INVOKE on a firmware that does not replay (older DUT libraries): INVOKE is not
+        idempotent there, yet a lost or garbled reply is recovered without running an
+        inference twice: STATS (idempotent) tells whether the firmware's inference
+        counter moved. If it did, the inference ran and its cycles are STATS' last ones;
+        if not, the request never arrived and INVOKE is sent again."""
         for attempt in range(1 + self.retries):
             before = self.invokes  # known from the last INVOKE or STATS reply
             start = time.monotonic()
@@ -289,12 +345,7 @@ class DeviceSession:
                 if stats.invokes != before:
                     raise
                 continue  # it never ran: send it again
-            self.slowest_invoke = max(self.slowest_invoke,
-                                      (time.monotonic() - start) / max(count, 1))
-            _, cycles, total = INVOKE_REPLY.unpack_from(
-                self._reply(Command.INVOKE, data, INVOKE_REPLY.size))
-            self.invokes = total
-            return cycles, total
+            return self._invoked(data, count, start)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def invoke_until(self, last_op: int, timeout: float | None = None) -> None:
@@ -349,6 +400,15 @@ class DeviceSession:
     def reset_state(self) -> None:
         """The model's variable tensors back to their reset values (a sequence starts)."""
         self._reply(Command.RESET_STATE, self.request(Command.RESET_STATE), 0, exact=True)
+
+
+def _info_tail(tail: bytes) -> tuple[bytes, int]:
+    """INFO's build id and capabilities: the text, then 0x00 and a u32 in firmware that
+    has the field; the text alone (no capabilities) in older firmware."""
+    end = tail.find(0)
+    if end < 0 or end > INFO_BUILD_ID_MAX or len(tail) < end + INFO_CAPS.size:
+        return tail[:INFO_BUILD_ID_MAX].split(b"\0")[0], 0
+    return tail[:end], INFO_CAPS.unpack_from(tail, end)[0]
 
 
 def _where(context: str) -> str:
