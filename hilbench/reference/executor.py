@@ -102,6 +102,9 @@ class Reference:
                          else range(len(op.inputs)))
             args = [self._value(values, op.inputs[p]) for p in positions]
             result = prepared.kernel.run(prepared.params, args)
+            declared = self.graph.tensor(op.outputs[0]).shape
+            if result.shape[1:] != declared:  # same values (Prepare checked the sizes), in
+                result = result.reshape(result.shape[:1] + declared)  # the declared layout
             values[op.outputs[0]] = result
             if keep:
                 layers.append(result)

@@ -91,6 +91,11 @@ def _bias(graph: Graph, op: Operator, channels: int) -> np.ndarray | None:
 
 
 def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool) -> ConvParams:
+    if depthwise and len(op.inputs) == 3 and op.inputs[2] < 0:
+        # TFLM's depthwise kernel takes a third input as the bias whatever its index, and
+        # crashes on the omitted-tensor marker; a depthwise without bias has two inputs
+        raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D: input 2 (bias) is -1 (omitted); "
+                         f"TFLM's kernel crashes on it: give a bias or only 2 inputs")
     require_int8(graph, op, [op.inputs[0], op.inputs[1]], "input")
     require_int8(graph, op, op.outputs, "output")
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
@@ -110,6 +115,9 @@ def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool) -> ConvParam
                          f"{padding} {stride} {dilation}")
     out_h = out_size(padding, in_h, k_h, stride[0], dilation[0])
     out_w = out_size(padding, in_w, k_w, stride[1], dilation[1])
+    if y.shape[0] != x.shape[0]:  # TFLM only DCHECKs it, then writes input-batch rows
+        raise ModelError(f"op {op.index} {op.opcode}: output tensor {y.index} has batch "
+                         f"{y.shape[0]}, input tensor {x.index} has {x.shape[0]}")
     if (out_h, out_w) != tuple(y.shape[1:3]):
         raise ModelError(f"op {op.index} {op.opcode}: output {y.shape} does not match the "
                          f"computed spatial size {(out_h, out_w)}")
@@ -119,6 +127,11 @@ def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool) -> ConvParam
             raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D: filter {weights.shape} "
                              f"does not map {in_c} to {out_c} channels")
         depth_multiplier = out_c // in_c
+        # TFLM's kernel loops over the option's multiplier, not the shapes' ratio
+        if option(op, "depth_multiplier") != depth_multiplier:
+            raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D has depth_multiplier "
+                             f"{option(op, 'depth_multiplier')}; its shapes map {in_c} to "
+                             f"{out_c} channels, a multiplier of {depth_multiplier}")
     elif weights.shape[0] != out_c or weights.shape[3] != in_c:
         raise ModelError(f"op {op.index} CONV_2D: filter {weights.shape} does not map "
                          f"{in_c} to {out_c} channels")
