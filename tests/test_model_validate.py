@@ -189,6 +189,10 @@ def _conv_output_batch(graph):  # tensor 2: op 1 DEPTHWISE_CONV_2D's output
     graph.tensors[2].shape = (3,) + graph.tensors[2].shape[1:]
 
 
+def _fc_output_layout(graph):  # tensor 7: op 0 FULLY_CONNECTED's (1, 16) output
+    graph.tensors[7].shape = (16, 1)
+
+
 TFLM_REFUSES = [
     ("pool-scale", KWS, _pool_rescaled,
      ["op 9 AVERAGE_POOL_2D: output tensor 31", "scale 3.4e+38", "TFLM requires the input's"]),
@@ -203,6 +207,8 @@ HILBENCH_REFUSES = [  # TFLM runs these, but computes garbage: only DCHECKs guar
      ["op 1 DEPTHWISE_CONV_2D has depth_multiplier 7", "multiplier of 8"]),
     ("output-batch", SPEECH, _conv_output_batch,
      ["op 1 DEPTHWISE_CONV_2D: output tensor 2 has batch 3, input tensor 4 has 1"]),
+    ("fc-output-layout", HELLO, _fc_output_layout,
+     ["op 0 FULLY_CONNECTED: output tensor 7 shape [16, 1]", "weights' 16 units"]),
 ]
 
 

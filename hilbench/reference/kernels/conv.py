@@ -241,6 +241,9 @@ def prepare_fully_connected(graph: Graph, op: Operator) -> FullyConnectedParams:
                          f"split into rows of {accum_depth}")
     if y.size != (x.size // accum_depth) * out_depth:
         raise ModelError(f"op {op.index} FULLY_CONNECTED: output {y.shape} does not match")
+    if not y.shape or y.shape[-1] != out_depth:  # TFLM counts rows by the last dimension
+        raise ModelError(f"op {op.index} FULLY_CONNECTED: output tensor {y.index} shape "
+                         f"{list(y.shape)} does not end in the weights' {out_depth} units")
     multiplier, shift = per_channel_multipliers(x.scale, w.quantization.scale, y.scale,
                                                 out_depth)
     act_min, act_max = activation_range(option(op, "activation"), y, op)
