@@ -218,6 +218,24 @@ def _mutant(base, mutate):
     return graph
 
 
+def _without_zero_points(graph, tensor: int) -> bytes:
+    """The model with tensor's zero-point vector emptied (scales kept): TFLM's allocator
+    then leaves the tensor unquantized, scale 0."""
+    import struct
+
+    data = bytearray(write_tflite(graph))
+    q = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0).Tensors(tensor).Quantization()
+    start = q._tab.Vector(q._tab.Offset(10))  # QuantizationParameters.zero_point
+    struct.pack_into("<I", data, start - 4, 0)
+    return bytes(data)
+
+
+def test_scales_without_zero_points_are_not_quantization():
+    bias = HELLO.operators[2].inputs[2]
+    with pytest.raises(ModelError, match=r"op 2 FULLY_CONNECTED: bias .* has scale 0\.0"):
+        Reference(parse_tflite(_without_zero_points(HELLO, bias)))
+
+
 @pytest.mark.parametrize("base, mutate, fragments",
                          [case[1:] for case in TFLM_REFUSES + HILBENCH_REFUSES],
                          ids=[case[0] for case in TFLM_REFUSES + HILBENCH_REFUSES])
@@ -237,6 +255,8 @@ def test_tflm_refuses_or_crashes_on_the_same_mutants():
     try:
         verdicts = {name: worker.ask(write_tflite(_mutant(base, mutate)))
                     for name, base, mutate, _ in TFLM_REFUSES}
+        verdicts["bias-without-zero-points"] = worker.ask(
+            _without_zero_points(HELLO, HELLO.operators[2].inputs[2]))
         baseline = worker.ask(write_tflite(SPEECH))
     finally:
         worker.close()

@@ -203,7 +203,10 @@ class _Reader:
         scale = np.asarray(q.ScaleAsNumpy(), dtype=np.float32).reshape(-1)
         zero_point = np.asarray(_ints(q.ZeroPointAsNumpy()), dtype=np.int64).reshape(-1)
         if zero_point.size == 0:
-            zero_point = np.zeros(scale.size, np.int64)
+            # TFLM's allocator quantizes a tensor only when it has both scales and zero
+            # points; read as quantized with zero points 0, an FC bias passed TFLM's
+            # bias-scale check here while TFLM saw scale 0 and refused the model
+            return None
         if zero_point.size == 1 and scale.size > 1:
             zero_point = np.repeat(zero_point, scale.size)
         if zero_point.size != scale.size:
