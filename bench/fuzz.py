@@ -409,8 +409,13 @@ def model_campaign(count: int, seed: int = 0, tflm: bool = True,
     try:
         for n, (label, data) in enumerate(mutants(count, seed)):
             counts.mutants += 1
-            if log is not None and n and n % 1000 == 0:
-                print(f"  {n} mutants ...", file=log, flush=True)
+            if log is not None and n and n % 250 == 0:  # a time-boxed run still has figures
+                print(f"  {n} mutants: {counts.accepted} accepted, {counts.refused} refused, "
+                      f"{counts.failures} failures ({counts.tracebacks} tracebacks, "
+                      f"{counts.hangs} hangs, {counts.blowups} blow-ups, {counts.bad_lines} bad "
+                      f"lines, {counts.tflm_refused_hilbench_accepted} TFLM-refused accepted, "
+                      f"{counts.tflm_crashed} TFLM crashes, {counts.outputs_differ} differ)",
+                      file=log, flush=True)
             answer = ours.ask(data)
             if "dead" in answer:
                 if answer["dead"] == "hang":
