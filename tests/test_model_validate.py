@@ -230,6 +230,24 @@ def _without_zero_points(graph, tensor: int) -> bytes:
     return bytes(data)
 
 
+def _metadata_vtable_outside() -> bytes:
+    """The hello-world file with its first metadata table's vtable offset pushed before
+    the start of the file (one byte changed, as a fuzz mutant did)."""
+    import struct
+
+    data = bytearray((SHARED_MODELS / "tflm_hello_world_int8.tflite").read_bytes())
+    pos = tflite.Model.GetRootAsModel(data, 0).Metadata(0)._tab.Pos
+    struct.pack_into("<i", data, pos, struct.unpack_from("<i", data, pos)[0] + 256)
+    return bytes(data)
+
+
+def test_unused_table_with_a_vtable_outside_the_file():
+    # flatbuffers raises TypeError for the negative offset; the bounds walk once took it
+    # for "this accessor needs arguments" and let the model through
+    with pytest.raises(ModelError, match="malformed TFLite flatbuffer .TypeError: bad number"):
+        parse_tflite(_metadata_vtable_outside())
+
+
 def test_scales_without_zero_points_are_not_quantization():
     bias = HELLO.operators[2].inputs[2]
     with pytest.raises(ModelError, match=r"op 2 FULLY_CONNECTED: bias .* has scale 0\.0"):
@@ -255,6 +273,7 @@ def test_tflm_refuses_or_crashes_on_the_same_mutants():
     try:
         verdicts = {name: worker.ask(write_tflite(_mutant(base, mutate)))
                     for name, base, mutate, _ in TFLM_REFUSES}
+        verdicts["metadata-vtable"] = worker.ask(_metadata_vtable_outside())
         verdicts["bias-without-zero-points"] = worker.ask(
             _without_zero_points(HELLO, HELLO.operators[2].inputs[2]))
         baseline = worker.ask(write_tflite(SPEECH))

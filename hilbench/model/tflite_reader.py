@@ -274,10 +274,11 @@ def _fields(table: Any) -> list[Any]:
             children += [x for x in (method(j) for j in range(getattr(table, f"{name}Length")()))
                          if hasattr(x, "_tab")]
             continue
-        try:
-            value = method()
-        except TypeError:  # an accessor that needs arguments this walk cannot give
+        if method.__func__.__code__.co_argcount > 1:  # needs arguments this walk cannot give
             continue
+        # no try: flatbuffers reports a negative offset as a TypeError ("bad number -16 for
+        # type uint32"), which TFLM's Python runtime also meets and refuses the model on
+        value = method()
         if name == "BuiltinOptions" and value is not None:
             kind = _OPTION_TYPE_NAMES.get(getattr(table, f"{name}Type")())
             options_cls = getattr(tflite, kind, None) if kind and kind != "NONE" else None
