@@ -242,10 +242,26 @@ def _metadata_vtable_outside() -> bytes:
 
 
 def test_unused_table_with_a_vtable_outside_the_file():
-    # flatbuffers raises TypeError for the negative offset; the bounds walk once took it
-    # for "this accessor needs arguments" and let the model through
-    with pytest.raises(ModelError, match="malformed TFLite flatbuffer .TypeError: bad number"):
+    # flatbuffers raised TypeError for the negative offset, which the bounds walk once took
+    # for "this accessor needs arguments"; the table checks now name it first
+    with pytest.raises(ModelError, match="Metadata table at offset [0-9]+ has its vtable at -"):
         parse_tflite(_metadata_vtable_outside())
+
+
+def _options_vtable_shifted() -> bytes:
+    """micro_speech with SOFTMAX's options table pointing one byte past its vtable (a
+    fuzz mutant's one changed byte): TFLM's C++ runtime aborts on it."""
+    import struct
+
+    data = bytearray((SHARED_MODELS / "tflm_micro_speech_int8.tflite").read_bytes())
+    pos = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0).Operators(3).BuiltinOptions().Pos
+    struct.pack_into("<i", data, pos, struct.unpack_from("<i", data, pos)[0] + 1)
+    return bytes(data)
+
+
+def test_misaligned_vtable_is_malformed():
+    with pytest.raises(ModelError, match="SoftmaxOptions table at offset [0-9]+ has its vtable"):
+        parse_tflite(_options_vtable_shifted())
 
 
 def test_scales_without_zero_points_are_not_quantization():
@@ -274,6 +290,7 @@ def test_tflm_refuses_or_crashes_on_the_same_mutants():
         verdicts = {name: worker.ask(write_tflite(_mutant(base, mutate)))
                     for name, base, mutate, _ in TFLM_REFUSES}
         verdicts["metadata-vtable"] = worker.ask(_metadata_vtable_outside())
+        verdicts["options-vtable-shifted"] = worker.ask(_options_vtable_shifted())
         verdicts["bias-without-zero-points"] = worker.ask(
             _without_zero_points(HELLO, HELLO.operators[2].inputs[2]))
         baseline = worker.ask(write_tflite(SPEECH))

@@ -254,7 +254,26 @@ def _verify_bounds(model: Any) -> None:
         seen.add(key)
         if len(seen) > _MAX_TABLES:
             raise ModelError("model has too many tables")
+        _check_table_start(table)
         stack.extend(_fields(table))
+
+
+def _check_table_start(table: Any) -> None:
+    """The flatbuffers verifier's table checks, which TFLM's C++ runtime relies on (it
+    aborts the process on a misaligned vtable): the table 4-aligned, its vtable 2-aligned
+    and inside the file with an even size. Python's reader does not care, so one flipped
+    bit in an soffset used to read options from a shifted vtable."""
+    tab = table._tab
+    data = tab.Bytes
+    if tab.Pos % 4 or not 0 <= tab.Pos <= len(data) - 4:
+        raise ModelError(f"malformed TFLite flatbuffer: {type(table).__name__} table at "
+                         f"offset {tab.Pos} is misaligned or outside the file")
+    vtable = tab.Pos - int.from_bytes(data[tab.Pos:tab.Pos + 4], "little", signed=True)
+    size = (int.from_bytes(data[vtable:vtable + 2], "little")
+            if 0 <= vtable <= len(data) - 4 else -1)
+    if vtable % 2 or size < 4 or size % 2 or vtable + size > len(data):
+        raise ModelError(f"malformed TFLite flatbuffer: {type(table).__name__} table at "
+                         f"offset {tab.Pos} has its vtable at {vtable} (size {size})")
 
 
 def _fields(table: Any) -> list[Any]:
