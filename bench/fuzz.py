@@ -241,14 +241,26 @@ def _digest(arrays: list[np.ndarray]) -> str:
     return h.hexdigest()[:16]
 
 
-def _check_tflm(data: bytes) -> dict[str, Any]:
-    """TFLM's verdict on a model hilbench accepted, and its outputs on the same vectors."""
+def _tflm_log(log: Path | None) -> str:
+    """The last lines TFLM printed (its MicroPrintf goes to file descriptor 2): the check
+    that failed, e.g. `pooling_common.cc:73 scale_diff <= 1.0e-6 was not true.`"""
+    if log is None or not log.exists():
+        return ""
+    lines = [x.strip() for x in log.read_text("utf-8", "replace").splitlines() if x.strip()]
+    return " | ".join(lines[-2:])[:300]
+
+
+def _check_tflm(data: bytes, log: Path | None = None) -> dict[str, Any]:
+    """TFLM's verdict on a model hilbench accepted, and its outputs on the same vectors.
+    `log`: the file TFLM's messages go to; its last lines explain a refusal."""
     from hilbench.model.tflite_reader import parse_tflite
     from hilbench.reference.tflm_oracle import _runtime
     from hilbench.run.data import generated_data
 
     graph = parse_tflite(data)
     vectors = generated_data(graph, REFERENCE_VECTORS, 0, near_zero_point=False).inputs
+    if log is not None:
+        os.truncate(log, 0)
     try:
         interpreter = _runtime().Interpreter.from_bytes(data, arena_size=64 << 20)
         outputs: list[list[np.ndarray]] = [[] for _ in graph.outputs]
@@ -259,7 +271,9 @@ def _check_tflm(data: bytes) -> dict[str, Any]:
             for k in range(len(graph.outputs)):
                 outputs[k].append(np.array(interpreter.get_output(k)))
     except Exception as exc:  # noqa: BLE001 - TFLM refusing is the answer sought
-        return {"refused": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        reason = _tflm_log(log)
+        return {"refused": f"{type(exc).__name__}: {str(exc)[:200]}"
+                           + (f" ({reason})" if reason else "")}
     stacked = [np.stack(o).reshape((REFERENCE_VECTORS,) + t.shape)
                for o, t in zip(outputs, graph.output_tensors)]
     return {"refused": None, "digest": _digest(stacked)}
@@ -277,12 +291,16 @@ def _worker_main(kind: str, scratch: Path) -> None:
     real_stdout = os.fdopen(os.dup(1), "w")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
+    log = None
+    if kind != "hilbench":  # TFLM's reasons (fd 2) to a file that explains each refusal
+        log = scratch / "tflm.log"
+        os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
     while True:
         head = stdin.read(4)
         if len(head) < 4:
             return
         data = stdin.read(struct.unpack("<I", head)[0])
-        answer = _check_hilbench(data, scratch) if kind == "hilbench" else _check_tflm(data)
+        answer = _check_hilbench(data, scratch) if kind == "hilbench" else _check_tflm(data, log)
         real_stdout.write(json.dumps(answer) + "\n")
         real_stdout.flush()
 
@@ -368,8 +386,10 @@ class ModelCounts:
 
     @property
     def failures(self) -> int:
+        # outputs that differ from TFLM's on a model both accept: a result that lies
         return (self.tracebacks + self.hangs + self.blowups + self.bad_lines
-                + self.tflm_refused_hilbench_accepted + self.tflm_crashed)
+                + self.tflm_refused_hilbench_accepted + self.tflm_crashed
+                + self.outputs_differ)
 
 
 def _judge_command(name: str, result: dict[str, Any], counts: ModelCounts, label: str) -> None:
@@ -395,6 +415,13 @@ def model_campaign(count: int, seed: int = 0, tflm: bool = True,
     try:
         for n, (label, data) in enumerate(mutants(count, seed)):
             counts.mutants += 1
+            if log is not None and n and n % 250 == 0:  # a time-boxed run still has figures
+                print(f"  {n} mutants: {counts.accepted} accepted, {counts.refused} refused, "
+                      f"{counts.failures} failures ({counts.tracebacks} tracebacks, "
+                      f"{counts.hangs} hangs, {counts.blowups} blow-ups, {counts.bad_lines} bad "
+                      f"lines, {counts.tflm_refused_hilbench_accepted} TFLM-refused accepted, "
+                      f"{counts.tflm_crashed} TFLM crashes, {counts.outputs_differ} differ)",
+                      file=log, flush=True)
             answer = ours.ask(data)
             if "dead" in answer:
                 if answer["dead"] == "hang":
@@ -416,7 +443,10 @@ def model_campaign(count: int, seed: int = 0, tflm: bool = True,
             counts.tflm_checked += 1
             if "dead" in verdict:
                 counts.tflm_crashed += 1
-                counts.findings.append(f"{label}: TFLM {verdict['dead']}, hilbench accepted")
+                reason = _tflm_log(Path(theirs.scratch) / "tflm.log") if theirs.scratch else ""
+                counts.findings.append(f"{label}: TFLM {verdict['dead']} (status "
+                                       f"{verdict['status']}{'; ' + reason if reason else ''}),"
+                                       f" hilbench accepted")
             elif verdict["refused"]:
                 counts.tflm_refused_hilbench_accepted += 1
                 counts.findings.append(f"{label}: TFLM refused ({verdict['refused']}), "
@@ -424,8 +454,6 @@ def model_campaign(count: int, seed: int = 0, tflm: bool = True,
             elif verdict["digest"] != answer["digest"]:
                 counts.outputs_differ += 1
                 counts.findings.append(f"{label}: outputs differ from TFLM's")
-            if log is not None and (n + 1) % 500 == 0:
-                print(f"  {n + 1} mutants ...", file=log, flush=True)
     finally:
         ours.close()
         theirs.close()
@@ -916,6 +944,8 @@ def main() -> int:
     parser.add_argument("--no-tflm", action="store_true", help="skip the TFLM comparison")
     parser.add_argument("--decoder", type=int, default=1_000_000,
                         help="inputs through the firmware's decoder per frame size (10^6)")
+    parser.add_argument("--findings", type=Path, metavar="FILE",
+                        help="write every model finding to FILE (the summary shows 20)")
     parser.add_argument("--link", type=float, nargs="*", default=[1e-3, 1e-2],
                         metavar="RATE", help="byte-corruption rates for the QEMU link runs")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -975,6 +1005,8 @@ def main() -> int:
                   f"hilbench, {m.tflm_crashed} crashed TFLM, {m.outputs_differ} with outputs "
                   f"different from TFLM's")
         _print_findings(m.findings)
+        if args.findings:
+            args.findings.write_text("".join(f"{line}\n" for line in m.findings))
         failed |= bool(m.failures)
     return 1 if failed else 0
 

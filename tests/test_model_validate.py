@@ -155,3 +155,168 @@ def test_npy_header_claiming_a_terabyte(tmp_path):
     model = SHARED_MODELS / "tflm_hello_world_int8.tflite"
     assert_one_line_error(hilbench("reference", model, "--input", path),
                           "huge.npy is not a NumPy .npy array")
+
+
+# --- mutants the model fuzz campaign (bench/fuzz.py) found TFLM refusing or crashing on
+# while hilbench accepted them, or ending in a traceback. Each: (id, base graph, mutation,
+# fragments of hilbench's one line). The oracle test below holds TFLM to the same verdict,
+# so a check that TFLM does not make cannot creep in here unnoticed.
+
+KWS = parse_tflite((SHARED_MODELS / "kws_ds_cnn_int8.tflite").read_bytes())
+
+
+def _pool_rescaled(graph):  # op 9 AVERAGE_POOL_2D writes tensor 31
+    _requantized(graph.tensors[31], scale=[3.4e38])
+
+
+def _pool_zero_point(graph):
+    _requantized(graph.tensors[31], zero_point=[-127])
+
+
+def _depthwise_omitted_bias(graph):  # op 1: [input, filter, bias]
+    graph.operators[1].inputs[2] = -1
+
+
+def _depthwise_multiplier(graph):  # op 1 maps 1 to 8 channels
+    graph.operators[1].options["depth_multiplier"] = 7
+
+
+def _softmax_scale_near_1_256(graph):  # tensor 9: op 3 SOFTMAX's output
+    _requantized(graph.tensors[9], scale=[np.float32(1 / 256) * np.float32(1.0001)])
+
+
+def _conv_output_batch(graph):  # tensor 2: op 1 DEPTHWISE_CONV_2D's output
+    graph.tensors[2].shape = (3,) + graph.tensors[2].shape[1:]
+
+
+def _fc_output_layout(graph):  # tensor 7: op 0 FULLY_CONNECTED's (1, 16) output
+    graph.tensors[7].shape = (16, 1)
+
+
+TFLM_REFUSES = [
+    ("pool-scale", KWS, _pool_rescaled,
+     ["op 9 AVERAGE_POOL_2D: output tensor 31", "scale 3.4e+38", "TFLM requires the input's"]),
+    ("pool-zero-point", KWS, _pool_zero_point, ["op 9 AVERAGE_POOL_2D", "zero point -127"]),
+    ("depthwise-bias-omitted", SPEECH, _depthwise_omitted_bias,
+     ["op 1 DEPTHWISE_CONV_2D: input 2 (bias) is -1"]),
+    ("softmax-scale", SPEECH, _softmax_scale_near_1_256,
+     ["op 3 SOFTMAX: int8 output tensor 9", "0.00390664"]),
+]
+HILBENCH_REFUSES = [  # TFLM runs these, but computes garbage: only DCHECKs guard them
+    ("depth-multiplier", SPEECH, _depthwise_multiplier,
+     ["op 1 DEPTHWISE_CONV_2D has depth_multiplier 7", "multiplier of 8"]),
+    ("output-batch", SPEECH, _conv_output_batch,
+     ["op 1 DEPTHWISE_CONV_2D: output tensor 2 has batch 3, input tensor 4 has 1"]),
+    ("fc-output-layout", HELLO, _fc_output_layout,
+     ["op 0 FULLY_CONNECTED: output tensor 7 shape [16, 1]", "weights' 16 units"]),
+]
+
+
+def _mutant(base, mutate):
+    graph = copy.deepcopy(base)
+    mutate(graph)
+    return graph
+
+
+def _without_zero_points(graph, tensor: int) -> bytes:
+    """The model with tensor's zero-point vector emptied (scales kept): TFLM's allocator
+    then leaves the tensor unquantized, scale 0."""
+    import struct
+
+    data = bytearray(write_tflite(graph))
+    q = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0).Tensors(tensor).Quantization()
+    start = q._tab.Vector(q._tab.Offset(10))  # QuantizationParameters.zero_point
+    struct.pack_into("<I", data, start - 4, 0)
+    return bytes(data)
+
+
+def _metadata_vtable_outside() -> bytes:
+    """The hello-world file with its first metadata table's vtable offset pushed before
+    the start of the file (one byte changed, as a fuzz mutant did)."""
+    import struct
+
+    data = bytearray((SHARED_MODELS / "tflm_hello_world_int8.tflite").read_bytes())
+    pos = tflite.Model.GetRootAsModel(data, 0).Metadata(0)._tab.Pos
+    struct.pack_into("<i", data, pos, struct.unpack_from("<i", data, pos)[0] + 256)
+    return bytes(data)
+
+
+def test_unused_table_with_a_vtable_outside_the_file():
+    # flatbuffers raised TypeError for the negative offset, which the bounds walk once took
+    # for "this accessor needs arguments"; the table checks now name it first
+    with pytest.raises(ModelError, match="Metadata table at offset [0-9]+ has its vtable at -"):
+        parse_tflite(_metadata_vtable_outside())
+
+
+def _options_vtable_shifted() -> bytes:
+    """micro_speech with SOFTMAX's options table pointing one byte past its vtable (a
+    fuzz mutant's one changed byte): TFLM's C++ runtime aborts on it."""
+    import struct
+
+    data = bytearray((SHARED_MODELS / "tflm_micro_speech_int8.tflite").read_bytes())
+    pos = tflite.Model.GetRootAsModel(data, 0).Subgraphs(0).Operators(3).BuiltinOptions().Pos
+    struct.pack_into("<i", data, pos, struct.unpack_from("<i", data, pos)[0] + 1)
+    return bytes(data)
+
+
+def test_misaligned_vtable_is_malformed():
+    with pytest.raises(ModelError, match="SoftmaxOptions table at offset [0-9]+ has its vtable"):
+        parse_tflite(_options_vtable_shifted())
+
+
+def test_scales_without_zero_points_are_not_quantization():
+    bias = HELLO.operators[2].inputs[2]
+    with pytest.raises(ModelError, match=r"op 2 FULLY_CONNECTED: bias .* has scale 0\.0"):
+        Reference(parse_tflite(_without_zero_points(HELLO, bias)))
+
+
+@pytest.mark.parametrize("base, mutate, fragments",
+                         [case[1:] for case in TFLM_REFUSES + HILBENCH_REFUSES],
+                         ids=[case[0] for case in TFLM_REFUSES + HILBENCH_REFUSES])
+def test_fuzz_found_mutants_are_refused(base, mutate, fragments):
+    _refused(_mutant(base, mutate), *fragments)
+
+
+@pytest.mark.oracle
+def test_tflm_refuses_or_crashes_on_the_same_mutants():
+    import sys
+
+    from support import REPO
+    sys.path.insert(0, str(REPO / "bench"))
+    import fuzz
+
+    worker = fuzz._Worker("tflm")  # its own process: one of these crashes TFLM
+    try:
+        verdicts = {name: worker.ask(write_tflite(_mutant(base, mutate)))
+                    for name, base, mutate, _ in TFLM_REFUSES}
+        verdicts["metadata-vtable"] = worker.ask(_metadata_vtable_outside())
+        verdicts["options-vtable-shifted"] = worker.ask(_options_vtable_shifted())
+        verdicts["bias-without-zero-points"] = worker.ask(
+            _without_zero_points(HELLO, HELLO.operators[2].inputs[2]))
+        baseline = worker.ask(write_tflite(SPEECH))
+    finally:
+        worker.close()
+    assert baseline.get("refused") is None and "dead" not in baseline, baseline
+    for name, verdict in verdicts.items():
+        assert "dead" in verdict or verdict["refused"], (name, verdict)
+
+
+def test_depthwise_without_a_bias_input_still_runs():
+    graph = copy.deepcopy(SPEECH)
+    graph.operators[1].inputs = graph.operators[1].inputs[:2]  # TFLM runs this one
+    Reference(parse_tflite(write_tflite(graph)))
+
+
+def test_concatenation_limits_as_tflm():
+    from hilbench.model.builder import GraphBuilder
+
+    b = GraphBuilder()
+    parts = [b.input(f"x{i}", (1, 2), scale=0.5) for i in range(11)]
+    b.output(b.op("CONCATENATION", parts, [b.tensor("y", (1, 22), scale=0.5)],
+                  axis=1, activation="NONE"))
+    _refused(b.graph(), "op 0 CONCATENATION has 11 inputs; TFLM takes at most 10")
+    b = GraphBuilder()
+    parts = [b.input(f"x{i}", (1, 1, 1, 1, 2), scale=0.5) for i in range(2)]
+    b.output(b.op("CONCATENATION", parts, [b.tensor("y", (1, 1, 1, 1, 4), scale=0.5)],
+                  axis=4, activation="NONE"))
+    _refused(b.graph(), "op 0 CONCATENATION: input tensor 0 has 5 dimensions")

@@ -273,7 +273,10 @@ class _Reader:
         scale = np.asarray(q.ScaleAsNumpy(), dtype=np.float32).reshape(-1)
         zero_point = np.asarray(_ints(q.ZeroPointAsNumpy()), dtype=np.int64).reshape(-1)
         if zero_point.size == 0:
-            zero_point = np.zeros(scale.size, np.int64)
+            # TFLM's allocator quantizes a tensor only when it has both scales and zero
+            # points; read as quantized with zero points 0, an FC bias passed TFLM's
+            # bias-scale check here while TFLM saw scale 0 and refused the model
+            return None
         if zero_point.size == 1 and scale.size > 1:
             zero_point = np.repeat(zero_point, scale.size)
         if zero_point.size != scale.size:
@@ -321,7 +324,26 @@ def _verify_bounds(model: Any) -> None:
         seen.add(key)
         if len(seen) > _MAX_TABLES:
             raise ModelError("model has too many tables")
+        _check_table_start(table)
         stack.extend(_fields(table))
+
+
+def _check_table_start(table: Any) -> None:
+    """The flatbuffers verifier's table checks, which TFLM's C++ runtime relies on (it
+    aborts the process on a misaligned vtable): the table 4-aligned, its vtable 2-aligned
+    and inside the file with an even size. Python's reader does not care, so one flipped
+    bit in an soffset used to read options from a shifted vtable."""
+    tab = table._tab
+    data = tab.Bytes
+    if tab.Pos % 4 or not 0 <= tab.Pos <= len(data) - 4:
+        raise ModelError(f"malformed TFLite flatbuffer: {type(table).__name__} table at "
+                         f"offset {tab.Pos} is misaligned or outside the file")
+    vtable = tab.Pos - int.from_bytes(data[tab.Pos:tab.Pos + 4], "little", signed=True)
+    size = (int.from_bytes(data[vtable:vtable + 2], "little")
+            if 0 <= vtable <= len(data) - 4 else -1)
+    if vtable % 2 or size < 4 or size % 2 or vtable + size > len(data):
+        raise ModelError(f"malformed TFLite flatbuffer: {type(table).__name__} table at "
+                         f"offset {tab.Pos} has its vtable at {vtable} (size {size})")
 
 
 def _fields(table: Any) -> list[Any]:
@@ -341,10 +363,11 @@ def _fields(table: Any) -> list[Any]:
             children += [x for x in (method(j) for j in range(getattr(table, f"{name}Length")()))
                          if hasattr(x, "_tab")]
             continue
-        try:
-            value = method()
-        except TypeError:  # an accessor that needs arguments this walk cannot give
+        if method.__func__.__code__.co_argcount > 1:  # needs arguments this walk cannot give
             continue
+        # no try: flatbuffers reports a negative offset as a TypeError ("bad number -16 for
+        # type uint32"), which TFLM's Python runtime also meets and refuses the model on
+        value = method()
         if name == "BuiltinOptions" and value is not None:
             kind = _OPTION_TYPE_NAMES.get(getattr(table, f"{name}Type")())
             options_cls = getattr(tflite, kind, None) if kind and kind != "NONE" else None

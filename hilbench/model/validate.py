@@ -149,6 +149,7 @@ def validate_op(graph: Graph, op: Operator, budget: int = MEMORY_BUDGET) -> None
         _check_bias_scale(graph, op, where)
     if op.opcode == "UNIDIRECTIONAL_SEQUENCE_LSTM":
         check_lstm(graph, op, where)
+    _check_same_size(graph, op, where)
     need = working_bytes(graph, op)
     if need > budget:
         raise ModelError(f"{where} needs {need:,} bytes of host working memory per vector; "
@@ -329,3 +330,18 @@ def check_lstm(graph: Graph, op: Operator, where: str) -> None:
     cell_clip = op.options.get("cell_clip", 0.0)
     if not isinstance(cell_clip, (int, float)):
         raise ModelError(f"{where} has cell_clip {short(cell_clip)}; expected a number")
+# --- element-wise ops: one output value per input value -----------------------------------
+
+# Ops whose kernels map each input value to one output value: TFLM takes the flat size of
+# either (MatchingFlatSize only DCHECKs them), so a mutated output shape would have it
+# write past, or short of, the output; hilbench's kernel would return the input's shape.
+_SAME_SIZE_OPS = {"QUANTIZE", "DEQUANTIZE"}
+
+
+def _check_same_size(graph: Graph, op: Operator, where: str) -> None:
+    if op.opcode not in _SAME_SIZE_OPS:
+        return
+    x, y = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
+    if element_count(x.shape) != element_count(y.shape):
+        raise ModelError(f"{where}: output {_where(y)} shape {short(list(y.shape))} does not "
+                         f"hold the {element_count(x.shape):,} values of input {_where(x)}")

@@ -135,7 +135,10 @@ class Reference:
             positions = (prepared.kernel.data_inputs if prepared.kernel.data_inputs is not None
                          else range(len(op.inputs)))
             args = [self._value(values, op.inputs[p], state, rows) for p in positions]
-            results = op_results(prepared.kernel.run(prepared.params, args))
+            results = tuple(_declared_layout(result, self.graph.tensor(index).shape)
+                            for index, result in zip(
+                                op.outputs,
+                                op_results(prepared.kernel.run(prepared.params, args))))
             values.update(zip(op.outputs, results))  # every output, for its later readers
             for index, result in zip(op.outputs, results):
                 if self.graph.tensor(index).is_variable:
@@ -158,6 +161,14 @@ class Reference:
         if tensor.data is None:
             raise ModelError(f"tensor {tensor.name!r} is read before any op writes it")
         return tensor.data[np.newaxis]  # constants broadcast over the vector axis
+
+
+def _declared_layout(result: np.ndarray, declared: tuple[int, ...]) -> np.ndarray:
+    """A kernel's result in its output tensor's declared shape: the same values (Prepare
+    checked the sizes), in the layout the model declares."""
+    if result.shape[1:] == declared:
+        return result
+    return result.reshape(result.shape[:1] + declared)
 
 
 def op_results(result: np.ndarray | tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:

@@ -176,9 +176,11 @@ _SOFTMAX_ACCUMULATION_INTEGER_BITS = 12
 
 def prepare_softmax(graph: Graph, op: Operator) -> SoftmaxParams:
     x, y = _unary(graph, op)
-    if y.zero_point != INT8_MIN or abs(float(y.scale) - 1 / 256) > 0.001 / 256:
-        raise ModelError(f"op {op.index} SOFTMAX: int8 output must have scale 1/256 and zero "
-                         f"point -128 (TFLM), got {float(y.scale):.6g} / {y.zero_point}")
+    # TFLM's SoftmaxPrepare compares the float32 scale for equality, not within a tolerance
+    if y.zero_point != INT8_MIN or y.scale != np.float32(1 / 256):
+        raise ModelError(f"op {op.index} SOFTMAX: int8 output tensor {y.index} must have scale "
+                         f"1/256 and zero point -128 (TFLM), got {float(y.scale):.9g} / "
+                         f"{y.zero_point}")
     beta = float(np.float32(op.options.get("beta", 1.0)))
     real = min(beta * float(x.scale) * (1 << (31 - _SOFTMAX_SCALED_DIFF_INTEGER_BITS)),
                (1 << 31) - 1.0)

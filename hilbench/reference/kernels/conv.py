@@ -101,6 +101,11 @@ def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool,
                        wide: bool = False) -> ConvParams:
     """wide: int16 activations with int8 weights (TFLM's int16x8 kernels), whose bias is
     int64 (or int32) and whose activations have zero point 0 (the reader checks that)."""
+    if depthwise and len(op.inputs) == 3 and op.inputs[2] < 0:
+        # TFLM's depthwise kernel takes a third input as the bias whatever its index, and
+        # crashes on the omitted-tensor marker; a depthwise without bias has two inputs
+        raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D: input 2 (bias) is -1 (omitted); "
+                         f"TFLM's kernel crashes on it: give a bias or only 2 inputs")
     if wide:
         require_type(graph, op, [op.inputs[0], op.outputs[0]], "activation", np.int16)
         require_int8(graph, op, [op.inputs[1]], "filter")
@@ -124,6 +129,9 @@ def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool,
                          f"{padding} {stride} {dilation}")
     out_h = out_size(padding, in_h, k_h, stride[0], dilation[0])
     out_w = out_size(padding, in_w, k_w, stride[1], dilation[1])
+    if y.shape[0] != x.shape[0]:  # TFLM only DCHECKs it, then writes input-batch rows
+        raise ModelError(f"op {op.index} {op.opcode}: output tensor {y.index} has batch "
+                         f"{y.shape[0]}, input tensor {x.index} has {x.shape[0]}")
     if (out_h, out_w) != tuple(y.shape[1:3]):
         raise ModelError(f"op {op.index} {op.opcode}: output {y.shape} does not match the "
                          f"computed spatial size {(out_h, out_w)}")
@@ -133,6 +141,11 @@ def _prepare_conv_like(graph: Graph, op: Operator, depthwise: bool,
             raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D: filter {weights.shape} "
                              f"does not map {in_c} to {out_c} channels")
         depth_multiplier = out_c // in_c
+        # TFLM's kernel loops over the option's multiplier, not the shapes' ratio
+        if option(op, "depth_multiplier") != depth_multiplier:
+            raise ModelError(f"op {op.index} DEPTHWISE_CONV_2D has depth_multiplier "
+                             f"{option(op, 'depth_multiplier')}; its shapes map {in_c} to "
+                             f"{out_c} channels, a multiplier of {depth_multiplier}")
     elif weights.shape[0] != out_c or weights.shape[3] != in_c:
         raise ModelError(f"op {op.index} CONV_2D: filter {weights.shape} does not map "
                          f"{in_c} to {out_c} channels")
@@ -259,6 +272,9 @@ def prepare_fully_connected(graph: Graph, op: Operator,
                          f"split into rows of {accum_depth}")
     if y.size != (x.size // accum_depth) * out_depth:
         raise ModelError(f"op {op.index} FULLY_CONNECTED: output {y.shape} does not match")
+    if not y.shape or y.shape[-1] != out_depth:  # TFLM counts rows by the last dimension
+        raise ModelError(f"op {op.index} FULLY_CONNECTED: output tensor {y.index} shape "
+                         f"{list(y.shape)} does not end in the weights' {out_depth} units")
     multiplier, shift = per_channel_multipliers(x.scale, w.quantization.scale, y.scale,
                                                 out_depth)
     act_min, act_max = activation_range(option(op, "activation"), y, op)

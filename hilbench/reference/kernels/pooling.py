@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from hilbench.errors import ModelError, UnsupportedOperatorError
-from hilbench.model.graph import Graph, Operator
+from hilbench.model.graph import Graph, Operator, Tensor
+from hilbench.model.validate import short
 from hilbench.reference.prepare_common import (
     activation_range,
     option,
@@ -35,6 +36,7 @@ def prepare_pool(graph: Graph, op: Operator) -> PoolParams:
     require_per_tensor(x, op)
     if len(x.shape) != 4 or len(y.shape) != 4:
         raise UnsupportedOperatorError(op.opcode, op.index, "only 4-D NHWC tensors")
+    _require_same_quantization(op, x, y)
     filt = (option(op, "filter_h"), option(op, "filter_w"))
     stride = (option(op, "stride_h"), option(op, "stride_w"))
     padding = option(op, "padding")
@@ -43,7 +45,7 @@ def prepare_pool(graph: Graph, op: Operator) -> PoolParams:
     _, in_h, in_w, _ = x.shape
     out_h = out_size(padding, in_h, filt[0], stride[0], 1)
     out_w = out_size(padding, in_w, filt[1], stride[1], 1)
-    if (out_h, out_w) != tuple(y.shape[1:3]) or x.shape[3] != y.shape[3]:
+    if (out_h, out_w) != tuple(y.shape[1:3]) or x.shape[::3] != y.shape[::3]:
         raise ModelError(f"op {op.index} {op.opcode}: output {y.shape} does not match input "
                          f"{x.shape}")
     act_min, act_max = activation_range(option(op, "activation"), y, op)
@@ -51,6 +53,17 @@ def prepare_pool(graph: Graph, op: Operator) -> PoolParams:
                       (padding_before(stride[0], 1, in_h, filt[0], out_h),
                        padding_before(stride[1], 1, in_w, filt[1], out_w)),
                       act_min, act_max, y.shape)
+
+
+def _require_same_quantization(op: Operator, x: Tensor, y: Tensor) -> None:
+    """TFLM's PoolingPrepare: the kernels copy or average int8 values without
+    requantizing, so the output must carry the input's scale (within 1e-6, compared as
+    doubles of the float32 values) and zero point."""
+    if abs(float(x.scale) - float(y.scale)) > 1e-6 or x.zero_point != y.zero_point:
+        raise ModelError(f"op {op.index} {op.opcode}: output tensor {y.index} "
+                         f"{short(repr(y.name))} has scale {float(y.scale):.7g} zero point "
+                         f"{y.zero_point}; TFLM requires the input's, {float(x.scale):.7g} "
+                         f"and {x.zero_point}")
 
 
 def _windows(p: PoolParams, padded: np.ndarray):

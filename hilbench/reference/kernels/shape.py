@@ -67,6 +67,9 @@ def pad(p: PadParams, inputs: list[np.ndarray]) -> np.ndarray:
     return np.pad(inputs[0], ((0, 0),) + p.paddings, constant_values=p.value)
 
 
+_CONCAT_MAX_INPUTS = 10
+
+
 @dataclass
 class ConcatenationParams:
     axis: int  # in tensor coordinates, non-negative
@@ -83,10 +86,16 @@ def prepare_concatenation(graph: Graph, op: Operator) -> ConcatenationParams:
         raise ModelError(f"op {op.index} CONCATENATION: axis {option(op, 'axis')} out of range")
     if option(op, "activation") != "NONE":
         raise UnsupportedOperatorError(op.opcode, op.index, "fused activation on CONCATENATION")
+    if len(op.inputs) > _CONCAT_MAX_INPUTS:  # TFLM's kMaxInputNum
+        raise ModelError(f"op {op.index} CONCATENATION has {len(op.inputs)} inputs; TFLM "
+                         f"takes at most {_CONCAT_MAX_INPUTS}")
     total = 0
     for i in op.inputs:
         t = graph.tensor(i)
         require_per_tensor(t, op)
+        if len(t.shape) > 4:  # TFLM: "does not currently support num dimensions >4"
+            raise ModelError(f"op {op.index} CONCATENATION: input tensor {t.index} has "
+                             f"{len(t.shape)} dimensions; TFLM takes at most 4")
         if len(t.shape) != rank or any(t.shape[d] != y.shape[d] for d in range(rank) if d != axis):
             raise ModelError(f"op {op.index} CONCATENATION: input {t.shape} does not fit "
                              f"output {y.shape} on axis {axis}")
