@@ -87,8 +87,9 @@ def random_graph(seed: int):
             x = y
         elif kind == "pool" and min(shape[1:3]) >= 2:
             oh, ow = (shape[1] + 1) // 2, (shape[2] + 1) // 2
-            y = b.tensor(f"t{len(b.graph().tensors)}", (1, oh, ow, shape[3]), scale=0.05,
-                         zero_point=0)
+            q = b.tensors[x]  # TFLM's pooling keeps the input's scale and zero point
+            y = b.tensor(f"t{len(b.graph().tensors)}", (1, oh, ow, shape[3]),
+                         scale=float(q.scale), zero_point=q.zero_point)
             b.op("AVERAGE_POOL_2D", [x], [y], padding="SAME", stride_h=2, stride_w=2,
                  filter_h=2, filter_w=2, activation="NONE")
             x, shape = y, (1, oh, ow, shape[3])
