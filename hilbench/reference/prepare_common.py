@@ -15,7 +15,8 @@ INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 # the operators with int16x8 kernels (kernels/int16.py, kernels/transpose_conv.py), for
 # the refusal of any other
 INT16_OPERATORS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SOFTMAX",
-                   "QUANTIZE", "DEQUANTIZE", "RESHAPE", "TRANSPOSE_CONV")
+                   "QUANTIZE", "DEQUANTIZE", "RESHAPE", "TRANSPOSE_CONV",
+                   "UNIDIRECTIONAL_SEQUENCE_LSTM")
 
 
 def activation_range(activation: str, output: Tensor, op: Operator) -> tuple[int, int]:
