@@ -21,20 +21,19 @@ VECTORS = 200
 QEMU_VECTORS = 12
 
 
-@pytest.mark.oracle
-@pytest.mark.parametrize("case", cases_lstm.LSTM16_CASES)
-def test_lstm_s16_matches_tflm(case):
-    graph, model = roundtrip(cases_lstm.lstm_model(**cases_lstm.LSTM16_CASES[case]))
-    compare_with_tflm(graph, model, VECTORS)
+# each case at sequence length 1, and the model the QEMU tests run also with sequences of
+# 4, where the int16 hidden state and the cell state carry from one inference to the next
+ORACLE_RUNS = {**{case: (case, 1) for case in cases_lstm.LSTM16_CASES},
+               "qemu_edge_model": ("edges", 1), "qemu_edge_model_sequences_of_4": ("edges", 4)}
 
 
 @pytest.mark.oracle
-@pytest.mark.parametrize("steps", [1, 4])
-def test_lstm_s16_edge_case_model_matches_tflm(steps):
-    """The model the QEMU tests run; with sequences of 4 the int16 hidden state and the
-    cell state carry from one inference to the next."""
-    compare_with_tflm(*roundtrip(cases_lstm.edge_case_graph_s16()), VECTORS,
-                      sequence_length=steps)
+@pytest.mark.parametrize("run", ORACLE_RUNS)
+def test_lstm_s16_matches_tflm(run):
+    case, steps = ORACLE_RUNS[run]
+    graph = (cases_lstm.edge_case_graph_s16() if case == "edges"
+             else cases_lstm.lstm_model(**cases_lstm.LSTM16_CASES[case]))
+    compare_with_tflm(*roundtrip(graph), VECTORS, sequence_length=steps)
 
 
 def test_lstm_s16_uses_the_int16_range():
