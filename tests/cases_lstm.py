@@ -19,8 +19,9 @@ def lstm_layer(b: GraphBuilder, rng: np.random.Generator, x: int, name: str, *, 
                features: int, units: int, batch: int = 1, time_major: bool = False,
                in_q: tuple[float, int] = (0.05, 3), hidden_q: tuple[float, int] = (1 / 128, 0),
                cell_scale: float = 2.0 ** -11, cell_clip: float = 0.0,
-               w_scale: float = 0.004, bias_range: int = 4000) -> int:
-    """Adds one LSTM reading tensor x; returns its output tensor."""
+               w_scale: float = 0.004, bias_range: int = 4000, dtype: Any = np.int8) -> int:
+    """Adds one LSTM reading tensor x; returns its output tensor. dtype int16: TFLM's
+    int16x8 LSTM (int16 activations and hidden state, int64 biases)."""
     gates = ("input", "forget", "cell", "output")
     inputs = [x]
     for source, depth in (("input", features), ("recurrent", units)):
@@ -34,16 +35,17 @@ def lstm_layer(b: GraphBuilder, rng: np.random.Generator, x: int, name: str, *, 
         in_to_gate = b.tensors[inputs[1 + gates.index(gate)]]
         bias_scale = np.float32(in_q[0]) * np.float32(in_to_gate.scale)
         inputs.append(b.constant(f"{name}_{gate}_bias",
-                                 rng.integers(-bias_range, bias_range + 1, units).astype(np.int32),
+                                 rng.integers(-bias_range, bias_range + 1, units).astype(
+                                     np.int64 if dtype == np.int16 else np.int32),
                                  scale=float(bias_scale), zero_point=0))
     inputs += [-1, -1]  # no projection
-    inputs.append(b.variable(f"{name}_hidden_state", (batch, units), np.int8,
+    inputs.append(b.variable(f"{name}_hidden_state", (batch, units), dtype,
                              scale=hidden_q[0], zero_point=hidden_q[1]))
     inputs.append(b.variable(f"{name}_cell_state", (batch, units), np.int16,
                              scale=cell_scale, zero_point=0))
     inputs += [-1, -1, -1, -1]  # no layer norm
     shape = (steps, batch, units) if time_major else (batch, steps, units)
-    y = b.tensor(f"{name}_out", shape, scale=hidden_q[0], zero_point=hidden_q[1])
+    y = b.tensor(f"{name}_out", shape, dtype, scale=hidden_q[0], zero_point=hidden_q[1])
     b.op("UNIDIRECTIONAL_SEQUENCE_LSTM", inputs, [y], cell_activation="TANH",
          cell_clip=float(cell_clip), proj_clip=0.0, time_major=time_major,
          asymmetric_quantize_inputs=False)
@@ -57,7 +59,7 @@ def lstm_model(seed: int = 7, **spec: Any) -> Graph:
     in_q = spec.get("in_q", (0.05, 3))
     b = GraphBuilder()
     shape = (steps, batch, features) if time_major else (batch, steps, features)
-    x = b.input("x", shape, scale=in_q[0], zero_point=in_q[1])
+    x = b.input("x", shape, spec.get("dtype", np.int8), scale=in_q[0], zero_point=in_q[1])
     b.output(lstm_layer(b, rng, x, "lstm", **spec))
     return b.graph()
 
@@ -129,4 +131,55 @@ def lstm_classifier(steps: int = 6, features: int = 5, units: int = 8,
     probs = b.tensor("probs", (1, classes), scale=1 / 256, zero_point=-128)
     b.op("SOFTMAX", [logits], [probs], beta=1.0)
     b.output(probs)
+    return b.graph()
+
+
+# --- int16x8 (TFLM's EvalLstm<int16, int8, int16, int64>) ---------------------------------
+# int16 activations have zero point 0; an input scale of 0.05 / 128 puts a uniform int16
+# vector on about +-12.8, a hidden scale of 2^-12 the hidden state's +-1 on +-4096.
+S16_IN_Q = (0.05 / 128, 0)
+S16_HIDDEN_Q = (2.0 ** -12, 0)
+S16 = dict(dtype=np.int16, in_q=S16_IN_Q, hidden_q=S16_HIDDEN_Q, bias_range=2_000_000)
+
+LSTM16_CASES: dict[str, dict[str, Any]] = {
+    "odd_units_input_wider": dict(S16, steps=3, features=6, units=5),
+    "one_unit_one_step": dict(S16, steps=1, features=2, units=1, w_scale=0.02),
+    "fine_hidden_clipped_cell": dict(S16, steps=5, features=4, units=3, hidden_q=(2.0 ** -15, 0),
+                                     cell_scale=2.0 ** -15, cell_clip=0.6, w_scale=0.02),
+    "coarse_cell_saturating": dict(S16, steps=6, features=4, units=6, cell_scale=2.0 ** -8,
+                                   w_scale=0.05, bias_range=40_000_000, cell_clip=3.0),
+    "time_major_batch2": dict(S16, steps=3, features=5, units=3, batch=2, time_major=True),
+}
+
+
+def edge_case_graph_s16() -> Graph:
+    """The int16x8 edge cases in one model (one firmware per board), as edge_case_graph:
+    batch-major odd units; time-major through a RESHAPE with a fine, clipped cell state
+    and hidden scale 2^-15; a coarse, saturating cell state behind an int16 QUANTIZE
+    (another input scale); time-major batch 2."""
+    rng = np.random.default_rng(12)
+    b = GraphBuilder()
+    steps, features = 4, 6
+    s16 = dict(dtype=np.int16, hidden_q=S16_HIDDEN_Q, bias_range=2_000_000)
+    x = b.input("x", (1, steps, features), np.int16, scale=S16_IN_Q[0], zero_point=0)
+    a = lstm_layer(b, rng, x, "odd", steps=steps, features=features, units=5, in_q=S16_IN_Q,
+                   **s16)
+    shape = b.constant("tm_shape", np.array([steps, 1, features], np.int32))
+    xt = b.tensor("x_time_major", (steps, 1, features), np.int16, scale=S16_IN_Q[0])
+    b.op("RESHAPE", [x, shape], [xt])
+    t = lstm_layer(b, rng, xt, "tm", steps=steps, features=features, units=3, in_q=S16_IN_Q,
+                   time_major=True, cell_scale=2.0 ** -15, cell_clip=0.6, w_scale=0.02,
+                   **dict(s16, hidden_q=(2.0 ** -15, 0)))
+    coarse_q = (0.2 / 128, 0)
+    xq = b.tensor("x_coarse", (1, steps, features), np.int16, scale=coarse_q[0])
+    b.op("QUANTIZE", [x], [xq])
+    c = lstm_layer(b, rng, xq, "coarse", steps=steps, features=features, units=4,
+                   in_q=coarse_q, cell_scale=2.0 ** -8, w_scale=0.05,
+                   **dict(s16, bias_range=40_000_000))
+    shape2 = b.constant("tm2_shape", np.array([2, 2, features], np.int32))
+    x2 = b.tensor("x_two_steps_two_batches", (2, 2, features), np.int16, scale=S16_IN_Q[0])
+    b.op("RESHAPE", [x, shape2], [x2])
+    d = lstm_layer(b, rng, x2, "batch2", steps=2, batch=2, features=features, units=2,
+                   in_q=S16_IN_Q, time_major=True, **s16)
+    b.output(a, t, c, d)
     return b.graph()

@@ -236,6 +236,7 @@ def _operator_graphs():
         yield f"int16x8-{name}", build()
     yield "svdf-edge-cases", cases_state.svdf_edge_model()
     yield "lstm", cases_lstm.edge_case_graph()
+    yield "lstm-int16x8", cases_lstm.edge_case_graph_s16()
 
 
 OPERATOR_GRAPHS = dict(_operator_graphs())

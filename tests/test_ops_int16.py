@@ -167,4 +167,6 @@ def test_int16_kernel_list_is_the_table():
     from hilbench.reference.kernels import int16
     from hilbench.reference.prepare_common import INT16_OPERATORS
 
-    assert set(INT16_OPERATORS) == set(int16.WIDE_KERNELS) | {"TRANSPOSE_CONV"}
+    # TRANSPOSE_CONV and the LSTM take both types in their own modules
+    assert set(INT16_OPERATORS) == set(int16.WIDE_KERNELS) | {"TRANSPOSE_CONV",
+                                                            "UNIDIRECTIONAL_SEQUENCE_LSTM"}

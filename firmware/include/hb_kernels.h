@@ -548,6 +548,7 @@ typedef struct {
   const int32_t *bias;              /* units values, added to the input product */
   int32_t input_multiplier, input_shift;          /* input product -> int16 Q3.12 */
   int32_t recurrent_multiplier, recurrent_shift;  /* hidden product -> int16 Q3.12 */
+  const int64_t *bias64;            /* hb_lstm_s16 (int16x8): int64 bias, bias is 0 */
 } hb_lstm_gate;
 
 typedef struct {
@@ -569,5 +570,10 @@ typedef struct {
  * int16) carry in the state and are updated in place. */
 hb_status hb_lstm_s8(const hb_lstm_params *p, const int8_t *input, int8_t *hidden_state,
                      int16_t *cell_state, int8_t *output);
+
+/* The int16x8 LSTM (lstm_s16.c): int16 input, output and hidden state (batch x units,
+ * updated in place), int8 weights, int64 biases (the gates' bias64), int16 cell state. */
+hb_status hb_lstm_s16(const hb_lstm_params *p, const int16_t *input, int16_t *hidden_state,
+                      int16_t *cell_state, int16_t *output);
 
 #endif /* HB_KERNELS_H */

@@ -918,6 +918,7 @@ class _Emitter:
                       f"(int16_t *){self.tensor(op.inputs[4])}, {self.tensor(op.outputs[0])})")
 
     def _op_unidirectional_sequence_lstm(self, op: Operator, p: Any) -> None:
+        """hb_lstm_s8, or hb_lstm_s16 for int16x8 (one struct; its biases go to bias64)."""
         gates = []
         for name, wi, wr, bias in zip(GATES, LSTM_INPUT_WEIGHTS, LSTM_RECURRENT_WEIGHTS,
                                       LSTM_BIASES):
@@ -925,7 +926,8 @@ class _Emitter:
             gates.append({
                 "input_weights": self.tensor(op.inputs[wi]),
                 "recurrent_weights": self.tensor(op.inputs[wr]),
-                "bias": self.tensor(op.inputs[bias]),
+                "bias": "0" if p.wide else self.tensor(op.inputs[bias]),
+                "bias64": self.tensor(op.inputs[bias]) if p.wide else "0",
                 "input_multiplier": g.input_requant.multiplier,
                 "input_shift": g.input_requant.shift,
                 "recurrent_multiplier": g.recurrent_requant.multiplier,
@@ -944,11 +946,14 @@ class _Emitter:
             "hidden_multiplier": p.hidden.multiplier, "hidden_shift": p.hidden.shift,
             "cell_scale_power": p.cell_scale_power, "cell_clip": p.cell_clip,
             "sigmoid_table": table})
+        act = "int16_t" if p.wide else "int8_t"
+        x, h, c, y = (self.tensor(i) for i in (op.inputs[0], op.inputs[LSTM_OUTPUT_STATE],
+                                               op.inputs[LSTM_CELL_STATE], op.outputs[0]))
         # the state through non-const pointers to its hb_state slices
-        self.call(op, f"hb_lstm_s8(&{name}, {self.tensor(op.inputs[0])}, "
-                      f"(int8_t *){self.tensor(op.inputs[LSTM_OUTPUT_STATE])}, "
-                      f"(int16_t *){self.tensor(op.inputs[LSTM_CELL_STATE])}, "
-                      f"{self.tensor(op.outputs[0])})")
+        self.call(op, f"hb_lstm_{'s16' if p.wide else 's8'}(&{name}, (const {act} *){x}, "
+                      f"({act} *){h}, (int16_t *){c}, ({act} *){y})")
+
+    _op_unidirectional_sequence_lstm_s16 = _op_unidirectional_sequence_lstm  # by p.wide
 
 
 

@@ -12,10 +12,11 @@ from hilbench.reference.fixedpoint import round_half_away
 
 INT8_MIN, INT8_MAX = -128, 127
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
-# the operators with int16x8 kernels (kernels/int16.py, kernels/transpose_conv.py), for
+# the operators with int16x8 kernels (kernels/int16.py, transpose_conv.py, lstm.py), for
 # the refusal of any other
 INT16_OPERATORS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SOFTMAX",
-                   "QUANTIZE", "DEQUANTIZE", "RESHAPE", "TRANSPOSE_CONV")
+                   "QUANTIZE", "DEQUANTIZE", "RESHAPE", "TRANSPOSE_CONV",
+                   "UNIDIRECTIONAL_SEQUENCE_LSTM")
 
 
 def activation_range(activation: str, output: Tensor, op: Operator) -> tuple[int, int]:

@@ -1,5 +1,9 @@
-"""UNIDIRECTIONAL_SEQUENCE_LSTM, TFLM's integer path for int8 models ("8x8->16"): int8
-input, weights and hidden state, int32 biases, int16 cell state.
+"""UNIDIRECTIONAL_SEQUENCE_LSTM, TFLM's integer paths: for int8 models ("8x8->16"), int8
+input, weights and hidden state, int32 biases, int16 cell state; for int16x8 models
+("16x8->16"), int16 input, output and hidden state, int8 weights, int64 biases, int16 cell
+state. One implementation for both, as TFLM's EvalLstm template: only the gate products
+differ (int16x8 accumulates in int64 and requantizes with the 64-bit
+MultiplyByQuantizedMultiplier) and the hidden state's type bounds its last product.
 
 As TFLM's lstm_eval (the standard Keras/PyTorch LSTM; validate.check_lstm refuses the
 variants): every gate is an int8 fully connected product of the input plus one of the
@@ -26,7 +30,7 @@ from hilbench.model.validate import (LSTM_BIASES, LSTM_CELL_STATE, LSTM_INPUT,
                                      LSTM_INPUT_WEIGHTS, LSTM_OUTPUT_STATE,
                                      LSTM_RECURRENT_WEIGHTS)
 from hilbench.reference import fixedpoint as fp
-from hilbench.reference.prepare_common import require_int8, require_per_tensor
+from hilbench.reference.prepare_common import require_int8, require_per_tensor, require_type
 
 DATA_INPUTS = (LSTM_INPUT, LSTM_OUTPUT_STATE, LSTM_CELL_STATE)
 GATES = ("input", "forget", "cell", "output")  # the order of TFLM's operand positions
@@ -78,7 +82,7 @@ class GateParams:
     """One gate: input and recurrent products, each requantized to int16 Q3.12."""
     input_weights: np.ndarray  # int8 (units, features)
     recurrent_weights: np.ndarray  # int8 (units, units)
-    bias: np.ndarray  # int32 (units,), added to the input product only
+    bias: np.ndarray  # int32 (int64 for int16x8) (units,), added to the input product only
     input_requant: Requant
     recurrent_requant: Requant
 
@@ -100,6 +104,11 @@ class LstmParams:
     cell_scale_power: int  # the cell state's scale is 2^cell_scale_power
     cell_clip: int  # quantized; 0: no clipping
     output_shape: tuple[int, ...]
+    wide: bool = False  # int16x8: int16 activations, int64 biases and accumulators
+
+    @property
+    def activation_type(self) -> type:
+        return np.int16 if self.wide else np.int8
 
 
 def _requant(real: float) -> Requant:
@@ -127,9 +136,16 @@ def prepare_lstm(graph: Graph, op: Operator) -> LstmParams:
     y = graph.tensor(op.outputs[0])
     assert x is not None and hidden is not None and cell is not None  # validate.check_lstm
     weights = LSTM_INPUT_WEIGHTS + LSTM_RECURRENT_WEIGHTS
-    require_int8(graph, op, [op.inputs[LSTM_INPUT], op.inputs[LSTM_OUTPUT_STATE],
-                             *(op.inputs[p] for p in weights)], "input")
-    require_int8(graph, op, op.outputs, "output")
+    wide = x.dtype == np.int16  # TFLM dispatches on the input's type
+    activations = [op.inputs[LSTM_INPUT], op.inputs[LSTM_OUTPUT_STATE]]
+    if wide:
+        require_type(graph, op, activations, "input", np.int16)
+        require_type(graph, op, op.outputs, "output", np.int16)
+        require_type(graph, op, [op.inputs[p] for p in weights], "weights", np.int8)
+    else:
+        require_int8(graph, op, activations + [op.inputs[p] for p in weights], "input")
+        require_int8(graph, op, op.outputs, "output")
+    bias_type = np.int64 if wide else np.int32
     for t in (x, hidden, y, *(operands[p] for p in weights)):
         require_per_tensor(t, op)
     for p in weights:
@@ -141,9 +157,10 @@ def prepare_lstm(graph: Graph, op: Operator) -> LstmParams:
                              f"TFLM requires 0")
     for p in LSTM_BIASES:
         b = operands[p]
-        if b.dtype != np.int32 or b.data is None:
-            raise ModelError(f"{where}: bias {b.name!r} must be constant int32 "
-                             f"(int8 LSTM), got {b.dtype.name}")
+        if b.dtype != bias_type or b.data is None:  # TFLM reads them as bias_type regardless
+            raise ModelError(f"{where}: bias {b.name!r} must be constant "
+                             f"{np.dtype(bias_type).name} ({np.dtype(x.dtype).name} LSTM), "
+                             f"got {b.dtype.name}")
     if cell.dtype != np.int16 or cell.quantization is None:
         raise ModelError(f"{where}: cell state {cell.name!r} must be quantized int16 "
                          f"(TFLM's integer LSTM), got {cell.dtype.name}")
@@ -178,18 +195,23 @@ def prepare_lstm(graph: Graph, op: Operator) -> LstmParams:
         input_cell=_requant(out_scale * out_scale / cell_scale),
         hidden=_requant(out_scale * out_scale / float(hidden.scale)),
         cell_scale_power=power, cell_clip=quantized_clip,
-        output_shape=y.shape)
+        output_shape=y.shape, wide=wide)
 
 
 # --- TFLM's int16 primitives, vectorized --------------------------------------------------
 
 def _fc_int16(x: np.ndarray, offset: int, weights: np.ndarray, bias: np.ndarray | None,
-              r: Requant) -> np.ndarray:
-    """reference_integer_ops::FullyConnected, int8 x int8 -> int16 (zero point 0)."""
+              r: Requant, wide: bool) -> np.ndarray:
+    """reference_integer_ops::FullyConnected, int8 (int16 when wide) x int8 -> int16 (zero
+    point 0). Wide: the accumulator is the int64 bias type, so TFLM picks the 64-bit
+    MultiplyByQuantizedMultiplier, even for the bias-free recurrent product."""
     acc = (x.astype(np.int64) + offset) @ weights.astype(np.int64).T
     if bias is not None:
         acc = acc + bias.astype(np.int64)
-    out = fp.multiply_by_quantized_multiplier(acc, r.multiplier, r.shift)
+    if wide:
+        out = fp.multiply_by_quantized_multiplier_64(acc, r.multiplier, r.shift)
+    else:
+        out = fp.multiply_by_quantized_multiplier(acc, r.multiplier, r.shift)
     return np.clip(out, _INT16_MIN, _INT16_MAX)
 
 
@@ -250,13 +272,15 @@ def lstm(p: LstmParams, args: list[np.ndarray]) -> np.ndarray:
         x = x.transpose(0, 2, 1, 3)
     h = hidden_state.reshape(n, p.batch, p.units).astype(np.int64)
     c = cell_state.reshape(n, p.batch, p.units).astype(np.int64)
-    out = np.empty((n, p.batch, p.time_steps, p.units), np.int8)
+    out = np.empty((n, p.batch, p.time_steps, p.units), p.activation_type)
+    info = np.iinfo(p.activation_type)
 
     def gate(name: str, x_t: np.ndarray, h_prev: np.ndarray) -> np.ndarray:
         g = p.gates[name]
-        from_input = _fc_int16(x_t, p.input_offset, g.input_weights, g.bias, g.input_requant)
+        from_input = _fc_int16(x_t, p.input_offset, g.input_weights, g.bias, g.input_requant,
+                               p.wide)
         from_hidden = _fc_int16(h_prev, p.hidden_offset, g.recurrent_weights, None,
-                                g.recurrent_requant)
+                                g.recurrent_requant, p.wide)
         total = _add_sat16(from_input, from_hidden)
         return tanh_int16(total, -12) if name == "cell" else sigmoid_int16(total)
 
@@ -269,7 +293,7 @@ def lstm(p: LstmParams, args: list[np.ndarray]) -> np.ndarray:
             c = np.clip(c, -p.cell_clip, p.cell_clip)
         output_gate = gate("output", x_t, h)  # still the previous hidden state
         h = _mul(tanh_int16(c, p.cell_scale_power), output_gate, p.hidden,
-                 p.hidden_zero_point, -128, 127)
+                 p.hidden_zero_point, int(info.min), int(info.max))
         out[:, :, t, :] = h
     hidden_state[...] = h.reshape(hidden_state.shape).astype(hidden_state.dtype)
     cell_state[...] = c.reshape(cell_state.shape).astype(cell_state.dtype)
