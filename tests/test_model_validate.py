@@ -320,3 +320,19 @@ def test_concatenation_limits_as_tflm():
     b.output(b.op("CONCATENATION", parts, [b.tensor("y", (1, 1, 1, 1, 4), scale=0.5)],
                   axis=4, activation="NONE"))
     _refused(b.graph(), "op 0 CONCATENATION: input tensor 0 has 5 dimensions")
+
+
+def test_builtin_code_is_read_as_tflm_reads_it():
+    """TFLM takes max(builtin_code, deprecated_builtin_code); the `tflite` package's
+    accessor returns the deprecated byte whenever builtin_code < 127. A model whose int32
+    builtin_code says SOFTMAX (25) while the deprecated byte says FULLY_CONNECTED (9) is a
+    SOFTMAX to TFLM, which refuses it: so must hilbench (found by the model fuzz)."""
+    import struct
+
+    data = bytearray((SHARED_MODELS / "tflm_hello_world_int8.tflite").read_bytes())
+    code = tflite.Model.GetRootAsModel(bytes(data), 0).OperatorCodes(0)
+    field = code._tab.Offset(10)
+    assert field, "the seed model stores builtin_code"
+    struct.pack_into("<i", data, code._tab.Pos + field, 25)  # SOFTMAX
+    with pytest.raises(ModelError, match="op 0 SOFTMAX"):
+        parse_tflite(bytes(data))

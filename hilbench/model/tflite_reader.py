@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import flatbuffers
 import tflite
 
 from hilbench.errors import ModelError
@@ -227,7 +228,14 @@ class _Reader:
 
     @staticmethod
     def _opcode_name(code: Any) -> str:
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        # TFLM's GetBuiltinCode: the larger of the int32 builtin_code and the int8
+        # deprecated_builtin_code. The `tflite` package's BuiltinCode() returns the
+        # deprecated field whenever builtin_code is below 127, hiding e.g. a SOFTMAX
+        # builtin_code behind a FULLY_CONNECTED deprecated one: read the field itself.
+        field = code._tab.Offset(10)
+        builtin = code._tab.Get(flatbuffers.number_types.Int32Flags,
+                                field + code._tab.Pos) if field else 0
+        builtin = max(builtin, code.DeprecatedBuiltinCode())
         if builtin == tflite.BuiltinOperator.CUSTOM:
             custom = (code.CustomCode() or b"?").decode("utf-8", "replace")
             return f"CUSTOM:{custom}"
