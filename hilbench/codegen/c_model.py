@@ -68,8 +68,8 @@ class _PatchCall:
         return self.function, self.c_type, self.operands
 
 
-_C_SIZES = {"int8_t": 1, "int32_t": 4, "int16_t": 2, "int64_t": 8}
-_C_SIZES["uint16_t"] = 2  # the LSTM's sigmoid table
+_C_SIZES = {"int8_t": 1, "int32_t": 4, "int16_t": 2, "int64_t": 8,
+            "uint16_t": 2}  # uint16_t: the LSTM's sigmoid table
 _SAFE = re.compile(r"[^A-Za-z0-9_.:/ +-]")
 
 

@@ -135,16 +135,14 @@ class Reference:
             positions = (prepared.kernel.data_inputs if prepared.kernel.data_inputs is not None
                          else range(len(op.inputs)))
             args = [self._value(values, op.inputs[p], state, rows) for p in positions]
-            results = tuple(_declared_layout(result, self.graph.tensor(index).shape)
-                            for index, result in zip(
-                                op.outputs,
-                                op_results(prepared.kernel.run(prepared.params, args))))
-            values.update(zip(op.outputs, results))  # every output, for its later readers
-            for index, result in zip(op.outputs, results):
-                if self.graph.tensor(index).is_variable:
-                    state[index] = result  # an op that outputs its state
+            results = op_results(prepared.kernel.run(prepared.params, args))
+            for index, result in zip(op.outputs, results):  # every output, for its readers
+                tensor = self.graph.tensor(index)
+                values[index] = _declared_layout(result, tensor.shape)
+                if tensor.is_variable:
+                    state[index] = values[index]  # an op that outputs its state
             if keep:
-                layers.append(results[0])
+                layers.append(values[op.outputs[0]])
         outputs = [self._value(values, i, state, rows) for i in self.graph.outputs]
         return ReferenceResult(outputs, layers)
 
